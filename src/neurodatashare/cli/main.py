@@ -1,0 +1,48 @@
+"""`nds`: one click group; each verb lives in its own `cmd_<verb>.py`, imported on use.
+
+Importing a command module only when it runs keeps `nds --help` fast: the heavy
+libraries (pynwb, h5py, neuroconv) load inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+# verb -> (module, one-line help shown by `nds --help`)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "serve": ("cmd_serve", "Start the archive server (API, web pages and background work)."),
+    "admin": ("cmd_admin", "Manage users and the database."),
+    "validate": ("cmd_validate", "Validate local NWB files before upload."),
+    "convert": ("cmd_convert", "Convert lab data into NWB."),
+    "demo": ("cmd_demo", "Write a realistic multi-modal demo dataset."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module = importlib.import_module(f"neurodatashare.cli.{COMMANDS[cmd_name][0]}")
+        command: click.Command = module.command
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: Any) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup)
+@click.version_option(package_name="neurodatashare")
+def cli() -> None:
+    """neurodatashare: convert, validate, share and explore neuroscience data."""
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,92 @@
+"""Settings: one typed object, read from `NDS_*` environment variables.
+
+Every field is documented in docs/settings.md; tests/test_docs.py checks that.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_home() -> Path:
+    return Path(platformdirs.user_data_dir("neurodatashare", appauthor=False))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NDS_", extra="ignore")
+
+    home: Path = Field(
+        default_factory=_default_home,
+        description="Folder for the embedded database, blobs and uploads in progress.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the metadata database. Default: SQLite in NDS_HOME. "
+        "Example: postgresql+psycopg://user@127.0.0.1:5432/nds",
+    )
+    blob_store: str = Field(default="local", description="Where blobs live: `local`.")
+    blob_dir: Path | None = Field(
+        default=None, description="Folder of the local blob store. Default: NDS_HOME/blobs."
+    )
+    host: str = Field(default="127.0.0.1", description="Address `nds serve` listens on.")
+    port: int = Field(default=8000, description="Port `nds serve` listens on.")
+    public_url: str | None = Field(
+        default=None,
+        description="URL clients use to reach this server, e.g. https://data.example.org. "
+        "Default: http://HOST:PORT. The API base reported to clients is PUBLIC_URL/api.",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="Secret for signing session cookies and upload URLs. Default: a random "
+        "key kept in NDS_HOME/secret_key. Set the same value on every server process.",
+    )
+    instance_name: str = Field(
+        default="NDS",
+        description="Prefix of dataset identifiers in metadata, e.g. NDS:000001.",
+    )
+    max_json_bytes: int = Field(
+        default=1_048_576, description="Largest JSON request body accepted, in bytes."
+    )
+    max_page_size: int = Field(default=1000, description="Largest page size a listing serves.")
+    upload_expiry_hours: int = Field(
+        default=168, description="Hours after which an unfinished upload is discarded."
+    )
+    session_max_age: int = Field(
+        default=14 * 24 * 3600, description="Lifetime of a web login, in seconds."
+    )
+    log_level: str = Field(default="info", description="Server log level.")
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home / 'nds.sqlite3'}"
+
+    @cached_property
+    def resolved_blob_dir(self) -> Path:
+        return self.blob_dir or self.home / "blobs"
+
+    @cached_property
+    def resolved_public_url(self) -> str:
+        url = self.public_url or f"http://{self.host}:{self.port}"
+        return url.rstrip("/")
+
+    @cached_property
+    def resolved_secret_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        path = self.home / "secret_key"
+        if not path.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(48))
+        return path.read_text().strip()
+
+    def ensure_home(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,172 @@
+"""SQLAlchemy 2 models. Migrations in db/migrations must match these (a test checks)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(150), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    approved: Mapped[bool] = mapped_column(Boolean, default=True)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class DatasetOwner(Base):
+    __tablename__ = "dataset_owners"
+
+    dataset_id: Mapped[int] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Dataset(Base):
+    __tablename__ = "datasets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    access: Mapped[str] = mapped_column(String(16), default="open")  # open|embargoed|private
+    embargo_end: Mapped[date | None] = mapped_column(Date)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    modified: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    owners: Mapped[list[User]] = relationship(secondary="dataset_owners", lazy="selectin")
+    versions: Mapped[list[Version]] = relationship(
+        back_populates="dataset", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Version(Base):
+    __tablename__ = "versions"
+    __table_args__ = (UniqueConstraint("dataset_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    version: Mapped[str] = mapped_column(String(32))  # "draft" or "0.YYMMDD.NNNN"
+    name: Mapped[str] = mapped_column(Text)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSONType, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="Pending")
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    modified: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    dataset: Mapped[Dataset] = relationship(back_populates="versions")
+
+
+class Blob(Base):
+    __tablename__ = "blobs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    etag: Mapped[str] = mapped_column(String(40), unique=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    key: Mapped[str] = mapped_column(String(255))
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Asset(Base):
+    """A path plus metadata pointing at a blob. Immutable once in a published version."""
+
+    __tablename__ = "assets"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    path: Mapped[str] = mapped_column(String(512))
+    blob_id: Mapped[str] = mapped_column(ForeignKey("blobs.id"), index=True)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSONType, default=dict)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    modified: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    blob: Mapped[Blob] = relationship(lazy="joined")
+
+
+class VersionAsset(Base):
+    """Which assets a version holds; a published version shares rows with the draft."""
+
+    __tablename__ = "version_assets"
+    __table_args__ = (
+        UniqueConstraint("version_id", "path"),
+        Index("ix_version_assets_asset", "asset_id"),
+    )
+
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id"), primary_key=True)
+    path: Mapped[str] = mapped_column(String(512))  # copy of assets.path, for the unique key
+
+
+class Upload(Base):
+    __tablename__ = "uploads"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    etag: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(BigInteger)
+    part_count: Mapped[int] = mapped_column(Integer)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    completed: Mapped[bool] = mapped_column(Boolean, default=False)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

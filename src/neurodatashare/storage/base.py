@@ -1,0 +1,86 @@
+"""The BlobStore interface. Services talk only to this; backends live beside it.
+
+A blob is immutable and addressed by a storage key. Uploads are multipart, as in S3:
+the server plans the parts (dandischema's PartGenerator), the client PUTs each part to
+a URL the store hands out, then the store assembles the parts and reports the facts
+(size, dandi-etag, sha256 when it is cheap) so the service can check them before the
+blob becomes visible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, Protocol
+
+if TYPE_CHECKING:
+    from neurodatashare.config import Settings
+
+
+@dataclass(frozen=True)
+class PartPlan:
+    part_number: int
+    size: int
+    upload_url: str
+
+
+@dataclass(frozen=True)
+class BlobFacts:
+    size: int
+    etag: str
+    sha256: str | None  # None when the backend cannot compute it without a full read
+
+
+class BlobStore(Protocol):
+    # -- uploads ------------------------------------------------------------------------
+    def begin_upload(self, *, upload_id: str, size: int) -> list[PartPlan]: ...
+
+    def complete_url(self, *, upload_id: str) -> str: ...
+
+    def assemble(self, *, upload_id: str, part_count: int, size: int) -> BlobFacts:
+        """Check that every part arrived and return what the assembled bytes are."""
+        ...
+
+    def commit(self, *, upload_id: str, key: str) -> None:
+        """Make the assembled upload the blob `key` (atomic)."""
+        ...
+
+    def abort(self, *, upload_id: str) -> None: ...
+
+    def stale_uploads(self) -> list[str]:
+        """Upload ids the store holds bytes for (used to discard abandoned uploads)."""
+        ...
+
+    # -- blobs --------------------------------------------------------------------------
+    def exists(self, key: str) -> bool: ...
+
+    def open(self, key: str) -> BinaryIO: ...
+
+    def local_path(self, key: str) -> Path | None:
+        """A filesystem path the server can stream with Range, or None."""
+        ...
+
+    def download_url(self, key: str, *, filename: str) -> str | None:
+        """A URL the client can be redirected to (presigned on S3), or None."""
+        ...
+
+    def delete(self, key: str) -> None: ...
+
+
+def blob_key(blob_id: str) -> str:
+    """`blobs/abc/def/<uuid>`: spreads blobs over folders so none grows huge."""
+    return f"blobs/{blob_id[:3]}/{blob_id[3:6]}/{blob_id}"
+
+
+def get_blob_store(settings: Settings) -> BlobStore:
+    from neurodatashare.errors import ConfigError
+
+    if settings.blob_store == "local":
+        from neurodatashare.storage.local import LocalBlobStore
+
+        return LocalBlobStore(
+            root=settings.resolved_blob_dir,
+            public_url=settings.resolved_public_url,
+            secret=settings.resolved_secret_key,
+        )
+    raise ConfigError(f"NDS_BLOB_STORE={settings.blob_store!r} is not known; use 'local'.")

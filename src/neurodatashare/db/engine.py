@@ -40,9 +40,7 @@ def _sqlite_engine(url: str) -> Engine:
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
-    return create_engine(
-        url, pool_size=5, max_overflow=5, pool_pre_ping=True, pool_recycle=1800
-    )
+    return create_engine(url, pool_size=5, max_overflow=5, pool_pre_ping=True, pool_recycle=1800)
 
 
 class Database:
@@ -62,9 +60,10 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
+        # Closing (not rolling back) detaches the loaded rows without expiring them, so
+        # services can hand them out after the session ends.
         with self._read() as session:
             yield session
-            session.rollback()
 
     @contextmanager
     def write(self) -> Iterator[Session]:

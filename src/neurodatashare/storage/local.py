@@ -163,7 +163,7 @@ class LocalBlobStore:
         return (self.root / key).is_file()
 
     def open(self, key: str) -> BinaryIO:
-        return open(self.root / key, "rb")  # noqa: SIM115 - caller closes
+        return open(self.root / key, "rb")
 
     def local_path(self, key: str) -> Path | None:
         return self.root / key

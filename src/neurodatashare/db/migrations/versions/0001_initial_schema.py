@@ -107,7 +107,6 @@ def upgrade() -> None:
         sa.Column("part_count", sa.Integer(), nullable=False),
         sa.Column("dataset_id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("completed", sa.Boolean(), nullable=False),
         sa.Column("created", neurodatashare.db.models.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["dataset_id"], ["datasets.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),

@@ -1,0 +1,106 @@
+"""Who may see and change a dataset. Every route goes through these.
+
+A user who may not see a dataset gets the same 404 as for an id that does not exist,
+so private ids cannot be probed. Anonymous callers get 401 instead, because the `dandi`
+client only sends its key after a 401 (research/dandi-api.md section 2).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy.orm import Session
+
+from neurodatashare.db.models import Dataset, DatasetOwner, User
+from neurodatashare.errors import Forbidden, NotAuthenticated, NotFound
+
+DATASET_ID_RE = re.compile(r"^\d{6}$")
+
+
+def today() -> datetime:
+    return datetime.now(UTC)
+
+
+def effective_access(dataset: Dataset) -> str:
+    """An embargo ends by itself on its end date."""
+    if (
+        dataset.access == "embargoed"
+        and dataset.embargo_end is not None
+        and dataset.embargo_end <= today().date()
+    ):
+        return "open"
+    return dataset.access
+
+
+def is_owner(dataset: Dataset, user: User | None) -> bool:
+    return user is not None and any(o.id == user.id for o in dataset.owners)
+
+
+def can_view(dataset: Dataset, user: User | None) -> bool:
+    if effective_access(dataset) == "open":
+        return True
+    return user is not None and (user.is_admin or is_owner(dataset, user))
+
+
+def can_edit(dataset: Dataset, user: User | None) -> bool:
+    return user is not None and (user.is_admin or is_owner(dataset, user))
+
+
+def visible_clause(user: User | None) -> ColumnElement[bool]:
+    """SQL condition for the datasets `user` may see (listings, search)."""
+    ended = and_(
+        Dataset.access == "embargoed",
+        Dataset.embargo_end.is_not(None),
+        Dataset.embargo_end <= today().date(),
+    )
+    owned = (
+        Dataset.id.in_(select(DatasetOwner.dataset_id).where(DatasetOwner.user_id == user.id))
+        if user is not None
+        else false()
+    )
+    if user is not None and user.is_admin:
+        return true()
+    return or_(Dataset.access == "open", ended, owned)
+
+
+def parse_dataset_id(identifier: str | int) -> int:
+    text = str(identifier)
+    if not DATASET_ID_RE.match(text):
+        raise NotFound(f"{text!r} is not a dataset identifier (six digits, like 000001).")
+    return int(text)
+
+
+def _not_found(dataset_id: int) -> NotFound:
+    return NotFound(f"Dataset {dataset_id:06d} was not found.")
+
+
+def load_dataset(
+    s: Session, *, dataset_id: str | int, user: User | None, edit: bool = False
+) -> Dataset:
+    """Load a dataset the user may see (and, with edit=True, change) or raise."""
+    number = parse_dataset_id(dataset_id)
+    dataset = s.get(Dataset, number)
+    if dataset is None:
+        raise _not_found(number)
+    if not can_view(dataset, user):
+        if user is None:
+            raise NotAuthenticated(
+                f"Dataset {number:06d} is private or embargoed, or does not exist. "
+                "Send your API key (Authorization: token KEY) to see it if you own it."
+            )
+        raise _not_found(number)
+    if edit and not can_edit(dataset, user):
+        if user is None:
+            raise NotAuthenticated("Log in or send your API key to change a dataset.")
+        raise Forbidden(f"Only the owners of dataset {number:06d} may change it.")
+    return dataset
+
+
+def require_user(user: User | None, *, action: str) -> User:
+    if user is None:
+        raise NotAuthenticated(f"You need to send your API key to {action}.")
+    if not user.approved:
+        raise Forbidden(f"Your account is not approved yet, so you cannot {action}.")
+    return user

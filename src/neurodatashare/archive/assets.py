@@ -1,0 +1,431 @@
+"""Assets: a path in a version plus metadata, pointing at a content-addressed blob."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from neurodatashare.archive.access import can_view, load_dataset
+from neurodatashare.archive.context import Archive
+from neurodatashare.archive.versions import load_version, touch_draft
+from neurodatashare.db.models import Asset, Blob, Dataset, User, Version, VersionAsset, utcnow
+from neurodatashare.errors import BadRequest, Conflict, MethodNotAllowed, NotAuthenticated, NotFound
+
+MAX_PATH = 512
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Keys the server computes from the blob and the asset row; never stored.
+COMPUTED_KEYS = ("id", "identifier", "path", "contentUrl", "contentSize", "digest", "access")
+
+
+def validate_path(path: Any) -> str:
+    """Return `path` if it is a safe relative asset path, else raise a clear 400."""
+    if not isinstance(path, str) or not path:
+        raise BadRequest("The asset metadata needs a 'path' (a relative file path).")
+    if "\x00" in path:
+        raise BadRequest("Asset paths may not contain NUL characters.")
+    if _CONTROL.search(path):
+        raise BadRequest("Asset paths may not contain control characters such as newlines.")
+    if len(path) > MAX_PATH:
+        raise BadRequest(f"Asset paths may be at most {MAX_PATH} characters (got {len(path)}).")
+    if path.startswith("/") or re.match(r"^[A-Za-z]:", path):
+        raise BadRequest(f"Asset path {path!r} is absolute; give a path relative to the dataset.")
+    if "\\" in path:
+        raise BadRequest(f"Asset path {path!r} contains a backslash; separate folders with '/'.")
+    parts = path.split("/")
+    if any(p == "" for p in parts):
+        raise BadRequest(
+            f"Asset path {path!r} has an empty folder name ('//' or a '/' at the end)."
+        )
+    if any(p in (".", "..") for p in parts):
+        raise BadRequest(f"Asset path {path!r} may not contain '.' or '..' folders.")
+    return path
+
+
+@dataclass(frozen=True)
+class Download:
+    """Where the bytes of an asset are: a local file, or a URL to redirect to."""
+
+    blob: Blob
+    filename: str
+    local_path: Any
+    url: str | None
+
+
+def asset_item_json(
+    asset: Asset,
+    *,
+    with_metadata: bool = False,
+    archive: Archive | None = None,
+    dataset: Dataset | None = None,
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "asset_id": asset.id,
+        "blob": asset.blob_id,
+        "zarr": None,
+        "path": asset.path,
+        "size": asset.blob.size,
+        "created": asset.created.isoformat(),
+        "modified": asset.modified.isoformat(),
+    }
+    if with_metadata and archive is not None:
+        data["metadata"] = asset_metadata_json(archive, asset, dataset=dataset)
+    return data
+
+
+def asset_metadata_json(
+    archive: Archive, asset: Asset, *, dataset: Dataset | None = None
+) -> dict[str, Any]:
+    from dandischema.consts import DANDI_SCHEMA_VERSION
+
+    from neurodatashare.archive.access import effective_access
+
+    blob = asset.blob
+    meta = dict(asset.meta)
+    digest = {"dandi:dandi-etag": blob.etag}
+    if blob.sha256:
+        digest["dandi:sha2-256"] = blob.sha256
+    meta.update(
+        {
+            "schemaKey": "Asset",
+            "schemaVersion": meta.get("schemaVersion") or DANDI_SCHEMA_VERSION,
+            "id": f"dandiasset:{asset.id}",
+            "identifier": asset.id,
+            "path": asset.path,
+            "contentSize": blob.size,
+            "digest": digest,
+            "contentUrl": [f"{archive.api_url}/assets/{asset.id}/download/"],
+            "encodingFormat": meta.get("encodingFormat") or guess_encoding(asset.path),
+            "access": [
+                {
+                    "schemaKey": "AccessRequirements",
+                    "status": "dandi:OpenAccess"
+                    if dataset is None or effective_access(dataset) == "open"
+                    else "dandi:EmbargoedAccess",
+                }
+            ],
+        }
+    )
+    return meta
+
+
+def guess_encoding(path: str) -> str:
+    import mimetypes
+
+    if path.endswith(".nwb"):
+        return "application/x-nwb"
+    return mimetypes.guess_type(path)[0] or "application/octet-stream"
+
+
+def asset_info_json(archive: Archive, asset: Asset, *, dataset: Dataset | None) -> dict[str, Any]:
+    return asset_item_json(asset, with_metadata=True, archive=archive, dataset=dataset)
+
+
+# -- reading -----------------------------------------------------------------------------
+
+
+def _version_for(
+    s: Session, *, dataset_id: str, version: str, user: User | None, edit: bool = False
+) -> tuple[Dataset, Version]:
+    dataset = load_dataset(s, dataset_id=dataset_id, user=user, edit=edit)
+    if edit and version != "draft":
+        raise MethodNotAllowed("Published versions cannot change; change the draft instead.")
+    return dataset, load_version(s, dataset=dataset, version=version)
+
+
+ASSET_ORDERS = {"created": Asset.created, "modified": Asset.modified, "path": VersionAsset.path}
+
+
+def list_assets(
+    archive: Archive,
+    *,
+    dataset_id: str,
+    version: str,
+    user: User | None,
+    path: str | None = None,
+    glob: str | None = None,
+    order: str = "path",
+    offset: int = 0,
+    limit: int = 100,
+    with_metadata: bool = False,
+) -> tuple[int, list[dict[str, Any]]]:
+    column = ASSET_ORDERS.get(order.lstrip("-"))
+    if column is None:
+        raise BadRequest("order must be created, modified or path, optionally with a leading -.")
+    with archive.db.read() as s:
+        dataset, ver = _version_for(s, dataset_id=dataset_id, version=version, user=user)
+        query = (
+            select(Asset)
+            .join(VersionAsset, VersionAsset.asset_id == Asset.id)
+            .where(VersionAsset.version_id == ver.id)
+        )
+        if path:
+            query = query.where(VersionAsset.path.startswith(path, autoescape=True))
+        sort = column.desc() if order.startswith("-") else column.asc()
+        query = query.order_by(sort, VersionAsset.path)
+        if glob:
+            # Narrow by the literal prefix in SQL, then match the pattern exactly in Python.
+            literal = re.split(r"[*?\[]", glob, maxsplit=1)[0]
+            if literal:
+                query = query.where(VersionAsset.path.startswith(literal, autoescape=True))
+            pattern = re.compile(fnmatch.translate(glob))
+            matched = [a for a in s.scalars(query) if pattern.match(a.path)]
+            page = matched[offset : offset + limit]
+            total = len(matched)
+        else:
+            total = s.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+            page = list(s.scalars(query.offset(offset).limit(limit)))
+        return total, [
+            asset_item_json(a, with_metadata=with_metadata, archive=archive, dataset=dataset)
+            for a in page
+        ]
+
+
+def list_paths(
+    archive: Archive,
+    *,
+    dataset_id: str,
+    version: str,
+    user: User | None,
+    path_prefix: str = "",
+) -> list[dict[str, Any]]:
+    """One level of the folder tree under `path_prefix`, with sizes and file counts."""
+    prefix = path_prefix.strip("/")
+    with archive.db.read() as s:
+        _dataset, ver = _version_for(s, dataset_id=dataset_id, version=version, user=user)
+        query = (
+            select(Asset)
+            .join(VersionAsset, VersionAsset.asset_id == Asset.id)
+            .where(VersionAsset.version_id == ver.id)
+        )
+        if prefix:
+            query = query.where(VersionAsset.path.startswith(prefix + "/", autoescape=True))
+        entries: dict[str, dict[str, Any]] = {}
+        for asset in s.scalars(query):
+            rest = asset.path[len(prefix) + 1 :] if prefix else asset.path
+            head, sep, _ = rest.partition("/")
+            full = f"{prefix}/{head}" if prefix else head
+            entry = entries.setdefault(
+                full,
+                {
+                    "path": full,
+                    "version": ver.id,
+                    "aggregate_files": 0,
+                    "aggregate_size": 0,
+                    "asset": None,
+                },
+            )
+            entry["aggregate_files"] += 1
+            entry["aggregate_size"] += asset.blob.size
+            if not sep:
+                entry["asset"] = {"asset_id": asset.id, "blob": asset.blob_id}
+        if prefix and not entries:
+            raise NotFound(f"There is no folder {prefix!r} in this version.")
+        return [entries[k] for k in sorted(entries)]
+
+
+def _load_asset_in_version(s: Session, *, version: Version, asset_id: str) -> Asset:
+    asset = s.scalar(
+        select(Asset)
+        .join(VersionAsset, VersionAsset.asset_id == Asset.id)
+        .where(VersionAsset.version_id == version.id, Asset.id == asset_id)
+    )
+    if asset is None:
+        raise NotFound(f"Asset {asset_id} is not in this version.")
+    return asset
+
+
+def get_asset(
+    archive: Archive,
+    *,
+    dataset_id: str,
+    version: str,
+    asset_id: str,
+    user: User | None,
+    info: bool = False,
+) -> dict[str, Any]:
+    with archive.db.read() as s:
+        dataset, ver = _version_for(s, dataset_id=dataset_id, version=version, user=user)
+        asset = _load_asset_in_version(s, version=ver, asset_id=asset_id)
+        if info:
+            return asset_info_json(archive, asset, dataset=dataset)
+        return asset_metadata_json(archive, asset, dataset=dataset)
+
+
+def _visible_asset(s: Session, *, asset_id: str, user: User | None) -> tuple[Asset, Dataset]:
+    """An asset by id alone: visible if any dataset holding it is visible to `user`."""
+    asset = s.get(Asset, asset_id)
+    hidden = False
+    if asset is not None:
+        datasets = s.scalars(
+            select(Dataset)
+            .join(Version, Version.dataset_id == Dataset.id)
+            .join(VersionAsset, VersionAsset.version_id == Version.id)
+            .where(VersionAsset.asset_id == asset_id)
+            .distinct()
+        ).all()
+        for dataset in datasets:
+            if can_view(dataset, user):
+                return asset, dataset
+        hidden = bool(datasets)
+    if hidden and user is None:
+        raise NotAuthenticated(
+            f"Asset {asset_id} is private or embargoed, or does not exist. "
+            "Send your API key to see it if you own it."
+        )
+    raise NotFound(f"Asset {asset_id} was not found.")
+
+
+def get_asset_by_id(
+    archive: Archive, *, asset_id: str, user: User | None, info: bool = True
+) -> dict[str, Any]:
+    with archive.db.read() as s:
+        asset, dataset = _visible_asset(s, asset_id=asset_id, user=user)
+        if info:
+            return asset_info_json(archive, asset, dataset=dataset)
+        return asset_metadata_json(archive, asset, dataset=dataset)
+
+
+def download_for(archive: Archive, *, asset_id: str, user: User | None) -> Download:
+    with archive.db.read() as s:
+        asset, _dataset = _visible_asset(s, asset_id=asset_id, user=user)
+        blob = asset.blob
+    filename = asset.path.rsplit("/", 1)[-1]
+    return Download(
+        blob=blob,
+        filename=filename,
+        local_path=archive.store.local_path(blob.key),
+        url=archive.store.download_url(blob.key, filename=filename),
+    )
+
+
+# -- changing the draft ------------------------------------------------------------------
+
+
+def _check_collisions(s: Session, *, version: Version, path: str, ignore: str | None) -> None:
+    same = s.scalar(
+        select(VersionAsset.asset_id).where(
+            VersionAsset.version_id == version.id, VersionAsset.path == path
+        )
+    )
+    if same is not None and same != ignore:
+        raise Conflict(f"An asset already exists at {path!r} (asset {same}).")
+    parts = path.split("/")
+    folders = ["/".join(parts[:i]) for i in range(1, len(parts))]
+    if folders:
+        clash = s.scalar(
+            select(VersionAsset.path).where(
+                VersionAsset.version_id == version.id, VersionAsset.path.in_(folders)
+            )
+        )
+        if clash is not None:
+            raise Conflict(f"{clash!r} is a file, so {path!r} cannot be created inside it.")
+    inside = s.scalar(
+        select(VersionAsset.path)
+        .where(
+            VersionAsset.version_id == version.id,
+            VersionAsset.path.startswith(path + "/", autoescape=True),
+        )
+        .limit(1)
+    )
+    if inside is not None:
+        raise Conflict(f"{path!r} is a folder (it holds {inside!r}); choose another path.")
+
+
+def _new_asset(
+    s: Session, *, version: Version, metadata: Any, blob_id: Any, replacing: str | None = None
+) -> Asset:
+    if not isinstance(metadata, dict):
+        raise BadRequest("metadata must be a JSON object with at least a 'path'.")
+    if not isinstance(blob_id, str) or not blob_id:
+        raise BadRequest("blob_id is required (the id returned by the upload's validate step).")
+    path = validate_path(metadata.get("path"))
+    blob = s.get(Blob, blob_id)
+    if blob is None:
+        raise BadRequest(f"Blob {blob_id} does not exist; upload the file first.")
+    _check_collisions(s, version=version, path=path, ignore=replacing)
+    stored = {k: v for k, v in metadata.items() if k not in COMPUTED_KEYS and k != "@context"}
+    asset = Asset(id=str(uuid.uuid4()), path=path, blob_id=blob.id, meta=stored)
+    s.add(asset)
+    s.flush()
+    return asset
+
+
+def _unlink(s: Session, *, version: Version, asset_id: str) -> None:
+    s.execute(
+        delete(VersionAsset).where(
+            VersionAsset.version_id == version.id, VersionAsset.asset_id == asset_id
+        )
+    )
+    s.flush()
+    still_used = s.scalar(
+        select(func.count()).select_from(VersionAsset).where(VersionAsset.asset_id == asset_id)
+    )
+    if not still_used:
+        s.execute(delete(Asset).where(Asset.id == asset_id))
+
+
+def drop_version_assets(s: Session, version: Version) -> None:
+    for asset_id in s.scalars(
+        select(VersionAsset.asset_id).where(VersionAsset.version_id == version.id)
+    ).all():
+        _unlink(s, version=version, asset_id=asset_id)
+
+
+def create_asset(
+    archive: Archive,
+    *,
+    dataset_id: str,
+    version: str,
+    user: User | None,
+    metadata: Any,
+    blob_id: Any,
+) -> dict[str, Any]:
+    with archive.db.write() as s:
+        dataset, ver = _version_for(s, dataset_id=dataset_id, version=version, user=user, edit=True)
+        asset = _new_asset(s, version=ver, metadata=metadata, blob_id=blob_id)
+        s.add(VersionAsset(version_id=ver.id, asset_id=asset.id, path=asset.path))
+        touch_draft(s, dataset)
+        s.flush()
+        s.refresh(asset)
+        return asset_info_json(archive, asset, dataset=dataset)
+
+
+def replace_asset(
+    archive: Archive,
+    *,
+    dataset_id: str,
+    version: str,
+    asset_id: str,
+    user: User | None,
+    metadata: Any,
+    blob_id: Any,
+) -> dict[str, Any]:
+    """Replace an asset (new content, metadata or path); like DANDI, it gets a new id."""
+    with archive.db.write() as s:
+        dataset, ver = _version_for(s, dataset_id=dataset_id, version=version, user=user, edit=True)
+        old = _load_asset_in_version(s, version=ver, asset_id=asset_id)
+        asset = _new_asset(s, version=ver, metadata=metadata, blob_id=blob_id, replacing=old.id)
+        _unlink(s, version=ver, asset_id=old.id)
+        s.add(VersionAsset(version_id=ver.id, asset_id=asset.id, path=asset.path))
+        asset.created = old.created
+        asset.modified = utcnow()
+        touch_draft(s, dataset)
+        s.flush()
+        s.refresh(asset)
+        return asset_info_json(archive, asset, dataset=dataset)
+
+
+def delete_asset(
+    archive: Archive, *, dataset_id: str, version: str, asset_id: str, user: User | None
+) -> None:
+    with archive.db.write() as s:
+        dataset, ver = _version_for(s, dataset_id=dataset_id, version=version, user=user, edit=True)
+        _load_asset_in_version(s, version=ver, asset_id=asset_id)
+        _unlink(s, version=ver, asset_id=asset_id)
+        touch_draft(s, dataset)

@@ -1,0 +1,31 @@
+"""The handles every service needs: database, blob store and settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from neurodatashare.config import Settings
+from neurodatashare.db import Database
+from neurodatashare.storage import BlobStore, get_blob_store
+
+
+@dataclass
+class Archive:
+    settings: Settings
+    db: Database
+    store: BlobStore
+
+    @classmethod
+    def open(cls, settings: Settings, *, migrate: bool = True) -> Archive:
+        settings.ensure_home()
+        db = Database(settings.resolved_database_url)
+        if migrate:
+            db.migrate()
+        return cls(settings=settings, db=db, store=get_blob_store(settings))
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.settings.resolved_public_url}/api"
+
+    def close(self) -> None:
+        self.db.dispose()

@@ -1,0 +1,236 @@
+"""Datasets ("Dandisets"): create, list, get, delete, and who owns and may see them."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from neurodatashare.archive.access import (
+    effective_access,
+    load_dataset,
+    require_user,
+    today,
+    visible_clause,
+)
+from neurodatashare.archive.context import Archive
+from neurodatashare.archive.versions import (
+    clean_metadata,
+    contact_person,
+    draft_of,
+    latest_published,
+    refresh_status,
+    version_summary_json,
+)
+from neurodatashare.db.models import Dataset, DatasetOwner, User, Version
+from neurodatashare.errors import BadRequest, Forbidden, NotFound
+
+ACCESS_LEVELS = ("open", "embargoed", "private")
+EMBARGO_STATUS = {"open": "OPEN", "embargoed": "EMBARGOED", "private": "EMBARGOED"}
+
+
+def dataset_json(
+    archive: Archive, s: Session, *, dataset: Dataset, with_versions: bool = True
+) -> dict[str, Any]:
+    draft = draft_of(s, dataset)
+    access = effective_access(dataset)
+    data: dict[str, Any] = {
+        "identifier": f"{dataset.id:06d}",
+        "created": dataset.created.isoformat(),
+        "modified": dataset.modified.isoformat(),
+        "contact_person": contact_person(draft.meta),
+        "embargo_status": EMBARGO_STATUS[access],
+        "access": access,
+        "embargo_end": dataset.embargo_end.isoformat() if dataset.embargo_end else None,
+        "star_count": 0,
+        "is_starred": False,
+    }
+    if with_versions:
+        published = latest_published(s, dataset)
+        data["draft_version"] = version_summary_json(s, draft)
+        data["most_recent_published_version"] = (
+            version_summary_json(s, published) if published else None
+        )
+    return data
+
+
+def _parse_access(access: str, embargo_end: str | date | None) -> tuple[str, date | None]:
+    if access not in ACCESS_LEVELS:
+        raise BadRequest(f"access must be one of {', '.join(ACCESS_LEVELS)}.")
+    end: date | None = None
+    if access == "embargoed":
+        if embargo_end is None:
+            raise BadRequest("An embargoed dataset needs an end date (embargo_end, YYYY-MM-DD).")
+        try:
+            end = embargo_end if isinstance(embargo_end, date) else date.fromisoformat(embargo_end)
+        except ValueError:
+            raise BadRequest(
+                f"embargo_end {embargo_end!r} is not a date like 2027-06-30."
+            ) from None
+        if end <= today().date():
+            raise BadRequest("The embargo end date must be in the future.")
+    return access, end
+
+
+def _requested_id(metadata: dict[str, Any], user: User) -> int | None:
+    ident = metadata.get("identifier")
+    if not ident:
+        return None
+    if not user.is_admin:
+        raise Forbidden("Only administrators may choose a dataset identifier.")
+    number = str(ident).rsplit(":", 1)[-1]
+    if not (number.isdigit() and len(number) == 6):
+        raise BadRequest(f"identifier {ident!r} must end in six digits, like NDS:000123.")
+    return int(number)
+
+
+def create_dataset(
+    archive: Archive,
+    *,
+    user: User | None,
+    name: Any,
+    metadata: Any,
+    access: str = "open",
+    embargo_end: str | date | None = None,
+) -> dict[str, Any]:
+    owner = require_user(user, action="create a dataset")
+    if not isinstance(name, str) or not name.strip():
+        raise BadRequest("A dataset needs a name (a non-empty string).")
+    meta = metadata if metadata is not None else {}
+    if not isinstance(meta, dict):
+        raise BadRequest("metadata must be a JSON object.")
+    requested = _requested_id(meta, owner)
+    meta = clean_metadata(meta)
+    meta["name"] = name.strip()
+    access, end = _parse_access(access, embargo_end)
+    for _attempt in range(5):  # ids are max+1; a concurrent create can take ours first
+        try:
+            with archive.db.write() as s:
+                number = requested or (s.scalar(select(func.max(Dataset.id))) or 0) + 1
+                if number >= 1_000_000:
+                    raise BadRequest("This archive has no dataset identifiers left.")
+                if requested and s.get(Dataset, number) is not None:
+                    raise BadRequest(f"Dataset {number:06d} already exists.")
+                dataset = Dataset(id=number, access=access, embargo_end=end)
+                s.add(dataset)
+                s.flush()
+                s.add(DatasetOwner(dataset_id=number, user_id=owner.id))
+                draft = Version(dataset_id=number, version="draft", name=name.strip(), meta=meta)
+                s.add(draft)
+                refresh_status(s, draft)
+                s.flush()
+                s.refresh(dataset)
+                return dataset_json(archive, s, dataset=dataset)
+        except IntegrityError:
+            if requested:
+                raise BadRequest(f"Dataset {requested:06d} already exists.") from None
+    raise BadRequest("Could not allocate a dataset identifier; try again.")
+
+
+def get_dataset(archive: Archive, *, dataset_id: str, user: User | None) -> dict[str, Any]:
+    with archive.db.read() as s:
+        dataset = load_dataset(s, dataset_id=dataset_id, user=user)
+        return dataset_json(archive, s, dataset=dataset)
+
+
+ORDERINGS = {"id": Dataset.id, "modified": Dataset.modified, "created": Dataset.created}
+
+
+def list_datasets(
+    archive: Archive,
+    *,
+    user: User | None,
+    mine: bool = False,
+    search: str | None = None,
+    embargoed: bool | None = None,
+    ordering: str = "id",
+    offset: int = 0,
+    limit: int = 100,
+) -> tuple[int, list[dict[str, Any]]]:
+    """(total, page) of the datasets `user` may see."""
+    column = ORDERINGS.get(ordering.lstrip("-"))
+    if column is None:
+        raise BadRequest(f"ordering must be one of {', '.join(ORDERINGS)}, optionally with -.")
+    query = select(Dataset).where(visible_clause(user))
+    if mine:
+        if user is None:
+            return 0, []
+        query = query.where(
+            Dataset.id.in_(select(DatasetOwner.dataset_id).where(DatasetOwner.user_id == user.id))
+        )
+    if embargoed is False:
+        query = query.where(Dataset.access == "open")
+    if search:
+        like = f"%{search.strip().lower()}%"
+        draft_names = select(Version.dataset_id).where(
+            Version.version == "draft", func.lower(Version.name).like(like)
+        )
+        conditions = [Dataset.id.in_(draft_names)]
+        if search.strip().isdigit():
+            conditions.append(Dataset.id == int(search.strip()))
+        query = query.where(or_(*conditions))
+    with archive.db.read() as s:
+        total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
+        order = column.desc() if ordering.startswith("-") else column.asc()
+        rows = s.scalars(query.order_by(order, Dataset.id).offset(offset).limit(limit)).all()
+        return total, [dataset_json(archive, s, dataset=d) for d in rows]
+
+
+def delete_dataset(archive: Archive, *, dataset_id: str, user: User | None) -> None:
+    with archive.db.write() as s:
+        dataset = load_dataset(s, dataset_id=dataset_id, user=user, edit=True)
+        if latest_published(s, dataset) is not None:
+            raise Forbidden(
+                f"Dataset {dataset.id:06d} has published versions, which are permanent "
+                "and citable, so it cannot be deleted."
+            )
+        from neurodatashare.archive.assets import drop_version_assets
+
+        drop_version_assets(s, draft_of(s, dataset))
+        s.delete(dataset)
+
+
+def set_access(
+    archive: Archive,
+    *,
+    dataset_id: str,
+    user: User | None,
+    access: str,
+    embargo_end: str | None = None,
+) -> dict[str, Any]:
+    level, end = _parse_access(access, embargo_end)
+    with archive.db.write() as s:
+        dataset = load_dataset(s, dataset_id=dataset_id, user=user, edit=True)
+        dataset.access, dataset.embargo_end = level, end
+        s.flush()
+        return dataset_json(archive, s, dataset=dataset)
+
+
+def list_owners(archive: Archive, *, dataset_id: str, user: User | None) -> list[dict[str, str]]:
+    with archive.db.read() as s:
+        dataset = load_dataset(s, dataset_id=dataset_id, user=user)
+        return [{"username": o.username, "name": o.username} for o in dataset.owners]
+
+
+def set_owners(
+    archive: Archive, *, dataset_id: str, user: User | None, usernames: list[str]
+) -> list[dict[str, str]]:
+    if not usernames:
+        raise BadRequest("A dataset needs at least one owner.")
+    with archive.db.write() as s:
+        dataset = load_dataset(s, dataset_id=dataset_id, user=user, edit=True)
+        users = s.scalars(select(User).where(User.username.in_(usernames))).all()
+        unknown = sorted(set(usernames) - {u.username for u in users})
+        if unknown:
+            raise NotFound(f"There is no user named {', '.join(unknown)}.")
+        for row in s.scalars(select(DatasetOwner).where(DatasetOwner.dataset_id == dataset.id)):
+            s.delete(row)
+        s.flush()
+        for u in users:
+            s.add(DatasetOwner(dataset_id=dataset.id, user_id=u.id))
+        s.flush()
+        s.refresh(dataset)
+        return [{"username": o.username, "name": o.username} for o in dataset.owners]

@@ -1,0 +1,57 @@
+"""Publishing: freeze the draft's asset list into an immutable, citable version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from neurodatashare.archive.access import load_dataset
+from neurodatashare.archive.context import Archive
+from neurodatashare.archive.versions import draft_of, metadata_problems, version_info_json
+from neurodatashare.db.models import User, Version, VersionAsset, utcnow
+from neurodatashare.errors import BadRequest, Conflict
+
+
+def publish(archive: Archive, *, dataset_id: str, user: User | None) -> dict[str, Any]:
+    with archive.db.write() as s:
+        dataset = load_dataset(s, dataset_id=dataset_id, user=user, edit=True)
+        draft = draft_of(s, dataset)
+        problems = metadata_problems(draft.meta, draft.name)
+        if problems:
+            listing = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+            raise BadRequest(f"The dataset cannot be published yet. Missing: {listing}")
+        if draft.status == "Published":
+            raise Conflict("Nothing changed since the last published version.")
+        assets = s.execute(
+            select(VersionAsset.asset_id, VersionAsset.path).where(
+                VersionAsset.version_id == draft.id
+            )
+        ).all()
+        if not assets:
+            raise BadRequest("The dataset has no files; upload some before publishing.")
+        now = utcnow()
+        day = now.strftime("%y%m%d")
+        same_day = s.scalar(
+            select(func.count())
+            .select_from(Version)
+            .where(Version.dataset_id == dataset.id, Version.version.like(f"0.{day}.%"))
+        )
+        number = f"0.{day}.{(same_day or 0) + 1:04d}"
+        meta = dict(draft.meta)
+        published = Version(
+            dataset_id=dataset.id,
+            version=number,
+            name=draft.name,
+            meta=meta,
+            status="Published",
+            created=now,
+            modified=now,
+        )
+        s.add(published)
+        s.flush()
+        for asset_id, path in assets:
+            s.add(VersionAsset(version_id=published.id, asset_id=asset_id, path=path))
+        draft.status = "Published"
+        s.flush()
+        return version_info_json(archive, s, dataset=dataset, version=published)

@@ -1,0 +1,191 @@
+"""Uploads: initialize -> parts -> complete -> validate, as the DANDI API does them.
+
+Nothing becomes visible until `validate` has checked the size and the dandi-etag that the
+store computed from the bytes it received; then the blob is committed with one rename and
+one short transaction. An upload that is never completed leaves no blob behind: its
+bytes live under the store's upload area and are discarded when it expires.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from neurodatashare.archive.access import load_dataset, require_user
+from neurodatashare.archive.context import Archive
+from neurodatashare.db.models import Blob, Upload, User, utcnow
+from neurodatashare.errors import BadRequest, Conflict, NotFound
+from neurodatashare.storage.base import blob_key
+from neurodatashare.storage.digests import ETAG_RE, etag_from_part_md5s, part_plan
+
+MAX_SIZE = 5 * 2**40  # the S3 object limit, which the dandi-etag part plan assumes
+
+
+def initialize_upload(
+    archive: Archive, *, user: User | None, content_size: Any, digest: Any, dataset_id: Any
+) -> dict[str, Any]:
+    uploader = require_user(user, action="upload files")
+    if not isinstance(content_size, int) or isinstance(content_size, bool) or content_size < 0:
+        raise BadRequest("contentSize must be the file size in bytes (a whole number >= 0).")
+    if content_size > MAX_SIZE:
+        raise BadRequest("Files may be at most 5 TiB.")
+    if not isinstance(digest, dict) or digest.get("algorithm") != "dandi:dandi-etag":
+        raise BadRequest('digest must be {"algorithm": "dandi:dandi-etag", "value": ETAG}.')
+    etag = digest.get("value")
+    if not isinstance(etag, str) or not ETAG_RE.match(etag):
+        raise BadRequest(f"{etag!r} is not a dandi-etag (32 hex digits, '-', part count).")
+    plan = part_plan(content_size)
+    if int(etag.rsplit("-", 1)[1]) != len(plan):
+        raise BadRequest(
+            f"The etag says {etag.rsplit('-', 1)[1]} parts, but a file of {content_size} bytes "
+            f"has {len(plan)}; recompute the digest."
+        )
+    if dataset_id is None:
+        raise BadRequest("Say which dataset the upload is for ('dandiset': '000001').")
+    with archive.db.read() as s:
+        dataset = load_dataset(s, dataset_id=dataset_id, user=uploader, edit=True)
+        existing = s.scalar(select(Blob).where(Blob.etag == etag))
+    if existing is not None:
+        raise Conflict("This file is already stored.", headers={"Location": existing.id})
+    upload_id = str(uuid.uuid4())
+    parts = archive.store.begin_upload(upload_id=upload_id, size=content_size)
+    try:
+        with archive.db.write() as s:
+            s.add(
+                Upload(
+                    id=upload_id,
+                    etag=etag,
+                    size=content_size,
+                    part_count=len(parts),
+                    dataset_id=dataset.id,
+                    user_id=uploader.id,
+                )
+            )
+    except Exception:
+        archive.store.abort(upload_id=upload_id)
+        raise
+    return {
+        "upload_id": upload_id,
+        "parts": [
+            {"part_number": p.part_number, "size": p.size, "upload_url": p.upload_url}
+            for p in parts
+        ],
+    }
+
+
+def _load_upload(archive: Archive, *, upload_id: str, user: User | None) -> Upload:
+    uploader = require_user(user, action="upload files")
+    with archive.db.read() as s:
+        upload = s.get(Upload, upload_id)
+    if upload is None or (upload.user_id != uploader.id and not uploader.is_admin):
+        raise NotFound(f"Upload {upload_id} was not found (it may have been completed already).")
+    return upload
+
+
+def complete_upload(
+    archive: Archive, *, upload_id: str, user: User | None, parts: Any
+) -> dict[str, Any]:
+    upload = _load_upload(archive, upload_id=upload_id, user=user)
+    if not isinstance(parts, list) or not all(isinstance(p, dict) for p in parts):
+        raise BadRequest('parts must be a list of {"part_number", "size", "etag"} objects.')
+    plan = part_plan(upload.size)
+    numbers = [p.get("part_number") for p in parts]
+    bad = [n for n in numbers if not isinstance(n, int) or not 1 <= n <= len(plan)]
+    if bad:
+        raise BadRequest(f"Part numbers {bad} are out of range 1..{len(plan)}.")
+    if len(set(numbers)) != len(numbers):
+        raise BadRequest("A part is listed more than once.")
+    missing = sorted(set(range(1, len(plan) + 1)) - set(numbers))
+    if missing:
+        raise BadRequest(f"Parts {missing} are missing from the completion request.")
+    recorded = archive.store.recorded_parts(upload_id=upload_id)
+    for p in parts:
+        n = p["part_number"]
+        if p.get("size") != plan[n - 1].size:
+            raise BadRequest(f"Part {n} should be {plan[n - 1].size} bytes, not {p.get('size')}.")
+        if n not in recorded:
+            raise BadRequest(f"Part {n} was never received; send it again.")
+        if str(p.get("etag", "")).strip('"') != recorded[n]:
+            raise BadRequest(f"Part {n}'s etag does not match the bytes the server received.")
+    xml_parts = "".join(
+        f'<Part><PartNumber>{n}</PartNumber><ETag>"{recorded[n]}"</ETag></Part>'
+        for n in range(1, len(plan) + 1)
+    )
+    return {
+        "complete_url": archive.store.complete_url(upload_id=upload_id),
+        "body": f"<CompleteMultipartUpload>{xml_parts}</CompleteMultipartUpload>",
+    }
+
+
+def storage_complete_xml(archive: Archive, *, upload_id: str) -> str:
+    """What S3's CompleteMultipartUpload answers: the multipart ETag, as XML."""
+    recorded = archive.store.recorded_parts(upload_id=upload_id)
+    etag = etag_from_part_md5s(recorded[n] for n in sorted(recorded))
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        "<CompleteMultipartUploadResult>"
+        f'<Key>{upload_id}</Key><ETag>"{etag}"</ETag>'
+        "</CompleteMultipartUploadResult>"
+    )
+
+
+def validate_upload(archive: Archive, *, upload_id: str, user: User | None) -> dict[str, Any]:
+    upload = _load_upload(archive, upload_id=upload_id, user=user)
+    facts = archive.store.assemble(
+        upload_id=upload_id, part_count=upload.part_count, size=upload.size
+    )
+    if facts.size != upload.size or facts.etag != upload.etag:
+        archive.store.abort(upload_id=upload_id)
+        with archive.db.write() as s:
+            s.execute(delete(Upload).where(Upload.id == upload_id))
+        what = "size" if facts.size != upload.size else "etag"
+        raise BadRequest(
+            f"The received file's {what} does not match what the upload announced "
+            f"({facts.size} bytes, {facts.etag}; expected {upload.size} bytes, {upload.etag}). "
+            "The upload was discarded; start it again."
+        )
+    with archive.db.write() as s:
+        existing = s.scalar(select(Blob).where(Blob.etag == facts.etag))
+        if existing is None:
+            blob_id = str(uuid.uuid4())
+            key = blob_key(blob_id)
+            # The file is moved into place first: a crash before the commit leaves an
+            # unreferenced file (invisible), never a blob row without bytes.
+            archive.store.commit(upload_id=upload_id, key=key)
+            blob = Blob(id=blob_id, etag=facts.etag, sha256=facts.sha256, size=facts.size, key=key)
+            s.add(blob)
+        else:
+            blob = existing
+        s.execute(delete(Upload).where(Upload.id == upload_id))
+    if existing is not None:
+        archive.store.abort(upload_id=upload_id)
+    return {"blob_id": blob.id, "etag": blob.etag, "sha256": blob.sha256, "size": blob.size}
+
+
+def blob_by_digest(archive: Archive, *, algorithm: Any, value: Any) -> dict[str, Any]:
+    column = {"dandi:dandi-etag": Blob.etag, "dandi:sha2-256": Blob.sha256}.get(str(algorithm))
+    if column is None:
+        raise BadRequest("algorithm must be dandi:dandi-etag or dandi:sha2-256.")
+    with archive.db.read() as s:
+        blob = s.scalar(select(Blob).where(column == value))
+    if blob is None:
+        raise NotFound("No blob has that digest.")
+    return {"blob_id": blob.id, "etag": blob.etag, "sha256": blob.sha256, "size": blob.size}
+
+
+def discard_stale_uploads(archive: Archive) -> int:
+    """Drop uploads that expired, and upload bytes that no upload row owns (after a crash)."""
+    cutoff = utcnow() - timedelta(hours=archive.settings.upload_expiry_hours)
+    with archive.db.write() as s:
+        expired = s.scalars(select(Upload.id).where(Upload.created < cutoff)).all()
+        s.execute(delete(Upload).where(Upload.id.in_(expired)))
+        live = set(s.scalars(select(Upload.id)).all())
+    dropped = 0
+    for upload_id in archive.store.stale_uploads():
+        if upload_id not in live:
+            archive.store.abort(upload_id=upload_id)
+            dropped += 1
+    return dropped

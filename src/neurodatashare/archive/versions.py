@@ -1,0 +1,260 @@
+"""Versions: the mutable draft and immutable published versions of a dataset."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from neurodatashare.archive.access import effective_access, load_dataset
+from neurodatashare.archive.context import Archive
+from neurodatashare.db.models import Asset, Blob, Dataset, User, Version, VersionAsset, utcnow
+from neurodatashare.errors import BadRequest, MethodNotAllowed, NotFound
+
+# Keys the server computes; whatever a client sends for them is replaced.
+COMPUTED_KEYS = (
+    "identifier",
+    "id",
+    "version",
+    "url",
+    "repository",
+    "dateCreated",
+    "dateModified",
+    "datePublished",
+    "citation",
+    "assetsSummary",
+    "access",
+    "manifestLocation",
+    "publishedBy",
+    "doi",
+)
+
+
+def load_version(s: Session, *, dataset: Dataset, version: str) -> Version:
+    row = s.scalar(
+        select(Version).where(Version.dataset_id == dataset.id, Version.version == version)
+    )
+    if row is None:
+        raise NotFound(f"Dataset {dataset.id:06d} has no version {version!r}.")
+    return row
+
+
+def draft_of(s: Session, dataset: Dataset) -> Version:
+    return load_version(s, dataset=dataset, version="draft")
+
+
+def latest_published(s: Session, dataset: Dataset) -> Version | None:
+    return s.scalar(
+        select(Version)
+        .where(Version.dataset_id == dataset.id, Version.version != "draft")
+        .order_by(Version.created.desc(), Version.id.desc())
+        .limit(1)
+    )
+
+
+def version_stats(s: Session, version: Version) -> tuple[int, int]:
+    """(number of assets, total bytes) of a version."""
+    count, size = s.execute(
+        select(func.count(VersionAsset.asset_id), func.coalesce(func.sum(Blob.size), 0))
+        .select_from(VersionAsset)
+        .join(Asset, Asset.id == VersionAsset.asset_id)
+        .join(Blob, Blob.id == Asset.blob_id)
+        .where(VersionAsset.version_id == version.id)
+    ).one()
+    return int(count), int(size)
+
+
+def metadata_problems(meta: dict[str, Any], name: str) -> list[dict[str, str]]:
+    """What a version lacks before it may be published, as DANDI's validation errors."""
+    problems = []
+    if not (name or meta.get("name")):
+        problems.append({"field": "name", "message": "The dataset needs a name."})
+    if not meta.get("description"):
+        problems.append({"field": "description", "message": "Add a description of the dataset."})
+    if not meta.get("license"):
+        problems.append(
+            {
+                "field": "license",
+                "message": 'Choose a license, for example ["spdx:CC-BY-4.0"].',
+            }
+        )
+    contributors = meta.get("contributor") or []
+    has_contact = any(
+        isinstance(c, dict) and "dcite:ContactPerson" in (c.get("roleName") or [])
+        for c in contributors
+    )
+    if not has_contact:
+        problems.append(
+            {
+                "field": "contributor",
+                "message": "Name a contact person: a contributor whose roleName includes "
+                '"dcite:ContactPerson".',
+            }
+        )
+    return problems
+
+
+def refresh_status(s: Session, version: Version) -> None:
+    """Set the draft's status after a change: Valid when it could be published."""
+    version.status = "Invalid" if metadata_problems(version.meta, version.name) else "Valid"
+    version.modified = utcnow()
+
+
+def touch_draft(s: Session, dataset: Dataset) -> Version:
+    draft = draft_of(s, dataset)
+    refresh_status(s, draft)
+    dataset.modified = draft.modified
+    return draft
+
+
+def contact_person(meta: dict[str, Any]) -> str:
+    for c in meta.get("contributor") or []:
+        if isinstance(c, dict) and "dcite:ContactPerson" in (c.get("roleName") or []):
+            return str(c.get("name", ""))
+    return ""
+
+
+def citation(archive: Archive, dataset: Dataset, version: Version) -> str:
+    authors = [
+        str(c.get("name"))
+        for c in version.meta.get("contributor") or []
+        if isinstance(c, dict) and c.get("name") and c.get("includeInCitation", True)
+    ]
+    year = version.created.year
+    who = "; ".join(authors) or "Anonymous"
+    url = f"{archive.settings.resolved_public_url}/dandiset/{dataset.id:06d}/{version.version}"
+    return f"{who} ({year}) {version.name} (Version {version.version}) [Data set]. {url}"
+
+
+def version_summary_json(s: Session, version: Version) -> dict[str, Any]:
+    count, size = version_stats(s, version)
+    return {
+        "version": version.version,
+        "name": version.name,
+        "asset_count": count,
+        "size": size,
+        "status": version.status,
+        "created": version.created.isoformat(),
+        "modified": version.modified.isoformat(),
+    }
+
+
+def version_metadata_json(
+    archive: Archive, s: Session, *, dataset: Dataset, version: Version
+) -> dict[str, Any]:
+    """The raw metadata plus the fields the server computes (`dandi download` writes this)."""
+    from dandischema.consts import DANDI_SCHEMA_VERSION
+
+    prefix = archive.settings.instance_name
+    count, size = version_stats(s, version)
+    meta = dict(version.meta)
+    meta.update(
+        {
+            "schemaKey": "Dandiset",
+            "schemaVersion": meta.get("schemaVersion") or DANDI_SCHEMA_VERSION,
+            "name": version.name,
+            "identifier": f"{prefix}:{dataset.id:06d}",
+            "id": f"{prefix}:{dataset.id:06d}/{version.version}",
+            "version": version.version,
+            "url": f"{archive.settings.resolved_public_url}/dandiset/{dataset.id:06d}/"
+            f"{version.version}",
+            "repository": archive.settings.resolved_public_url,
+            "dateCreated": dataset.created.isoformat(),
+            "citation": citation(archive, dataset, version),
+            "access": [
+                {
+                    "schemaKey": "AccessRequirements",
+                    "status": "dandi:EmbargoedAccess"
+                    if effective_access(dataset) != "open"
+                    else "dandi:OpenAccess",
+                }
+            ],
+        }
+    )
+    summary = dict(meta.get("assetsSummary") or {})
+    summary.update({"schemaKey": "AssetsSummary", "numberOfBytes": size, "numberOfFiles": count})
+    meta["assetsSummary"] = summary
+    if version.version != "draft":
+        meta["datePublished"] = version.created.isoformat()
+    return meta
+
+
+def version_info_json(
+    archive: Archive, s: Session, *, dataset: Dataset, version: Version
+) -> dict[str, Any]:
+    from neurodatashare.archive.datasets import dataset_json
+
+    data = version_summary_json(s, version)
+    data["dandiset"] = dataset_json(archive, s, dataset=dataset, with_versions=False)
+    data["metadata"] = version_metadata_json(archive, s, dataset=dataset, version=version)
+    data["contact_person"] = contact_person(version.meta)
+    if version.version == "draft" and version.status != "Published":
+        data["version_validation_errors"] = metadata_problems(version.meta, version.name)
+    else:
+        data["version_validation_errors"] = []
+    data["asset_validation_errors"] = []
+    data["published"] = version.version != "draft"
+    return data
+
+
+def list_versions(
+    archive: Archive, *, dataset_id: str, user: User | None, order: str = "created"
+) -> list[dict[str, Any]]:
+    column = {"created": Version.created, "modified": Version.modified}.get(order.lstrip("-"))
+    if column is None:
+        raise BadRequest("order must be created or modified, optionally with a leading -.")
+    with archive.db.read() as s:
+        dataset = load_dataset(s, dataset_id=dataset_id, user=user)
+        clause = column.desc() if order.startswith("-") else column.asc()
+        rows = s.scalars(
+            select(Version).where(Version.dataset_id == dataset.id).order_by(clause, Version.id)
+        ).all()
+        return [version_summary_json(s, v) for v in rows]
+
+
+def get_version(
+    archive: Archive, *, dataset_id: str, version: str, user: User | None, info: bool = False
+) -> dict[str, Any]:
+    with archive.db.read() as s:
+        dataset = load_dataset(s, dataset_id=dataset_id, user=user)
+        row = load_version(s, dataset=dataset, version=version)
+        if info:
+            return version_info_json(archive, s, dataset=dataset, version=row)
+        return version_metadata_json(archive, s, dataset=dataset, version=row)
+
+
+def clean_metadata(metadata: Any) -> dict[str, Any]:
+    if not isinstance(metadata, dict):
+        raise BadRequest("metadata must be a JSON object.")
+    return {k: v for k, v in metadata.items() if k not in COMPUTED_KEYS and k != "@context"}
+
+
+def update_draft_metadata(
+    archive: Archive,
+    *,
+    dataset_id: str,
+    version: str,
+    user: User | None,
+    metadata: dict[str, Any],
+    name: str | None = None,
+) -> dict[str, Any]:
+    if version != "draft":
+        raise MethodNotAllowed("Published versions cannot change; edit the draft instead.")
+    cleaned = clean_metadata(metadata)
+    new_name = name if name is not None else cleaned.get("name")
+    if new_name is not None and (not isinstance(new_name, str) or not new_name.strip()):
+        raise BadRequest("name must be a non-empty string.")
+    with archive.db.write() as s:
+        dataset = load_dataset(s, dataset_id=dataset_id, user=user, edit=True)
+        draft = draft_of(s, dataset)
+        if new_name:
+            draft.name = new_name.strip()
+        cleaned["name"] = draft.name
+        # keep what the server derived from the files (issue 3 fills it in)
+        if "assetsSummary" in draft.meta:
+            cleaned["assetsSummary"] = draft.meta["assetsSummary"]
+        draft.meta = cleaned
+        touch_draft(s, dataset)
+        s.flush()
+        return version_info_json(archive, s, dataset=dataset, version=draft)

@@ -1,0 +1,91 @@
+"""`nds admin`: users, API keys, passwords and the database schema."""
+
+from __future__ import annotations
+
+import click
+
+from neurodatashare.cli.errors import friendly_errors
+
+
+def _archive():  # type: ignore[no-untyped-def]
+    from neurodatashare.archive import Archive
+    from neurodatashare.config import Settings
+
+    return Archive.open(Settings())
+
+
+@click.group(name="admin")
+def command() -> None:
+    """Manage users and the database (acts on NDS_HOME / NDS_DATABASE_URL directly)."""
+
+
+@command.command("create-user")
+@click.argument("username")
+@click.option("--admin", "is_admin", is_flag=True, help="Make the user an administrator.")
+@click.option("--email", default=None, help="The user's e-mail address.")
+@click.option("--password", is_flag=True, help="Also ask for a password for the web login.")
+@friendly_errors
+def create_user(username: str, is_admin: bool, email: str | None, password: bool) -> None:
+    """Create an approved user and print a new API key as the last line."""
+    from neurodatashare.archive import users
+
+    secret = (
+        click.prompt("Password", hide_input=True, confirmation_prompt=True) if password else None
+    )
+    archive = _archive()
+    try:
+        user = users.create_user(
+            archive, username=username, email=email, is_admin=is_admin, password=secret
+        )
+        key = users.new_api_key(archive, user=user)
+    finally:
+        archive.close()
+    role = "administrator" if is_admin else "user"
+    click.echo(f"Created {role} {username}. Its API key (shown only now):")
+    click.echo(key)
+
+
+@command.command("new-key")
+@click.argument("username")
+@friendly_errors
+def new_key(username: str) -> None:
+    """Print a new API key for USERNAME (old keys keep working)."""
+    from neurodatashare.archive import users
+
+    archive = _archive()
+    try:
+        key = users.new_api_key(archive, user=users.get_user(archive, username=username))
+    finally:
+        archive.close()
+    click.echo(key)
+
+
+@command.command("set-password")
+@click.argument("username")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="The new password (asked for when not given).",
+)
+@friendly_errors
+def set_password(username: str, password: str) -> None:
+    """Set the web login password of USERNAME."""
+    from neurodatashare.archive import users
+
+    archive = _archive()
+    try:
+        users.set_password(archive, username=username, password=password)
+    finally:
+        archive.close()
+    click.echo(f"Password set for {username}.")
+
+
+@command.command("migrate")
+@friendly_errors
+def migrate() -> None:
+    """Create or upgrade the database schema (also done by `nds serve` at start-up)."""
+    archive = _archive()
+    archive.close()
+    click.echo("Database is up to date.")

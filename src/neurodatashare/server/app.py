@@ -1,0 +1,69 @@
+"""The API application factory. Start-up opens the archive and applies migrations.
+
+The web pages are added by neurodatashare.app, which composes the two layers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.middleware.sessions import SessionMiddleware
+
+from neurodatashare import __version__
+from neurodatashare.archive import Archive
+from neurodatashare.archive.uploads import discard_stale_uploads
+from neurodatashare.config import Settings
+from neurodatashare.server.errors import install_error_handlers
+from neurodatashare.server.routes import assets, dandisets, info, uploads, versions
+
+log = logging.getLogger("neurodatashare.server")
+
+
+def create_api(settings: Settings | None = None, *, archive: Archive | None = None) -> FastAPI:
+    settings = settings or (archive.settings if archive else Settings())
+    the_archive = archive or Archive.open(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        dropped = discard_stale_uploads(the_archive)
+        if dropped:
+            log.info("discarded %d unfinished uploads", dropped)
+        yield
+        if archive is None:
+            the_archive.close()
+
+    app = FastAPI(
+        title="neurodatashare",
+        version=__version__,
+        description="A DANDI-compatible archive for neuroscience data, with extensions.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.archive = the_archive
+    install_error_handlers(app)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.resolved_secret_key,
+        session_cookie="nds_session",
+        max_age=settings.session_max_age,
+        same_site="lax",
+        https_only=settings.resolved_public_url.startswith("https://"),
+    )
+    # Browser tools (NWB GUIDE, notebooks) call the API from other origins; the API uses
+    # token headers, not cookies, for them, so credentials stay off.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=["ETag", "Content-Range", "Location"],
+    )
+    for module in (info, dandisets, versions, assets, uploads):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,109 @@
+"""Dependencies shared by the routers: the archive handle, the caller, paging, JSON bodies."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import Depends, Query, Request
+
+from neurodatashare.archive import Archive
+from neurodatashare.archive.users import get_user_by_id, user_for_api_key
+from neurodatashare.db.models import User
+from neurodatashare.errors import BadRequest, NotAuthenticated, PayloadTooLarge
+
+
+def get_archive(request: Request) -> Archive:
+    archive: Archive = request.app.state.archive
+    return archive
+
+
+def current_user(
+    request: Request, archive: Annotated[Archive, Depends(get_archive)]
+) -> User | None:
+    """The caller: an API key (`Authorization: token KEY`) or a web login session.
+
+    A wrong key is an error (401) even on public routes, so a typo never silently
+    turns into anonymous access.
+    """
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() not in ("token", "bearer") or not key.strip():
+            raise NotAuthenticated("Send the API key as 'Authorization: token KEY'.")
+        return user_for_api_key(archive, key=key)
+    user_id = request.session.get("user_id") if "session" in request.scope else None
+    if user_id is not None:
+        return get_user_by_id(archive, user_id=int(user_id))
+    return None
+
+
+ArchiveDep = Annotated[Archive, Depends(get_archive)]
+UserDep = Annotated[User | None, Depends(current_user)]
+
+
+class Paging:
+    def __init__(
+        self,
+        request: Request,
+        page: Annotated[int, Query(description="Page number, from 1.")] = 1,
+        page_size: Annotated[int, Query(description="Items per page.")] = 100,
+    ) -> None:
+        limit = request.app.state.archive.settings.max_page_size
+        if page < 1:
+            raise BadRequest("page must be 1 or more.")
+        if not 1 <= page_size <= limit:
+            raise BadRequest(f"page_size must be between 1 and {limit}.")
+        self.request = request
+        self.page = page
+        self.page_size = page_size
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+    def respond(self, total: int, results: list[Any]) -> dict[str, Any]:
+        """DANDI's page shape: count, next, previous, results (count on every page)."""
+        url = self.request.url
+        more = self.offset + len(results) < total
+        return {
+            "count": total,
+            "next": str(url.include_query_params(page=self.page + 1)) if more else None,
+            "previous": str(url.include_query_params(page=self.page - 1))
+            if self.page > 1
+            else None,
+            "results": results,
+        }
+
+
+PagingDep = Annotated[Paging, Depends()]
+
+
+async def json_body(request: Request) -> Any:
+    """The request's JSON, read with a size limit and with errors a person can act on."""
+    limit = request.app.state.archive.settings.max_json_bytes
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+    if not body:
+        return None
+    try:
+        return json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"The request body is not valid JSON ({exc}).") from None
+
+
+JsonBody = Annotated[Any, Depends(json_body)]
+
+
+def field(body: Any, name: str, *, required: bool = True) -> Any:
+    if not isinstance(body, dict):
+        raise BadRequest("The request body must be a JSON object.")
+    if required and name not in body:
+        raise BadRequest(f"The request body needs a {name!r} field.")
+    return body.get(name)

@@ -1,0 +1,157 @@
+"""Assets in a version, assets by id, and downloads that honour Range."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.responses import FileResponse, RedirectResponse
+
+from neurodatashare.archive import assets
+from neurodatashare.errors import NotFound
+from neurodatashare.server.deps import ArchiveDep, JsonBody, PagingDep, UserDep, field
+
+router = APIRouter(tags=["assets"])
+V = "/api/dandisets/{dataset_id}/versions/{version}/assets"
+
+
+@router.get(f"{V}/")
+def list_assets(
+    dataset_id: str,
+    version: str,
+    archive: ArchiveDep,
+    user: UserDep,
+    paging: PagingDep,
+    path: str | None = None,
+    glob: str | None = None,
+    order: str = "path",
+    metadata: bool = False,
+) -> dict[str, Any]:
+    total, rows = assets.list_assets(
+        archive,
+        dataset_id=dataset_id,
+        version=version,
+        user=user,
+        path=path,
+        glob=glob,
+        order=order,
+        offset=paging.offset,
+        limit=paging.page_size,
+        with_metadata=metadata,
+    )
+    return paging.respond(total, rows)
+
+
+@router.get(f"{V}/paths/")
+def list_paths(
+    dataset_id: str,
+    version: str,
+    archive: ArchiveDep,
+    user: UserDep,
+    paging: PagingDep,
+    path_prefix: str = "",
+) -> dict[str, Any]:
+    rows = assets.list_paths(
+        archive, dataset_id=dataset_id, version=version, user=user, path_prefix=path_prefix
+    )
+    return paging.respond(len(rows), rows[paging.offset : paging.offset + paging.page_size])
+
+
+@router.post(f"{V}/")
+def create_asset(
+    dataset_id: str, version: str, archive: ArchiveDep, user: UserDep, body: JsonBody
+) -> dict[str, Any]:
+    return assets.create_asset(
+        archive,
+        dataset_id=dataset_id,
+        version=version,
+        user=user,
+        metadata=field(body, "metadata"),
+        blob_id=field(body, "blob_id"),
+    )
+
+
+@router.get(f"{V}/{{asset_id}}/")
+def get_asset_metadata(
+    dataset_id: str, version: str, asset_id: str, archive: ArchiveDep, user: UserDep
+) -> dict[str, Any]:
+    return assets.get_asset(
+        archive, dataset_id=dataset_id, version=version, asset_id=asset_id, user=user
+    )
+
+
+@router.get(f"{V}/{{asset_id}}/info/")
+def get_asset_info(
+    dataset_id: str, version: str, asset_id: str, archive: ArchiveDep, user: UserDep
+) -> dict[str, Any]:
+    return assets.get_asset(
+        archive, dataset_id=dataset_id, version=version, asset_id=asset_id, user=user, info=True
+    )
+
+
+@router.put(f"{V}/{{asset_id}}/")
+def replace_asset(
+    dataset_id: str,
+    version: str,
+    asset_id: str,
+    archive: ArchiveDep,
+    user: UserDep,
+    body: JsonBody,
+) -> dict[str, Any]:
+    return assets.replace_asset(
+        archive,
+        dataset_id=dataset_id,
+        version=version,
+        asset_id=asset_id,
+        user=user,
+        metadata=field(body, "metadata"),
+        blob_id=field(body, "blob_id"),
+    )
+
+
+@router.delete(f"{V}/{{asset_id}}/", status_code=204)
+def delete_asset(
+    dataset_id: str, version: str, asset_id: str, archive: ArchiveDep, user: UserDep
+) -> Response:
+    assets.delete_asset(
+        archive, dataset_id=dataset_id, version=version, asset_id=asset_id, user=user
+    )
+    return Response(status_code=204)
+
+
+@router.get("/api/assets/{asset_id}/")
+def get_asset_by_id(asset_id: str, archive: ArchiveDep, user: UserDep) -> dict[str, Any]:
+    return assets.get_asset_by_id(archive, asset_id=asset_id, user=user, info=False)
+
+
+@router.get("/api/assets/{asset_id}/info/")
+def get_asset_info_by_id(asset_id: str, archive: ArchiveDep, user: UserDep) -> dict[str, Any]:
+    return assets.get_asset_by_id(archive, asset_id=asset_id, user=user, info=True)
+
+
+def download(asset_id: str, archive: ArchiveDep, user: UserDep) -> Response:
+    """The asset's bytes: a redirect where the store signs URLs, else streamed with Range."""
+    found = assets.download_for(archive, asset_id=asset_id, user=user)
+    if found.url:
+        return RedirectResponse(found.url, status_code=302)
+    if found.local_path is None or not found.local_path.is_file():
+        raise NotFound("The bytes of this asset are missing from storage; tell the archive admin.")
+    return FileResponse(
+        found.local_path,
+        filename=found.filename,
+        media_type=assets.guess_encoding(found.filename),
+        headers={"Cache-Control": "private, max-age=0"},
+    )
+
+
+router.add_api_route(
+    "/api/assets/{asset_id}/download/", download, methods=["GET", "HEAD"], name="download"
+)
+
+
+@router.api_route(f"{V}/{{asset_id}}/download/", methods=["GET", "HEAD"], include_in_schema=False)
+def download_in_version(
+    dataset_id: str, version: str, asset_id: str, archive: ArchiveDep, user: UserDep
+) -> Response:
+    assets.get_asset(archive, dataset_id=dataset_id, version=version, asset_id=asset_id, user=user)
+    return download(asset_id, archive, user)

@@ -1,0 +1,90 @@
+"""/api/uploads/: initialize, complete, validate; and the local store's part endpoints.
+
+The part and storage-complete routes stand in for S3's presigned URLs when blobs live in a
+local folder: the `dandi` client sends them no Authorization header, so they are
+authorised by the HMAC signature in their URL instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from neurodatashare.archive import uploads
+from neurodatashare.errors import NotFound
+from neurodatashare.server.deps import ArchiveDep, JsonBody, UserDep, field
+
+router = APIRouter(prefix="/api", tags=["uploads"])
+
+
+@router.post("/uploads/initialize/")
+def initialize(archive: ArchiveDep, user: UserDep, body: JsonBody) -> dict[str, Any]:
+    return uploads.initialize_upload(
+        archive,
+        user=user,
+        content_size=field(body, "contentSize"),
+        digest=field(body, "digest"),
+        dataset_id=field(body, "dandiset", required=False),
+    )
+
+
+@router.post("/uploads/{upload_id}/complete/")
+def complete(upload_id: str, archive: ArchiveDep, user: UserDep, body: JsonBody) -> dict[str, Any]:
+    return uploads.complete_upload(
+        archive, upload_id=upload_id, user=user, parts=field(body, "parts")
+    )
+
+
+@router.post("/uploads/{upload_id}/validate/")
+def validate(upload_id: str, archive: ArchiveDep, user: UserDep) -> dict[str, Any]:
+    return uploads.validate_upload(archive, upload_id=upload_id, user=user)
+
+
+@router.post("/blobs/digest/")
+def blob_digest(archive: ArchiveDep, body: JsonBody) -> dict[str, Any]:
+    return uploads.blob_by_digest(
+        archive, algorithm=field(body, "algorithm"), value=field(body, "value")
+    )
+
+
+@router.put("/uploads/{upload_id}/parts/{part_number}/", include_in_schema=False)
+async def put_part(
+    upload_id: str,
+    part_number: int,
+    request: Request,
+    archive: ArchiveDep,
+    total: int,
+    expires: int,
+    signature: str,
+) -> Response:
+    opener = getattr(archive.store, "part_writer", None)
+    if opener is None:
+        raise NotFound("This archive stores blobs elsewhere; use the URLs it gave you.")
+    writer = opener(
+        upload_id=upload_id,
+        part_number=part_number,
+        total=total,
+        expires=expires,
+        signature=signature,
+    )
+    try:
+        # Written in the event loop: a chunk is at most 64 KiB and goes to the page cache,
+        # so a thread hop per chunk would cost more than it saves.
+        async for chunk in request.stream():
+            writer.write(chunk)
+    finally:
+        writer.close()
+    digest = await run_in_threadpool(writer.finish)
+    return Response(status_code=200, headers={"ETag": f'"{digest}"'})
+
+
+@router.post("/uploads/{upload_id}/storage-complete/", include_in_schema=False)
+def storage_complete(upload_id: str, archive: ArchiveDep, signature: str) -> Response:
+    checker = getattr(archive.store, "check_complete_signature", None)
+    if checker is None:
+        raise NotFound("This archive stores blobs elsewhere; use the URLs it gave you.")
+    checker(upload_id=upload_id, signature=signature)
+    xml = uploads.storage_complete_xml(archive, upload_id=upload_id)
+    return Response(xml, media_type="application/xml")

@@ -1,0 +1,54 @@
+"""/api/dandisets/{id}/versions/: list, metadata, info, update and publish."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from neurodatashare.archive import publish as publishing
+from neurodatashare.archive import versions
+from neurodatashare.server.deps import ArchiveDep, JsonBody, PagingDep, UserDep, field
+
+router = APIRouter(prefix="/api/dandisets/{dataset_id}/versions", tags=["versions"])
+
+
+@router.get("/")
+def list_versions(
+    dataset_id: str, archive: ArchiveDep, user: UserDep, paging: PagingDep, order: str = "created"
+) -> dict[str, Any]:
+    rows = versions.list_versions(archive, dataset_id=dataset_id, user=user, order=order)
+    return paging.respond(len(rows), rows[paging.offset : paging.offset + paging.page_size])
+
+
+@router.get("/{version}/")
+def get_version(dataset_id: str, version: str, archive: ArchiveDep, user: UserDep) -> Any:
+    return versions.get_version(archive, dataset_id=dataset_id, version=version, user=user)
+
+
+@router.get("/{version}/info/")
+def get_version_info(dataset_id: str, version: str, archive: ArchiveDep, user: UserDep) -> Any:
+    return versions.get_version(
+        archive, dataset_id=dataset_id, version=version, user=user, info=True
+    )
+
+
+@router.put("/{version}/")
+def put_version(
+    dataset_id: str, version: str, archive: ArchiveDep, user: UserDep, body: JsonBody
+) -> Any:
+    return versions.update_draft_metadata(
+        archive,
+        dataset_id=dataset_id,
+        version=version,
+        user=user,
+        metadata=field(body, "metadata"),
+        name=field(body, "name", required=False),
+    )
+
+
+@router.post("/draft/publish/", status_code=202)
+def publish(dataset_id: str, archive: ArchiveDep, user: UserDep) -> JSONResponse:
+    result = publishing.publish(archive, dataset_id=dataset_id, user=user)
+    return JSONResponse(result, status_code=202)

@@ -1,0 +1,191 @@
+"""Web pages. They call the archive services directly, with the same access checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from neurodatashare.archive import Archive, assets, datasets, users, versions
+from neurodatashare.db.models import User
+from neurodatashare.errors import NDSError, NotAuthenticated
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=HERE / "templates")
+router = APIRouter(include_in_schema=False)
+PAGE_SIZE = 50
+
+
+def static_files() -> StaticFiles:
+    return StaticFiles(directory=HERE / "static")
+
+
+def human_size(n: int | float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n} B"  # pragma: no cover
+
+
+templates.env.filters["size"] = human_size
+templates.env.filters["urlquote"] = lambda s: quote(str(s))
+
+
+def _archive(request: Request) -> Archive:
+    archive: Archive = request.app.state.archive
+    return archive
+
+
+def _viewer(request: Request) -> User | None:
+    user_id = request.session.get("user_id")
+    if user_id is None:
+        return None
+    return users.get_user_by_id(_archive(request), user_id=int(user_id))
+
+
+ViewerDep = Annotated[User | None, Depends(_viewer)]
+
+
+def render(
+    request: Request, name: str, viewer: User | None, status: int = 200, **context: Any
+) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request, name, {"viewer": viewer, **context}, status_code=status
+    )
+
+
+def error_page(request: Request, viewer: User | None, exc: NDSError) -> HTMLResponse:
+    return render(
+        request,
+        "error.html",
+        viewer,
+        status=exc.status_code,
+        message=exc.message,
+        needs_login=isinstance(exc, NotAuthenticated),
+    )
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(request: Request, viewer: ViewerDep, q: str = "", page: int = 1) -> HTMLResponse:
+    page = max(page, 1)
+    total, rows = datasets.list_datasets(
+        _archive(request),
+        user=viewer,
+        search=q or None,
+        ordering="-modified",
+        offset=(page - 1) * PAGE_SIZE,
+        limit=PAGE_SIZE,
+    )
+    for row in rows:
+        draft = row["draft_version"]
+        shown = row["most_recent_published_version"] or draft
+        row["name"] = draft["name"]
+        row["shown_version"] = shown["version"]
+        row["size"] = draft["size"]
+        row["asset_count"] = draft["asset_count"]
+    return render(
+        request,
+        "index.html",
+        viewer,
+        datasets=rows,
+        total=total,
+        q=q,
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
+    )
+
+
+@router.get("/dandiset/{dataset_id}", response_class=HTMLResponse)
+@router.get("/dandiset/{dataset_id}/", response_class=HTMLResponse)
+def dataset_latest(request: Request, dataset_id: str, viewer: ViewerDep) -> Response:
+    try:
+        data = datasets.get_dataset(_archive(request), dataset_id=dataset_id, user=viewer)
+    except NDSError as exc:
+        return error_page(request, viewer, exc)
+    latest = data["most_recent_published_version"] or data["draft_version"]
+    return RedirectResponse(f"/dandiset/{data['identifier']}/{latest['version']}", 302)
+
+
+@router.get("/dandiset/{dataset_id}/{version}", response_class=HTMLResponse)
+def landing(
+    request: Request, dataset_id: str, version: str, viewer: ViewerDep, location: str = ""
+) -> HTMLResponse:
+    archive = _archive(request)
+    try:
+        data = datasets.get_dataset(archive, dataset_id=dataset_id, user=viewer)
+        info = versions.get_version(
+            archive, dataset_id=dataset_id, version=version, user=viewer, info=True
+        )
+        all_versions = versions.list_versions(
+            archive, dataset_id=dataset_id, user=viewer, order="-created"
+        )
+        entries = assets.list_paths(
+            archive, dataset_id=dataset_id, version=version, user=viewer, path_prefix=location
+        )
+        owners = datasets.list_owners(archive, dataset_id=dataset_id, user=viewer)
+    except NDSError as exc:
+        return error_page(request, viewer, exc)
+    location = location.strip("/")
+    crumbs = []
+    if location:
+        acc = []
+        for part in location.split("/"):
+            acc.append(part)
+            crumbs.append(("/".join(acc), part))
+    meta = info["metadata"]
+    return render(
+        request,
+        "dataset.html",
+        viewer,
+        dataset=data,
+        info=info,
+        meta=meta,
+        versions=all_versions,
+        version=version,
+        entries=entries,
+        location=location,
+        crumbs=crumbs,
+        owners=owners,
+        is_owner=viewer is not None and any(o["username"] == viewer.username for o in owners),
+        api=archive.api_url,
+    )
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, viewer: ViewerDep, next: str = "/") -> HTMLResponse:
+    return render(request, "login.html", viewer, next=_safe_next(next), error=None)
+
+
+def _safe_next(target: str) -> str:
+    """Only same-site paths, so the login page cannot bounce people to another site."""
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    try:
+        user = users.user_for_password(_archive(request), username=username, password=password)
+    except NDSError as exc:
+        return render(
+            request, "login.html", None, status=401, next=_safe_next(next), error=exc.message
+        )
+    request.session.clear()
+    request.session["user_id"] = user.id
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request) -> Response:
+    request.session.clear()
+    return RedirectResponse("/", status_code=303)

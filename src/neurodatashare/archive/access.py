@@ -17,6 +17,14 @@ from neurodatashare.db.models import Dataset, DatasetOwner, User
 from neurodatashare.errors import Forbidden, NotAuthenticated, NotFound
 
 DATASET_ID_RE = re.compile(r"^\d{6}$")
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def check_uuid(value: object, *, what: str) -> str:
+    """Asset, blob and upload ids are UUIDs; anything else cannot exist."""
+    if not isinstance(value, str) or not UUID_RE.match(value):
+        raise NotFound(f"{what} {str(value)[:80]!r} was not found.")
+    return value
 
 
 def today() -> datetime:

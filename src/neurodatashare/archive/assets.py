@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from neurodatashare.archive.access import can_view, load_dataset
+from neurodatashare.archive.access import UUID_RE, can_view, check_uuid, load_dataset
 from neurodatashare.archive.context import Archive
 from neurodatashare.archive.versions import load_version, touch_draft
 from neurodatashare.db.models import Asset, Blob, Dataset, User, Version, VersionAsset, utcnow
@@ -230,6 +230,7 @@ def list_paths(
 
 
 def _load_asset_in_version(s: Session, *, version: Version, asset_id: str) -> Asset:
+    check_uuid(asset_id, what="Asset")
     asset = s.scalar(
         select(Asset)
         .join(VersionAsset, VersionAsset.asset_id == Asset.id)
@@ -259,6 +260,7 @@ def get_asset(
 
 def _visible_asset(s: Session, *, asset_id: str, user: User | None) -> tuple[Asset, Dataset]:
     """An asset by id alone: visible if any dataset holding it is visible to `user`."""
+    check_uuid(asset_id, what="Asset")
     asset = s.get(Asset, asset_id)
     hidden = False
     if asset is not None:
@@ -345,7 +347,7 @@ def _new_asset(
     if not isinstance(blob_id, str) or not blob_id:
         raise BadRequest("blob_id is required (the id returned by the upload's validate step).")
     path = validate_path(metadata.get("path"))
-    blob = s.get(Blob, blob_id)
+    blob = s.get(Blob, blob_id) if UUID_RE.match(blob_id) else None
     if blob is None:
         raise BadRequest(f"Blob {blob_id} does not exist; upload the file first.")
     _check_collisions(s, version=version, path=path, ignore=replacing)

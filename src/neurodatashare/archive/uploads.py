@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from neurodatashare.archive.access import load_dataset, require_user
+from neurodatashare.archive.access import check_uuid, load_dataset, require_user
 from neurodatashare.archive.context import Archive
 from neurodatashare.db.models import Blob, Upload, User, utcnow
 from neurodatashare.errors import BadRequest, Conflict, NotFound
@@ -78,6 +78,7 @@ def initialize_upload(
 
 def _load_upload(archive: Archive, *, upload_id: str, user: User | None) -> Upload:
     uploader = require_user(user, action="upload files")
+    check_uuid(upload_id, what="Upload")
     with archive.db.read() as s:
         upload = s.get(Upload, upload_id)
     if upload is None or (upload.user_id != uploader.id and not uploader.is_admin):

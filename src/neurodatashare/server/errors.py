@@ -11,6 +11,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from neurodatashare.errors import NDSError
@@ -47,6 +48,18 @@ def install_error_handlers(app: FastAPI) -> None:
         elif exc.status_code == 405:
             detail = f"{request.method} is not allowed on {request.url.path}."
         return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(DataError)
+    async def _data_error(request: Request, exc: DataError) -> JSONResponse:
+        # e.g. a NUL character or an out-of-range number that the database cannot store
+        log.info("database refused a value on %s: %s", request.url.path, exc.orig)
+        return JSONResponse(
+            {
+                "detail": "The request contains a value the archive cannot store, such as a NUL "
+                "character or a number out of range."
+            },
+            status_code=400,
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -21,6 +22,7 @@ from neurodatashare.errors import BadRequest, Forbidden, NotFound
 from neurodatashare.storage.base import BlobFacts, PartPlan
 from neurodatashare.storage.digests import etag_from_part_md5s, part_plan
 
+_UPLOAD_ID = re.compile(r"^[0-9a-f-]{36}$")
 PART_URL_LIFETIME = 7 * 24 * 3600  # as dandi-archive signs its S3 part URLs
 
 
@@ -79,6 +81,9 @@ class LocalBlobStore:
         return hmac.new(self._secret, msg, hashlib.sha256).hexdigest()
 
     def _upload_dir(self, upload_id: str) -> Path:
+        # ids become folder names: never let one climb out of the upload area
+        if not _UPLOAD_ID.match(upload_id):
+            raise NotFound("This upload does not exist.")
         return self.root / "uploads" / upload_id
 
     # -- uploads ------------------------------------------------------------------------

@@ -144,8 +144,9 @@ def download(asset_id: str, archive: ArchiveDep, user: UserDep) -> Response:
     )
 
 
+router.add_api_route("/api/assets/{asset_id}/download/", download, methods=["GET"])
 router.add_api_route(
-    "/api/assets/{asset_id}/download/", download, methods=["GET", "HEAD"], name="download"
+    "/api/assets/{asset_id}/download/", download, methods=["HEAD"], include_in_schema=False
 )
 
 

@@ -1,0 +1,143 @@
+"""Test helpers that talk to a running archive over real HTTP, the way clients do.
+
+`Caller` wraps an httpx client with a user's key and knows the DANDI upload protocol, so
+tests can set up datasets and files in one line each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import httpx
+
+from neurodatashare.storage.digests import etag_from_part_md5s, part_plan
+
+
+def publishable_metadata(**extra: Any) -> dict[str, Any]:
+    """The smallest metadata a dataset needs before it may be published."""
+    meta: dict[str, Any] = {
+        "description": "Test recordings",
+        "license": ["spdx:CC-BY-4.0"],
+        "contributor": [
+            {
+                "schemaKey": "Person",
+                "name": "Doe, Jane",
+                "roleName": ["dcite:ContactPerson", "dcite:Author"],
+            }
+        ],
+    }
+    meta.update(extra)
+    return meta
+
+
+def dandi_etag(data: bytes) -> str:
+    return etag_from_part_md5s(
+        hashlib.md5(data[p.offset : p.offset + p.size]).hexdigest() for p in part_plan(len(data))
+    )
+
+
+class Caller:
+    """One user (or anonymous) talking to the API."""
+
+    def __init__(self, base_url: str, key: str | None = None, *, username: str = "") -> None:
+        headers = {"Authorization": f"token {key}"} if key else {}
+        self.http = httpx.Client(base_url=base_url, headers=headers, timeout=60)
+        self.storage = httpx.Client(timeout=60)  # part URLs get no Authorization, as in dandi
+        self.key = key
+        self.username = username
+
+    def close(self) -> None:
+        self.http.close()
+        self.storage.close()
+
+    # shorthands
+    def get(self, url: str, **kw: Any) -> httpx.Response:
+        return self.http.get(url, **kw)
+
+    def post(self, url: str, **kw: Any) -> httpx.Response:
+        return self.http.post(url, **kw)
+
+    def put(self, url: str, **kw: Any) -> httpx.Response:
+        return self.http.put(url, **kw)
+
+    def delete(self, url: str, **kw: Any) -> httpx.Response:
+        return self.http.delete(url, **kw)
+
+    def create_dataset(
+        self,
+        name: str = "Test dataset",
+        *,
+        metadata: dict[str, Any] | None = None,
+        access: str | None = None,
+        embargo_end: str | None = None,
+    ) -> str:
+        meta = metadata if metadata is not None else publishable_metadata()
+        params: dict[str, str] = {}
+        if access:
+            params["access"] = access
+        if embargo_end:
+            params["embargo_end_date"] = embargo_end
+        r = self.post(
+            "/api/dandisets/",
+            params=params,
+            json={
+                "name": name,
+                "metadata": meta,
+            },
+        )
+        assert r.status_code == 200, r.text
+        identifier: str = r.json()["identifier"]
+        return identifier
+
+    def upload_blob(self, dataset_id: str, data: bytes) -> str:
+        """Run initialize -> parts -> complete -> validate; return the blob id."""
+        etag = dandi_etag(data)
+        r = self.post(
+            "/api/uploads/initialize/",
+            json={
+                "contentSize": len(data),
+                "digest": {"algorithm": "dandi:dandi-etag", "value": etag},
+                "dandiset": dataset_id,
+            },
+        )
+        if r.status_code == 409:
+            return r.headers["Location"]
+        assert r.status_code == 200, r.text
+        init = r.json()
+        done = []
+        for part, plan in zip(init["parts"], part_plan(len(data)), strict=True):
+            chunk = data[plan.offset : plan.offset + plan.size]
+            pr = self.storage.put(part["upload_url"], content=chunk)
+            assert pr.status_code == 200, pr.text
+            done.append(
+                {
+                    "part_number": part["part_number"],
+                    "size": part["size"],
+                    "etag": pr.headers["ETag"].strip('"'),
+                }
+            )
+        r = self.post(f"/api/uploads/{init['upload_id']}/complete/", json={"parts": done})
+        assert r.status_code == 200, r.text
+        xml = self.storage.post(r.json()["complete_url"], content=r.json()["body"])
+        assert xml.status_code == 200 and etag in xml.text, xml.text
+        r = self.post(f"/api/uploads/{init['upload_id']}/validate/")
+        assert r.status_code == 200, r.text
+        blob_id: str = r.json()["blob_id"]
+        return blob_id
+
+    def add_file(self, dataset_id: str, path: str, data: bytes, **meta: Any) -> dict[str, Any]:
+        blob_id = self.upload_blob(dataset_id, data)
+        r = self.post(
+            f"/api/dandisets/{dataset_id}/versions/draft/assets/",
+            json={"metadata": {"path": path, **meta}, "blob_id": blob_id},
+        )
+        assert r.status_code == 200, r.text
+        asset: dict[str, Any] = r.json()
+        return asset
+
+    def publish(self, dataset_id: str) -> dict[str, Any]:
+        r = self.post(f"/api/dandisets/{dataset_id}/versions/draft/publish/")
+        assert r.status_code == 202, r.text
+        version: dict[str, Any] = r.json()
+        return version

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -168,7 +168,7 @@ def list_datasets(
         draft_names = select(Version.dataset_id).where(
             Version.version == "draft", func.lower(Version.name).like(like)
         )
-        conditions = [Dataset.id.in_(draft_names)]
+        conditions: list[ColumnElement[bool]] = [Dataset.id.in_(draft_names)]
         if search.strip().isdigit():
             conditions.append(Dataset.id == int(search.strip()))
         query = query.where(or_(*conditions))

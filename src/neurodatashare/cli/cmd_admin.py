@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from neurodatashare.cli.errors import friendly_errors
 
+if TYPE_CHECKING:
+    from neurodatashare.archive import Archive
 
-def _archive():  # type: ignore[no-untyped-def]
+
+def _archive() -> Archive:
     from neurodatashare.archive import Archive
     from neurodatashare.config import Settings
 

@@ -7,6 +7,7 @@ never to the client.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,7 +20,7 @@ from neurodatashare.errors import NDSError
 log = logging.getLogger("neurodatashare.server")
 
 
-def _describe(errors: list[dict[str, object]]) -> str:
+def _describe(errors: list[dict[str, Any]]) -> str:
     parts = []
     for err in errors[:5]:
         loc = ".".join(str(x) for x in err.get("loc", ()) if x not in ("body", "query", "path"))

@@ -37,6 +37,10 @@ class BlobStore(Protocol):
 
     def complete_url(self, *, upload_id: str) -> str: ...
 
+    def recorded_parts(self, *, upload_id: str) -> dict[int, str]:
+        """Part number -> MD5 hex of each part the store has received in full."""
+        ...
+
     def assemble(self, *, upload_id: str, part_count: int, size: int) -> BlobFacts:
         """Check that every part arrived and return what the assembled bytes are."""
         ...

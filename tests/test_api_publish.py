@@ -10,7 +10,7 @@ from neurodatashare.testing.live import Live
 def test_publish_refuses_and_says_what_is_missing(live: Live) -> None:
     alice = live.user("alice")
     ds = alice.create_dataset("bare", metadata={})
-    alice.add_file(ds, "a.nwb", b"1")
+    alice.add_file(ds, "a.bin", b"1")
     r = alice.post(f"/api/dandisets/{ds}/versions/draft/publish/")
     assert r.status_code == 400
     detail = r.json()["detail"]
@@ -25,14 +25,14 @@ def test_publish_needs_files_and_an_owner(live: Live) -> None:
     ds = alice.create_dataset("empty")
     r = alice.post(f"/api/dandisets/{ds}/versions/draft/publish/")
     assert r.status_code == 400 and "no files" in r.json()["detail"]
-    alice.add_file(ds, "a.nwb", b"1")
+    alice.add_file(ds, "a.bin", b"1")
     assert bob.post(f"/api/dandisets/{ds}/versions/draft/publish/").status_code == 403
 
 
 def test_publish_freezes_assets_and_leaves_draft_editable(live: Live) -> None:
     alice = live.user("alice")
     ds = alice.create_dataset("ready")
-    first = alice.add_file(ds, "sub-1/a.nwb", b"first")
+    first = alice.add_file(ds, "sub-1/a.bin", b"first")
     published = alice.publish(ds)
     version = published["version"]
     assert re.fullmatch(r"0\.\d{6}\.0001", version)
@@ -42,12 +42,12 @@ def test_publish_freezes_assets_and_leaves_draft_editable(live: Live) -> None:
     # publishing again with no change is refused
     assert alice.post(f"/api/dandisets/{ds}/versions/draft/publish/").status_code == 409
     # the draft still changes; the published version does not
-    alice.add_file(ds, "sub-1/b.nwb", b"second")
+    alice.add_file(ds, "sub-1/b.bin", b"second")
     alice.delete(f"/api/dandisets/{ds}/versions/draft/assets/{first['asset_id']}/")
     draft = alice.get(f"/api/dandisets/{ds}/versions/draft/info/").json()
     assert draft["status"] == "Valid"
     frozen = alice.get(f"/api/dandisets/{ds}/versions/{version}/assets/").json()
-    assert [a["path"] for a in frozen["results"]] == ["sub-1/a.nwb"]
+    assert [a["path"] for a in frozen["results"]] == ["sub-1/a.bin"]
     # the published asset keeps its bytes even though the draft dropped it
     got = live.anonymous().get(f"/api/assets/{first['asset_id']}/download/")
     assert got.status_code == 200 and got.content == b"first"
@@ -65,7 +65,7 @@ def test_publish_freezes_assets_and_leaves_draft_editable(live: Live) -> None:
 def test_published_versions_are_immutable(live: Live) -> None:
     alice = live.user("alice")
     ds = alice.create_dataset("ready")
-    a = alice.add_file(ds, "a.nwb", b"1")
+    a = alice.add_file(ds, "a.bin", b"1")
     version = alice.publish(ds)["version"]
     base = f"/api/dandisets/{ds}/versions/{version}"
     blob = a["blob"]
@@ -88,7 +88,7 @@ def test_dandi_style_publish_polling_works(live: Live) -> None:
     """RemoteDandiset.publish() polls the draft's info until it says Published."""
     alice = live.user("alice")
     ds = alice.create_dataset("ready")
-    alice.add_file(ds, "a.nwb", b"1")
+    alice.add_file(ds, "a.bin", b"1")
     alice.publish(ds)
     info = alice.get(f"/api/dandisets/{ds}/versions/draft/info/").json()
     assert info["status"] == "Published"

@@ -36,7 +36,7 @@ def test_landing_page_has_metadata_citation_versions_and_files(live: Live) -> No
             ],
         },
     )
-    asset = alice.add_file(ds, "sub-1/sub-1_ses-1.nwb", b"x" * 100)
+    asset = alice.add_file(ds, "sub-1/sub-1_ses-1.bin", b"x" * 100)
     version = alice.publish(ds)["version"]
     r = httpx.get(f"{live.url}/dandiset/{ds}", follow_redirects=True)
     assert r.status_code == 200 and r.url.path == f"/dandiset/{ds}/{version}"
@@ -53,7 +53,7 @@ def test_landing_page_has_metadata_citation_versions_and_files(live: Live) -> No
         assert text in html, text
     inner = httpx.get(f"{live.url}/dandiset/{ds}/{version}", params={"location": "sub-1"}).text
     assert f"/api/assets/{asset['asset_id']}/download/" in inner
-    assert "sub-1_ses-1.nwb" in inner
+    assert "sub-1_ses-1.bin" in inner
 
 
 def test_private_pages_need_login_and_ownership(live: Live) -> None:

@@ -61,6 +61,11 @@ class Settings(BaseSettings):
         default=14 * 24 * 3600, description="Lifetime of a web login, in seconds."
     )
     log_level: str = Field(default="info", description="Server log level.")
+    worker_threads: int = Field(
+        default=1,
+        description="Background worker threads inside `nds serve` (metadata extraction, "
+        "validation). 0 leaves the work to separate `nds worker` processes.",
+    )
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -120,6 +120,7 @@ def create_dataset(
                 s.add(DatasetOwner(dataset_id=number, user_id=owner.id))
                 draft = Version(dataset_id=number, version="draft", name=name.strip(), meta=meta)
                 s.add(draft)
+                s.flush()
                 refresh_status(s, draft)
                 s.flush()
                 s.refresh(dataset)

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from neurodatashare.archive.access import load_dataset
 from neurodatashare.archive.context import Archive
+from neurodatashare.archive.processing import asset_errors, assets_summary, pending_count
 from neurodatashare.archive.versions import draft_of, metadata_problems, version_info_json
 from neurodatashare.db.models import User, Version, VersionAsset, utcnow
 from neurodatashare.errors import BadRequest, Conflict
@@ -23,6 +24,24 @@ def publish(archive: Archive, *, dataset_id: str, user: User | None) -> dict[str
             raise BadRequest(f"The dataset cannot be published yet. Missing: {listing}")
         if draft.status == "Published":
             raise Conflict("Nothing changed since the last published version.")
+        waiting = pending_count(s, draft)
+        if waiting:
+            raise Conflict(
+                f"{waiting} file(s) are still being checked; publish again in a moment "
+                "(GET .../versions/draft/info/ shows status Valid when ready)."
+            )
+        errors = asset_errors(s, draft)
+        if errors:
+            by_file: dict[str, list[str]] = {}
+            for e in errors:
+                fix = f" Fix: {e['how_to_fix']}" if e.get("how_to_fix") else ""
+                by_file.setdefault(e["path"], []).append(f"{e['message']}{fix}")
+            listing = " ".join(
+                f"{path}: {' / '.join(problems)}" for path, problems in by_file.items()
+            )
+            raise BadRequest(
+                f"The dataset cannot be published: {len(by_file)} file(s) have errors. {listing}"
+            )
         assets = s.execute(
             select(VersionAsset.asset_id, VersionAsset.path).where(
                 VersionAsset.version_id == draft.id
@@ -39,6 +58,7 @@ def publish(archive: Archive, *, dataset_id: str, user: User | None) -> dict[str
         )
         number = f"0.{day}.{(same_day or 0) + 1:04d}"
         meta = dict(draft.meta)
+        meta["assetsSummary"] = assets_summary(s, draft)
         published = Version(
             dataset_id=dataset.id,
             version=number,

@@ -96,14 +96,26 @@ def metadata_problems(meta: dict[str, Any], name: str) -> list[dict[str, str]]:
 
 
 def refresh_status(s: Session, version: Version) -> None:
-    """Set the draft's status after a change: Valid when it could be published."""
-    version.status = "Invalid" if metadata_problems(version.meta, version.name) else "Valid"
-    version.modified = utcnow()
+    """Set the draft's status: Pending while files are being checked, Valid when it could
+    be published, Invalid when metadata is missing or a file has blocking findings."""
+    from neurodatashare.archive.processing import has_asset_errors, pending_count
+
+    if pending_count(s, version):
+        version.status = "Pending"
+    elif metadata_problems(version.meta, version.name) or has_asset_errors(s, version):
+        version.status = "Invalid"
+    else:
+        version.status = "Valid"
 
 
 def touch_draft(s: Session, dataset: Dataset) -> Version:
+    """After any change to the draft: new status, new modified time, summary queued."""
+    from neurodatashare.archive.processing import refresh_draft
+
     draft = draft_of(s, dataset)
-    refresh_status(s, draft)
+    s.flush()
+    refresh_draft(s, draft)
+    draft.modified = utcnow()
     dataset.modified = draft.modified
     return draft
 
@@ -189,11 +201,14 @@ def version_info_json(
     data["dandiset"] = dataset_json(archive, s, dataset=dataset, with_versions=False)
     data["metadata"] = version_metadata_json(archive, s, dataset=dataset, version=version)
     data["contact_person"] = contact_person(version.meta)
+    from neurodatashare.archive.processing import asset_errors
+
     if version.version == "draft" and version.status != "Published":
         data["version_validation_errors"] = metadata_problems(version.meta, version.name)
+        data["asset_validation_errors"] = asset_errors(s, version)
     else:
         data["version_validation_errors"] = []
-    data["asset_validation_errors"] = []
+        data["asset_validation_errors"] = []
     data["published"] = version.version != "draft"
     return data
 

@@ -15,6 +15,7 @@ import click
 COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("cmd_serve", "Start the archive server (API, web pages and background work)."),
     "admin": ("cmd_admin", "Manage users and the database."),
+    "worker": ("cmd_worker", "Run background jobs in a separate process."),
     "validate": ("cmd_validate", "Validate local NWB files before upload."),
     "convert": ("cmd_convert", "Convert lab data into NWB."),
     "demo": ("cmd_demo", "Write a realistic multi-modal demo dataset."),

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -168,4 +169,58 @@ class Upload(Base):
     part_count: Mapped[int] = mapped_column(Integer)
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Job(Base):
+    """Background work, queued in the same transaction as the data it belongs to."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("ix_jobs_claim", "state", "run_after", "priority", "id"),
+        # one queued-or-running job per (kind, key): enqueueing twice is a no-op
+        Index(
+            "ux_jobs_active",
+            "kind",
+            "key",
+            unique=True,
+            sqlite_where=text("state IN ('queued', 'running')"),
+            postgresql_where=text("state IN ('queued', 'running')"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(255))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    priority: Mapped[int] = mapped_column(Integer, default=100)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    run_after: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    worker: Mapped[str | None] = mapped_column(String(128))
+    error: Mapped[str | None] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Derived(Base):
+    """Something computed once from a blob's bytes (metadata, validation, index...).
+
+    Blobs are content-addressed (one row per dandi-etag), so keying by blob id is keying
+    by digest: a second asset with the same bytes reuses every row here.
+    """
+
+    __tablename__ = "derived"
+    __table_args__ = (UniqueConstraint("blob_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    blob_id: Mapped[str] = mapped_column(ForeignKey("blobs.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))  # metadata | validation | lindi | overview
+    producer: Mapped[str] = mapped_column(String(128))  # tool versions; a change recomputes
+    payload: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    max_severity: Mapped[int | None] = mapped_column(Integer)  # validation only
+    storage_key: Mapped[str | None] = mapped_column(String(255))
+    error: Mapped[str | None] = mapped_column(Text)
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

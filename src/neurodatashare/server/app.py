@@ -15,10 +15,12 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from neurodatashare import __version__
 from neurodatashare.archive import Archive
+from neurodatashare.archive.processing import handlers
 from neurodatashare.archive.uploads import discard_stale_uploads
 from neurodatashare.config import Settings
+from neurodatashare.jobs import Worker
 from neurodatashare.server.errors import install_error_handlers
-from neurodatashare.server.routes import assets, dandisets, info, uploads, versions
+from neurodatashare.server.routes import assets, dandisets, info, uploads, validation, versions
 
 log = logging.getLogger("neurodatashare.server")
 
@@ -32,7 +34,10 @@ def create_api(settings: Settings | None = None, *, archive: Archive | None = No
         dropped = discard_stale_uploads(the_archive)
         if dropped:
             log.info("discarded %d unfinished uploads", dropped)
+        worker = Worker(the_archive.db, handlers(the_archive), threads=settings.worker_threads)
+        worker.start()
         yield
+        worker.stop()
         if archive is None:
             the_archive.close()
 
@@ -64,6 +69,6 @@ def create_api(settings: Settings | None = None, *, archive: Archive | None = No
         allow_headers=["*"],
         expose_headers=["ETag", "Content-Range", "Location"],
     )
-    for module in (info, dandisets, versions, assets, uploads):
+    for module in (info, dandisets, versions, assets, uploads, validation):
         app.include_router(module.router)
     return app

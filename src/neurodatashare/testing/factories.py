@@ -136,6 +136,34 @@ class Caller:
         asset: dict[str, Any] = r.json()
         return asset
 
+    def wait_for_checks(self, asset_id: str, *, timeout: float = 120) -> dict[str, Any]:
+        """Poll the asset's validation report until the archive has checked the file."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            r = self.get(f"/api/assets/{asset_id}/validation/")
+            assert r.status_code == 200, r.text
+            report: dict[str, Any] = r.json()
+            if report["status"] != "pending":
+                return report
+            assert time.monotonic() < deadline, f"asset {asset_id} still pending"
+            time.sleep(0.1)
+
+    def wait_for_status(self, dataset_id: str, *, timeout: float = 120) -> dict[str, Any]:
+        """Poll the draft until its status is no longer Pending (as wait_until_valid does)."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            info: dict[str, Any] = self.get(
+                f"/api/dandisets/{dataset_id}/versions/draft/info/"
+            ).json()
+            if info["status"] != "Pending":
+                return info
+            assert time.monotonic() < deadline, f"dataset {dataset_id} still Pending"
+            time.sleep(0.1)
+
     def publish(self, dataset_id: str) -> dict[str, Any]:
         r = self.post(f"/api/dandisets/{dataset_id}/versions/draft/publish/")
         assert r.status_code == 202, r.text

@@ -1,0 +1,312 @@
+"""What the archive learns from each NWB file: metadata and validation, once per blob.
+
+An asset that points at an NWB blob queues an `nwb.process` job in the same transaction.
+The job opens the file once, extracts dandischema-shaped metadata and runs every
+validator, and stores both as `Derived` rows keyed by the blob (blobs are content-
+addressed, so a second asset with the same bytes reuses them at no cost). Then every
+draft holding the blob gets its status and `assetsSummary` refreshed.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from neurodatashare.archive.context import Archive
+from neurodatashare.db.models import Asset, Blob, Derived, Version, VersionAsset
+from neurodatashare.jobs import enqueue
+
+log = logging.getLogger("neurodatashare.processing")
+PROCESS_NWB = "nwb.process"
+SUMMARIZE = "version.summarize"
+ERROR_LEVEL = 40  # validation.types.Severity.ERROR, without importing pynwb here
+
+
+def producers() -> dict[str, str]:
+    """The tool versions each derived kind was made with; a change means recompute."""
+    from neurodatashare.nwb.extract import EXTRACTOR_VERSION
+    from neurodatashare.validation.run import VALIDATOR_VERSION
+
+    return {"metadata": f"extract-{EXTRACTOR_VERSION}", "validation": VALIDATOR_VERSION}
+
+
+def is_nwb(path: str) -> bool:
+    return path.lower().endswith(".nwb")
+
+
+def up_to_date(s: Session, *, blob_id: str) -> bool:
+    wanted = producers()
+    have = dict(
+        s.execute(
+            select(Derived.kind, Derived.producer).where(
+                Derived.blob_id == blob_id, Derived.kind.in_(list(wanted))
+            )
+        ).all()
+    )
+    return have == wanted
+
+
+def schedule(s: Session, *, blob_id: str, path: str) -> None:
+    """Queue processing for an NWB blob, unless its results are already cached."""
+    if is_nwb(path) and not up_to_date(s, blob_id=blob_id):
+        enqueue(s, kind=PROCESS_NWB, key=blob_id, payload={"blob_id": blob_id})
+
+
+@contextmanager
+def local_copy(archive: Archive, blob: Blob) -> Iterator[Path]:
+    """A filesystem path to the blob's bytes (a temporary copy where the store is remote)."""
+    path = archive.store.local_path(blob.key)
+    if path is not None:
+        yield path
+        return
+    with tempfile.TemporaryDirectory() as tmp:  # pragma: no cover - remote stores
+        target = Path(tmp) / "blob.nwb"
+        with archive.store.open(blob.key) as src, open(target, "wb") as dst:
+            shutil.copyfileobj(src, dst, 8 * 2**20)
+        yield target
+
+
+def analyse(path: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]], str | None]:
+    """(metadata or None, validation results as dicts, extraction error) for one file."""
+    from neurodatashare.nwb.extract import asset_metadata_from_open
+    from neurodatashare.nwb.read import NWBReadError, open_nwb
+    from neurodatashare.validation.run import validate_nwb_file, validate_open_nwb
+    from neurodatashare.validation.types import Severity, ValidationResult
+
+    try:
+        with open_nwb(path) as nwb:
+            results = validate_open_nwb(nwb)
+            try:
+                metadata: dict[str, Any] | None = asset_metadata_from_open(nwb)
+                error = None
+            except Exception as exc:
+                log.warning("metadata extraction failed for %s", path, exc_info=True)
+                metadata, error = None, f"metadata extraction failed: {exc}"
+    except NWBReadError as exc:
+        # one clear CRITICAL finding, from the validator's own wording
+        results, metadata, error = validate_nwb_file(path), None, exc.message
+    except Exception as exc:
+        log.warning("could not analyse %s", path, exc_info=True)
+        error = f"The archive could not read this file: {exc}"
+        metadata = None
+        results = [
+            ValidationResult(
+                severity=Severity.CRITICAL,
+                origin="file",
+                check="unreadable",
+                message=error,
+                how_to_fix="Open the file with pynwb to find the problem, or export it again.",
+            )
+        ]
+    return metadata, [r.model_dump(mode="json") for r in results], error
+
+
+def _store(s: Session, *, blob_id: str, kind: str, producer: str, **values: Any) -> None:
+    row = s.scalar(select(Derived).where(Derived.blob_id == blob_id, Derived.kind == kind))
+    if row is None:
+        row = Derived(blob_id=blob_id, kind=kind, producer=producer)
+        s.add(row)
+    row.producer = producer
+    for name, value in values.items():
+        setattr(row, name, value)
+
+
+def process_blob(archive: Archive, payload: dict[str, Any]) -> None:
+    """The `nwb.process` job."""
+    blob_id = payload["blob_id"]
+    with archive.db.read() as s:
+        blob = s.get(Blob, blob_id)
+        if blob is None or up_to_date(s, blob_id=blob_id):
+            return
+    with local_copy(archive, blob) as path:
+        metadata, results, error = analyse(path)
+    made_by = producers()
+    worst = max((_severity_number(r["severity"]) for r in results), default=None)
+    with archive.db.write() as s:
+        _store(
+            s,
+            blob_id=blob_id,
+            kind="metadata",
+            producer=made_by["metadata"],
+            payload=metadata,
+            error=error,
+        )
+        _store(
+            s,
+            blob_id=blob_id,
+            kind="validation",
+            producer=made_by["validation"],
+            payload=results,
+            max_severity=worst,
+        )
+        drafts = s.scalars(
+            select(Version)
+            .join(VersionAsset, VersionAsset.version_id == Version.id)
+            .join(Asset, Asset.id == VersionAsset.asset_id)
+            .where(Asset.blob_id == blob_id, Version.version == "draft")
+            .distinct()
+        ).all()
+        for draft in drafts:
+            refresh_draft(s, draft)
+
+
+def _severity_number(name: str) -> int:
+    from neurodatashare.validation.types import Severity
+
+    return int(Severity.parse(name))
+
+
+# -- per-version views ---------------------------------------------------------------------
+
+
+def pending_count(s: Session, version: Version) -> int:
+    """NWB assets of the version whose validation is not computed (by today's tools) yet."""
+    done = (
+        (Derived.blob_id == Asset.blob_id)
+        & (Derived.kind == "validation")
+        & (Derived.producer == producers()["validation"])
+    )
+    count = s.scalar(
+        select(func.count())
+        .select_from(VersionAsset)
+        .join(Asset, Asset.id == VersionAsset.asset_id)
+        .outerjoin(Derived, done)
+        .where(
+            VersionAsset.version_id == version.id,
+            func.lower(Asset.path).like("%.nwb"),
+            Derived.id.is_(None),
+        )
+    )
+    return int(count or 0)
+
+
+def has_asset_errors(s: Session, version: Version) -> bool:
+    return (
+        s.scalar(
+            select(VersionAsset.asset_id)
+            .join(Asset, Asset.id == VersionAsset.asset_id)
+            .join(Derived, (Derived.blob_id == Asset.blob_id) & (Derived.kind == "validation"))
+            .where(VersionAsset.version_id == version.id, Derived.max_severity >= ERROR_LEVEL)
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def asset_errors(s: Session, version: Version) -> list[dict[str, Any]]:
+    """DANDI's `asset_validation_errors`: one entry per blocking finding, with its file."""
+    query = (
+        select(Asset.path, Derived.payload)
+        .join(VersionAsset, VersionAsset.asset_id == Asset.id)
+        .join(Derived, Derived.blob_id == Asset.blob_id)
+        .where(
+            VersionAsset.version_id == version.id,
+            Derived.kind == "validation",
+            Derived.max_severity >= ERROR_LEVEL,
+        )
+        .order_by(Asset.path)
+    )
+    errors = []
+    for path, results in s.execute(query):
+        for r in results or []:
+            if _severity_number(r["severity"]) >= ERROR_LEVEL:
+                errors.append(
+                    {
+                        "field": r.get("object_path") or "",
+                        "message": r["message"],
+                        "path": path,
+                        "severity": r["severity"],
+                        "how_to_fix": r.get("how_to_fix"),
+                    }
+                )
+    return errors
+
+
+def assets_summary(s: Session, version: Version) -> dict[str, Any]:
+    """The version's `assetsSummary`, aggregated over its assets' extracted metadata."""
+    from neurodatashare.nwb.extract import summarize_assets
+
+    rows = s.execute(
+        select(Asset.meta, Blob.size, Derived.payload)
+        .join(VersionAsset, VersionAsset.asset_id == Asset.id)
+        .join(Blob, Blob.id == Asset.blob_id)
+        .outerjoin(Derived, (Derived.blob_id == Asset.blob_id) & (Derived.kind == "metadata"))
+        .where(VersionAsset.version_id == version.id)
+    ).all()
+    metas = [{**(meta or {}), **(derived or {})} for meta, _size, derived in rows]
+    return summarize_assets(metas, sizes=[size for _meta, size, _derived in rows])
+
+
+def refresh_draft(s: Session, draft: Version) -> None:
+    """Recompute the draft's status now and queue its summary (cheap to ask twice)."""
+    from neurodatashare.archive.versions import refresh_status
+
+    refresh_status(s, draft)
+    enqueue(s, kind=SUMMARIZE, key=str(draft.id), payload={"version_id": draft.id})
+
+
+def summarize_version(archive: Archive, payload: dict[str, Any]) -> None:
+    """The `version.summarize` job."""
+    with archive.db.write() as s:
+        version = s.get(Version, payload["version_id"])
+        if version is None:
+            return
+        meta = dict(version.meta)
+        meta["assetsSummary"] = assets_summary(s, version)
+        version.meta = meta
+
+
+def extracted_metadata(s: Session, *, blob_id: str) -> dict[str, Any]:
+    """The metadata extracted from a blob, or {} if there is none (yet)."""
+    payload = s.scalar(
+        select(Derived.payload).where(Derived.blob_id == blob_id, Derived.kind == "metadata")
+    )
+    return dict(payload) if isinstance(payload, dict) else {}
+
+
+def asset_report(s: Session, *, blob_id: str, path: str) -> dict[str, Any]:
+    """Validation and extraction results of one asset, as the API shows them."""
+    rows = {
+        d.kind: d
+        for d in s.scalars(
+            select(Derived).where(
+                Derived.blob_id == blob_id, Derived.kind.in_(["metadata", "validation"])
+            )
+        )
+    }
+    if not is_nwb(path):
+        return {"status": "not-applicable", "results": [], "metadata": None}
+    validation = rows.get("validation")
+    if validation is None or validation.producer != producers()["validation"]:
+        from neurodatashare.jobs import job_states
+
+        state = job_states(s, key=blob_id).get(PROCESS_NWB, "queued")
+        return {
+            "status": "failed" if state == "failed" else "pending",
+            "results": [],
+            "metadata": None,
+        }
+    results = [{**r, "file": path} for r in validation.payload or []]
+    meta = rows.get("metadata")
+    return {
+        "status": "done",
+        "results": results,
+        "metadata": meta.payload if meta else None,
+        "metadata_error": meta.error if meta else None,
+    }
+
+
+def handlers(archive: Archive) -> dict[str, Any]:
+    """Job kind -> handler, for the worker."""
+    return {
+        PROCESS_NWB: lambda payload: process_blob(archive, payload),
+        SUMMARIZE: lambda payload: summarize_version(archive, payload),
+    }

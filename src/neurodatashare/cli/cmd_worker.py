@@ -1,0 +1,45 @@
+"""`nds worker`: run background jobs in a separate process (for scaling out)."""
+
+from __future__ import annotations
+
+import contextlib
+
+import click
+
+from neurodatashare.cli.errors import friendly_errors
+
+
+@click.command(name="worker")
+@click.option("--threads", type=int, default=1, show_default=True, help="Jobs run at once.")
+@click.option("--once", is_flag=True, help="Run the jobs that are ready, then exit.")
+@friendly_errors
+def command(threads: int, once: bool) -> None:
+    """Run background jobs (metadata extraction, validation) against NDS_DATABASE_URL.
+
+    Start `nds serve` with NDS_WORKER_THREADS=0 and one or more `nds worker` processes
+    when the work should not share the server's process.
+    """
+    import signal
+    import threading
+
+    from neurodatashare.archive import Archive
+    from neurodatashare.archive.processing import handlers
+    from neurodatashare.config import Settings
+    from neurodatashare.jobs import Worker
+
+    archive = Archive.open(Settings())
+    worker = Worker(archive.db, handlers(archive), threads=threads)
+    try:
+        if once:
+            done = worker.drain()
+            click.echo(f"ran {done} job(s)")
+            return
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        worker.start()
+        click.echo(f"worker {worker.name} running {threads} thread(s); Ctrl-C stops it")
+        with contextlib.suppress(KeyboardInterrupt):
+            stop.wait()
+        worker.stop()
+    finally:
+        archive.close()

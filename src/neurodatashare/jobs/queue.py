@@ -1,0 +1,117 @@
+"""The queue operations: enqueue, claim, finish, fail (with retries), and lease sweeps."""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from neurodatashare.db import Database
+from neurodatashare.db.models import Job, utcnow
+
+ACTIVE = text("state IN ('queued', 'running')")
+LEASE = timedelta(minutes=10)
+wakeup = threading.Event()  # set by enqueue so in-process workers start at once
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    id: int
+    kind: str
+    key: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+def enqueue(
+    s: Session, *, kind: str, key: str, payload: dict[str, Any] | None = None, priority: int = 100
+) -> None:
+    """Queue a job in the caller's transaction; a no-op if the same (kind, key) is active."""
+    values = {
+        "kind": kind,
+        "key": key,
+        "payload": payload or {},
+        "priority": priority,
+        "state": "queued",
+        "attempts": 0,
+        "max_attempts": 3,
+        "run_after": utcnow(),
+        "created": utcnow(),
+    }
+    dialect = s.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    s.execute(
+        insert(Job)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["kind", "key"], index_where=ACTIVE)
+    )
+    wakeup.set()
+
+
+def _requeue_expired(s: Session) -> None:
+    """Jobs whose worker died (lease passed) go back to the queue."""
+    s.execute(
+        update(Job)
+        .where(Job.state == "running", Job.lease_until < utcnow())
+        .values(state="queued", worker=None)
+    )
+
+
+def claim(db: Database, *, worker: str, kinds: list[str] | None = None) -> ClaimedJob | None:
+    with db.write() as s:
+        _requeue_expired(s)
+        query = (
+            select(Job)
+            .where(Job.state == "queued", Job.run_after <= utcnow())
+            .order_by(Job.priority, Job.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        if kinds:
+            query = query.where(Job.kind.in_(kinds))
+        job = s.scalar(query)
+        if job is None:
+            return None
+        job.state = "running"
+        job.attempts += 1
+        job.worker = worker
+        job.lease_until = utcnow() + LEASE
+        return ClaimedJob(job.id, job.kind, job.key, dict(job.payload), job.attempts)
+
+
+def finish(db: Database, job_id: int) -> None:
+    with db.write() as s:
+        s.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(state="done", finished=utcnow(), lease_until=None, error=None)
+        )
+
+
+def fail(db: Database, job_id: int, *, error: str) -> None:
+    """Retry with exponential back-off, then give up and keep the error for people to see."""
+    with db.write() as s:
+        job = s.get(Job, job_id)
+        if job is None:
+            return
+        job.error = error[-4000:]
+        job.lease_until = None
+        if job.attempts < job.max_attempts:
+            delay = 2**job.attempts + random.random()
+            job.state = "queued"
+            job.run_after = utcnow() + timedelta(seconds=delay)
+        else:
+            job.state = "failed"
+            job.finished = utcnow()
+
+
+def job_states(s: Session, *, key: str) -> dict[str, str]:
+    """kind -> state of the newest job for `key` (for status reports)."""
+    rows = s.execute(select(Job.kind, Job.state).where(Job.key == key).order_by(Job.id)).all()
+    return {kind: state for kind, state in rows}

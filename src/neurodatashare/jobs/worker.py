@@ -1,0 +1,83 @@
+"""Worker threads that claim and run jobs; used in-process by `nds serve` and by `nds worker`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from neurodatashare.db import Database
+from neurodatashare.jobs import queue
+
+log = logging.getLogger("neurodatashare.jobs")
+Handler = Callable[[dict[str, Any]], None]
+
+
+class Worker:
+    """Runs handlers for claimed jobs in `threads` background threads."""
+
+    def __init__(
+        self,
+        db: Database,
+        handlers: dict[str, Handler],
+        *,
+        threads: int = 1,
+        poll_seconds: float = 2.0,
+    ) -> None:
+        self.db = db
+        self.handlers = handlers
+        self.threads = threads
+        self.poll_seconds = poll_seconds
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def run_one(self) -> bool:
+        """Claim and run one job; False when none was ready."""
+        job = queue.claim(self.db, worker=self.name, kinds=list(self.handlers))
+        if job is None:
+            return False
+        try:
+            self.handlers[job.kind](job.payload)
+        except Exception:
+            log.warning(
+                "job %s %s failed (attempt %d)", job.kind, job.key, job.attempts, exc_info=True
+            )
+            queue.fail(self.db, job.id, error=traceback.format_exc())
+        else:
+            queue.finish(self.db, job.id)
+        return True
+
+    def drain(self, *, limit: int = 10_000) -> int:
+        """Run ready jobs in this thread until none is left (tests and `nds worker --once`)."""
+        done = 0
+        while done < limit and self.run_one():
+            done += 1
+        return done
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if self.run_one():
+                    continue
+            except Exception:
+                log.exception("worker loop error")
+            queue.wakeup.wait(self.poll_seconds)
+            queue.wakeup.clear()
+
+    def start(self) -> None:
+        for i in range(self.threads):
+            t = threading.Thread(target=self._loop, name=f"nds-worker-{i}", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def stop(self, timeout: float = 10) -> None:
+        self._stop.set()
+        queue.wakeup.set()
+        for t in self._threads:
+            t.join(timeout)
+        self._threads.clear()

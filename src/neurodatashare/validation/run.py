@@ -1,0 +1,230 @@
+"""Validate NWB files: schema (pynwb), best practice (NWB Inspector, DANDI configuration)
+and the archive's metadata rules, in one read of each file.
+
+`validate_nwb_file` is what the archive's background worker calls per blob. Its result
+depends only on the file's bytes (no clock, no file name, no neighbouring files), so the
+archive caches it by sha256 and recomputes only when VALIDATOR_VERSION changes.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import warnings
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from neurodatashare.nwb.read import NWBReadError, OpenNWB, open_nwb
+from neurodatashare.validation.inspector import run_inspector
+from neurodatashare.validation.rules import RULES_VERSION, check_metadata
+from neurodatashare.validation.types import Severity, ValidationResult, sort_key
+
+
+def _version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "0"
+
+
+# Part of the archive's cache key: any change here makes cached reports stale.
+VALIDATOR_VERSION = (
+    f"pynwb-{_version('pynwb')}+hdmf-{_version('hdmf')}"
+    f"+nwbinspector-{_version('nwbinspector')}+rules-{RULES_VERSION}"
+)
+
+_SCHEMA_FIX = (
+    "This part of the file does not follow the NWB schema. Write the file with a current "
+    "pynwb or NeuroConv instead of editing it with h5py, then validate again."
+)
+
+
+def _schema_results(nwb: OpenNWB) -> list[ValidationResult]:
+    import pynwb
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        errors = pynwb.validate(io=nwb.io)
+    out = []
+    for err in errors:
+        location = getattr(err, "location", None) or None
+        if location:
+            location = "/" + str(location).removeprefix("root").lstrip("/")
+        out.append(
+            ValidationResult(
+                severity=Severity.ERROR,
+                origin="pynwb",
+                check=f"schema:{type(err).__name__}",
+                object_path=location,
+                message=f"{getattr(err, 'name', '')}: {getattr(err, 'reason', err)}".lstrip(": "),
+                how_to_fix=_SCHEMA_FIX,
+            )
+        )
+    return out
+
+
+def _stage(
+    origin: Any, name: str, func: Callable[[], list[ValidationResult]]
+) -> list[ValidationResult]:
+    """Run one validator; if it crashes, report that instead of losing the other results."""
+    try:
+        return func()
+    except Exception as exc:
+        return [
+            ValidationResult(
+                severity=Severity.ERROR,
+                origin=origin,
+                check=f"{name}_failed",
+                message=f"The {name} step could not finish: {type(exc).__name__}: {exc}",
+                how_to_fix="This is probably a bug in the validator; please report it "
+                "together with the file.",
+            )
+        ]
+
+
+def _dedupe(results: list[ValidationResult]) -> list[ValidationResult]:
+    """Drop pynwb's timezone complaint when our rule already says it with a fix."""
+    ours = {r.check for r in results if r.origin == "metadata"}
+    out = []
+    seen = set()
+    for r in results:
+        if (
+            r.origin == "pynwb"
+            and "session_start_time_no_timezone" in ours
+            and "session_start_time" in (r.object_path or "")
+            and "timezone" in r.message.lower()
+        ):
+            continue
+        key = (r.severity, r.origin, r.check, r.object_path, r.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(r)
+    return out
+
+
+def validate_open_nwb(
+    nwb: OpenNWB, *, file: str | None = None, context_checks: bool = False
+) -> list[ValidationResult]:
+    """All validators on a file that is already open (so extraction can share the read)."""
+    results = [
+        *_stage("pynwb", "schema validation", lambda: _schema_results(nwb)),
+        *_stage(
+            "nwbinspector",
+            "inspector",
+            lambda: run_inspector(nwb.nwbfile, context=context_checks),
+        ),
+        *_stage("metadata", "metadata rules", lambda: check_metadata(nwb)),
+    ]
+    results = [r.model_copy(update={"file": file}) for r in _dedupe(results)]
+    return sorted(results, key=sort_key)
+
+
+def _identifier(nwb: OpenNWB) -> str | None:
+    value = nwb.nwbfile.identifier
+    return str(value) if value else None
+
+
+def _validate(
+    path: Path, *, file: str, context_checks: bool
+) -> tuple[list[ValidationResult], str | None]:
+    try:
+        with open_nwb(path) as nwb:
+            return (
+                validate_open_nwb(nwb, file=file, context_checks=context_checks),
+                _identifier(nwb),
+            )
+    except NWBReadError as exc:
+        finding = ValidationResult(
+            severity=Severity.CRITICAL,
+            origin="file",
+            check=exc.check,
+            message=exc.message,
+            how_to_fix=exc.how_to_fix,
+            file=file,
+        )
+        return [finding], None
+
+
+def validate_nwb_file(
+    path: Path, *, asset_path: str | None = None, context_checks: bool = False
+) -> list[ValidationResult]:
+    """Validate one NWB file, reading it once; never raises for a bad file.
+
+    A file that cannot be opened as NWB (empty, truncated, not HDF5, HDF5 but not NWB,
+    unreadable by pynwb) gives exactly one CRITICAL finding with origin "file".
+    Findings are sorted most severe first. `file` on each finding is `asset_path` if
+    given, else `str(path)`; nothing else depends on the path.
+
+    `context_checks=True` adds the inspector checks that depend on today's date, the file
+    name and neighbouring files; `nds validate` uses it for local files, the archive
+    does not (its cached results must depend only on the bytes).
+    """
+    results, _ = _validate(Path(path), file=asset_path or str(path), context_checks=context_checks)
+    return results
+
+
+def iter_nwb_paths(paths: Iterable[Path]) -> list[Path]:
+    """Files named directly, plus every *.nwb file under named folders, in stable order."""
+    out: list[Path] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir() and not ((p / ".zgroup").exists() or (p / "zarr.json").exists()):
+            out.extend(
+                sorted(
+                    f
+                    for f in p.rglob("*.nwb")
+                    if f.is_file() and not any(part.startswith(".") for part in f.parts)
+                )
+            )
+        else:
+            out.append(p)
+    return list(dict.fromkeys(out))
+
+
+def validate_paths(
+    paths: list[Path],
+    *,
+    context_checks: bool = True,
+    progress: Callable[[Path], None] | None = None,
+) -> dict[str, list[ValidationResult]]:
+    """Validate files and folders (walked for *.nwb); keys are the file paths as strings.
+
+    Also reports an identifier shared by several files (each NWB file needs its own).
+    `progress`, if given, is called with each file before it is validated.
+    """
+    report: dict[str, list[ValidationResult]] = {}
+    owners: dict[str, list[str]] = {}
+    for path in iter_nwb_paths(paths):
+        if progress is not None:
+            progress(path)
+        key = str(path)
+        results, identifier = _validate(path, file=key, context_checks=context_checks)
+        report[key] = results
+        if identifier is not None:
+            owners.setdefault(identifier, []).append(key)
+    for identifier, files in owners.items():
+        if len(files) < 2:
+            continue
+        for key in files:
+            others = ", ".join(Path(f).name for f in files if f != key)
+            finding = ValidationResult(
+                severity=Severity.ERROR,
+                origin="metadata",
+                check="identifier_not_unique",
+                object_path="/identifier",
+                message=f"The identifier '{identifier}' is also used by: {others}.",
+                how_to_fix="Give every NWB file its own identifier, e.g. str(uuid.uuid4()).",
+                file=key,
+            )
+            report[key] = sorted([*report[key], finding], key=sort_key)
+    return report
+
+
+def worst_severity(results: Iterable[ValidationResult]) -> Severity | None:
+    """The most severe finding, or None if there are none."""
+    return max((r.severity for r in results), default=None)
+
+
+def blocks_publishing(results: Iterable[ValidationResult]) -> bool:
+    """True if any finding is ERROR or CRITICAL."""
+    return any(r.severity >= Severity.ERROR for r in results)

@@ -1,0 +1,105 @@
+"""The jobs table: dedupe, claims without double work, retries, leases. Both backends."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from neurodatashare.db.models import Job, utcnow
+from neurodatashare.jobs import Worker, claim, enqueue, fail, finish
+from neurodatashare.testing.live import Live
+
+
+def _jobs(live: Live) -> list[Job]:
+    with live.archive.db.read() as s:
+        return list(s.scalars(select(Job).order_by(Job.id)))
+
+
+def test_enqueue_is_deduplicated_while_active(live: Live) -> None:
+    db = live.archive.db
+    with db.write() as s:
+        enqueue(s, kind="t.echo", key="a")
+        enqueue(s, kind="t.echo", key="a")
+        enqueue(s, kind="t.echo", key="b")
+    assert [j.key for j in _jobs(live)] == ["a", "b"]
+    job = claim(db, worker="w", kinds=["t.echo"])
+    assert job is not None and job.key == "a"
+    finish(db, job.id)
+    with db.write() as s:  # done jobs no longer block a new one with the same key
+        enqueue(s, kind="t.echo", key="a")
+    assert [j.state for j in _jobs(live)] == ["done", "queued", "queued"]
+
+
+def test_enqueue_rolls_back_with_its_transaction(live: Live) -> None:
+    try:
+        with live.archive.db.write() as s:
+            enqueue(s, kind="t.echo", key="lost")
+            raise RuntimeError("the data write failed")
+    except RuntimeError:
+        pass
+    assert _jobs(live) == []
+
+
+def test_failures_retry_then_give_up(live: Live) -> None:
+    db = live.archive.db
+    with db.write() as s:
+        enqueue(s, kind="t.flaky", key="x")
+    for attempt in range(1, 4):
+        with db.write() as s:  # skip the back-off wait
+            s.execute(update(Job).values(run_after=utcnow()))
+        job = claim(db, worker="w")
+        assert job is not None and job.attempts == attempt
+        fail(db, job.id, error=f"boom {attempt}")
+    (row,) = _jobs(live)
+    assert row.state == "failed" and row.error == "boom 3"
+    assert claim(db, worker="w") is None
+
+
+def test_expired_leases_are_requeued(live: Live) -> None:
+    db = live.archive.db
+    with db.write() as s:
+        enqueue(s, kind="t.echo", key="x")
+    assert claim(db, worker="dead") is not None
+    assert claim(db, worker="other") is None  # still leased
+    with db.write() as s:
+        s.execute(update(Job).values(lease_until=utcnow() - timedelta(seconds=1)))
+    again = claim(db, worker="other")
+    assert again is not None and again.attempts == 2
+
+
+def test_concurrent_workers_never_run_a_job_twice(live: Live) -> None:
+    db = live.archive.db
+    with db.write() as s:
+        for i in range(60):
+            enqueue(s, kind="t.count", key=str(i))
+    seen: list[str] = []
+    lock = threading.Lock()
+
+    def handler(payload: dict[str, object]) -> None:
+        with lock:
+            seen.append(str(payload.get("n", "")))
+
+    workers = [Worker(db, {"t.count": handler}) for _ in range(4)]
+    threads = [threading.Thread(target=w.drain) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    states = [j.state for j in _jobs(live)]
+    assert states == ["done"] * 60
+    assert len(seen) == 60
+
+
+def test_worker_records_handler_errors(live: Live) -> None:
+    db = live.archive.db
+    with db.write() as s:
+        enqueue(s, kind="t.bad", key="x")
+
+    def bad(payload: dict[str, object]) -> None:
+        raise ValueError("cannot read file")
+
+    assert Worker(db, {"t.bad": bad}).run_one()
+    (row,) = _jobs(live)
+    assert row.state == "queued" and "cannot read file" in (row.error or "")

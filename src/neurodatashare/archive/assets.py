@@ -263,7 +263,7 @@ def get_asset(
         return asset_metadata_json(s, archive, asset, dataset=dataset)
 
 
-def _visible_asset(s: Session, *, asset_id: str, user: User | None) -> tuple[Asset, Dataset]:
+def visible_asset(s: Session, *, asset_id: str, user: User | None) -> tuple[Asset, Dataset]:
     """An asset by id alone: visible if any dataset holding it is visible to `user`."""
     check_uuid(asset_id, what="Asset")
     asset = s.get(Asset, asset_id)
@@ -292,15 +292,33 @@ def get_asset_by_id(
     archive: Archive, *, asset_id: str, user: User | None, info: bool = True
 ) -> dict[str, Any]:
     with archive.db.read() as s:
-        asset, dataset = _visible_asset(s, asset_id=asset_id, user=user)
+        asset, dataset = visible_asset(s, asset_id=asset_id, user=user)
         if info:
             return asset_info_json(s, archive, asset, dataset=dataset)
         return asset_metadata_json(s, archive, asset, dataset=dataset)
 
 
-def download_for(archive: Archive, *, asset_id: str, user: User | None) -> Download:
+def download_for(
+    archive: Archive,
+    *,
+    asset_id: str,
+    user: User | None,
+    expires: int | None = None,
+    signature: str | None = None,
+) -> Download:
+    """Where to read an asset's bytes. A signed link (see streaming.py) stands in for a key."""
     with archive.db.read() as s:
-        asset, _dataset = _visible_asset(s, asset_id=asset_id, user=user)
+        if signature is not None and expires is not None:
+            from neurodatashare.archive.streaming import check_signed
+
+            check_uuid(asset_id, what="Asset")
+            check_signed(archive, asset_id=asset_id, expires=expires, signature=signature)
+            found = s.get(Asset, asset_id)
+            if found is None:
+                raise NotFound(f"Asset {asset_id} was not found.")
+            asset = found
+        else:
+            asset, _dataset = visible_asset(s, asset_id=asset_id, user=user)
         blob = asset.blob
     filename = asset.path.rsplit("/", 1)[-1]
     return Download(
@@ -442,7 +460,7 @@ def delete_asset(
 def asset_validation(archive: Archive, *, asset_id: str, user: User | None) -> dict[str, Any]:
     """Extension: the asset's validation report and what was extracted from it."""
     with archive.db.read() as s:
-        asset, _dataset = _visible_asset(s, asset_id=asset_id, user=user)
+        asset, _dataset = visible_asset(s, asset_id=asset_id, user=user)
         report = processing.asset_report(s, blob_id=asset.blob_id, path=asset.path)
     return {"asset_id": asset.id, "path": asset.path, **report}
 

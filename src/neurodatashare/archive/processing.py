@@ -27,6 +27,7 @@ from neurodatashare.jobs import enqueue
 log = logging.getLogger("neurodatashare.processing")
 PROCESS_NWB = "nwb.process"
 SUMMARIZE = "version.summarize"
+BUILD_INDEX = "nwb.index"
 ERROR_LEVEL = 40  # validation.types.Severity.ERROR, without importing pynwb here
 
 
@@ -56,8 +57,18 @@ def up_to_date(s: Session, *, blob_id: str) -> bool:
 
 def schedule(s: Session, *, blob_id: str, path: str) -> None:
     """Queue processing for an NWB blob, unless its results are already cached."""
-    if is_nwb(path) and not up_to_date(s, blob_id=blob_id):
+    if not is_nwb(path):
+        return
+    if not up_to_date(s, blob_id=blob_id):
         enqueue(s, kind=PROCESS_NWB, key=blob_id, payload={"blob_id": blob_id})
+    from neurodatashare.archive.streaming import INDEX_KIND, index_producer
+
+    indexed = s.scalar(
+        select(Derived.producer).where(Derived.blob_id == blob_id, Derived.kind == INDEX_KIND)
+    )
+    if indexed != index_producer():
+        # the index serves readers; validation serves publishing, so it goes first
+        enqueue(s, kind=BUILD_INDEX, key=blob_id, payload={"blob_id": blob_id}, priority=110)
 
 
 @contextmanager
@@ -306,7 +317,10 @@ def asset_report(s: Session, *, blob_id: str, path: str) -> dict[str, Any]:
 
 def handlers(archive: Archive) -> dict[str, Any]:
     """Job kind -> handler, for the worker."""
+    from neurodatashare.archive.streaming import build_index
+
     return {
         PROCESS_NWB: lambda payload: process_blob(archive, payload),
         SUMMARIZE: lambda payload: summarize_version(archive, payload),
+        BUILD_INDEX: lambda payload: build_index(archive, payload),
     }

@@ -70,6 +70,13 @@ class BlobStore(Protocol):
 
     def delete(self, key: str) -> None: ...
 
+    # -- derived artifacts (indexes, overviews) -------------------------------------------
+    def put(self, key: str, data: bytes) -> None:
+        """Store small derived bytes at `key` (atomically replacing what was there)."""
+        ...
+
+    def read(self, key: str) -> bytes: ...
+
 
 def blob_key(blob_id: str) -> str:
     """`blobs/abc/def/<uuid>`: spreads blobs over folders so none grows huge."""

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 from fastapi.responses import FileResponse, RedirectResponse
 
-from neurodatashare.archive import assets
+from neurodatashare.archive import assets, streaming
 from neurodatashare.errors import NotFound
 from neurodatashare.server.deps import ArchiveDep, JsonBody, PagingDep, UserDep, field
 
@@ -129,9 +129,21 @@ def get_asset_info_by_id(asset_id: str, archive: ArchiveDep, user: UserDep) -> d
     return assets.get_asset_by_id(archive, asset_id=asset_id, user=user, info=True)
 
 
-def download(asset_id: str, archive: ArchiveDep, user: UserDep) -> Response:
-    """The asset's bytes: a redirect where the store signs URLs, else streamed with Range."""
-    found = assets.download_for(archive, asset_id=asset_id, user=user)
+def download(
+    asset_id: str,
+    archive: ArchiveDep,
+    user: UserDep,
+    expires: int | None = None,
+    signature: str | None = None,
+) -> Response:
+    """The asset's bytes: a redirect where the store signs URLs, else streamed with Range.
+
+    `expires` and `signature` come from a signed link (lindi.json, download-url/) and let
+    readers that cannot send an Authorization header read private data.
+    """
+    found = assets.download_for(
+        archive, asset_id=asset_id, user=user, expires=expires, signature=signature
+    )
     if found.url:
         return RedirectResponse(found.url, status_code=302)
     if found.local_path is None or not found.local_path.is_file():
@@ -156,3 +168,18 @@ def download_in_version(
 ) -> Response:
     assets.get_asset(archive, dataset_id=dataset_id, version=version, asset_id=asset_id, user=user)
     return download(asset_id, archive, user)
+
+
+@router.get("/api/assets/{asset_id}/lindi.json")
+def lindi_index(asset_id: str, archive: ArchiveDep, user: UserDep) -> Response:
+    """Extension: the file's LINDI index; chunk references resolve to its download URL."""
+    body = streaming.asset_index(archive, asset_id=asset_id, user=user)
+    return Response(
+        body, media_type="application/json", headers={"Cache-Control": "private, max-age=300"}
+    )
+
+
+@router.get("/api/assets/{asset_id}/download-url/")
+def download_url(asset_id: str, archive: ArchiveDep, user: UserDep) -> dict[str, Any]:
+    """Extension: a download URL that needs no key (signed, short-lived unless open)."""
+    return streaming.asset_download_url(archive, asset_id=asset_id, user=user)

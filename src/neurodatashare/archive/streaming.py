@@ -1,0 +1,152 @@
+"""Remote reading: LINDI indexes of NWB blobs and signed download URLs.
+
+A LINDI index is the HDF5 file's structure (groups, attributes, small datasets inline)
+plus the byte offset and size of every chunk, as one JSON reference file system. A
+reader that has it opens the file in one request and then fetches only the chunks it
+needs with Range requests. The index is built once per blob with chunk references to
+the template `{{u}}`; when served for an asset, `templates.u` is set to that asset's
+download URL (signed when the dataset is not open, so readers that cannot send headers,
+such as lindi, fsspec and remfile, still work and the key never appears in a URL).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import select
+
+from neurodatashare.archive.access import effective_access
+from neurodatashare.archive.context import Archive
+from neurodatashare.db.models import Blob, Dataset, Derived, User
+from neurodatashare.errors import Conflict, Forbidden, NotFound
+
+INDEX_KIND = "lindi"
+TEMPLATE = "{{u}}"
+SIGNED_URL_LIFETIME = 6 * 3600  # as DANDI's presigned download URLs
+
+
+def index_producer() -> str:
+    from importlib.metadata import version
+
+    return f"lindi-{version('lindi')}+nds-1"
+
+
+def index_key(blob_id: str) -> str:
+    return f"derived/{blob_id[:3]}/{blob_id}/index.lindi.json"
+
+
+def build_index_bytes(path: str) -> bytes:
+    """The LINDI reference file system of a local HDF5 file, chunks pointing at {{u}}."""
+    from lindi import LindiH5ZarrStore
+    from lindi.LindiH5ZarrStore.LindiH5ZarrStoreOpts import LindiH5ZarrStoreOpts
+
+    # No "external array links": every chunk gets a reference, so a reader never falls
+    # back to opening the HDF5 file remotely (which costs many round trips).
+    opts = LindiH5ZarrStoreOpts(num_dataset_chunks_threshold=None)
+    with LindiH5ZarrStore.from_file(path, url=TEMPLATE, opts=opts) as store:
+        rfs = store.to_reference_file_system()
+    rfs.pop("templates", None)
+    return json.dumps(rfs, separators=(",", ":")).encode()
+
+
+def build_index(archive: Archive, payload: dict[str, Any]) -> None:
+    """The `nwb.index` job."""
+    from neurodatashare.archive.processing import local_copy
+
+    blob_id = payload["blob_id"]
+    producer = index_producer()
+    with archive.db.read() as s:
+        blob = s.get(Blob, blob_id)
+        done = s.scalar(
+            select(Derived.producer).where(Derived.blob_id == blob_id, Derived.kind == INDEX_KIND)
+        )
+    if blob is None or done == producer:
+        return
+    key = index_key(blob_id)
+    error = None
+    try:
+        with local_copy(archive, blob) as path:
+            archive.store.put(key, build_index_bytes(str(path)))
+    except Exception as exc:  # not HDF5, damaged...: readers fall back
+        error = f"no streaming index: {exc}"
+    with archive.db.write() as s:
+        row = s.scalar(
+            select(Derived).where(Derived.blob_id == blob_id, Derived.kind == INDEX_KIND)
+        )
+        if row is None:
+            row = Derived(blob_id=blob_id, kind=INDEX_KIND, producer=producer)
+            s.add(row)
+        row.producer = producer
+        row.storage_key = None if error else key
+        row.error = error
+
+
+# -- signed URLs -------------------------------------------------------------------------
+
+
+def _signature(archive: Archive, asset_id: str, expires: int) -> str:
+    secret = archive.settings.resolved_secret_key.encode()
+    return hmac.new(secret, f"download\n{asset_id}\n{expires}".encode(), hashlib.sha256).hexdigest()
+
+
+def download_url(archive: Archive, *, asset_id: str, dataset: Dataset) -> str:
+    """The asset's download URL; signed and short-lived unless the dataset is open."""
+    url = f"{archive.api_url}/assets/{asset_id}/download/"
+    if effective_access(dataset) == "open":
+        return url
+    expires = int(time.time()) + SIGNED_URL_LIFETIME
+    query = urlencode({"expires": expires, "signature": _signature(archive, asset_id, expires)})
+    return f"{url}?{query}"
+
+
+def check_signed(archive: Archive, *, asset_id: str, expires: int, signature: str) -> None:
+    if not hmac.compare_digest(_signature(archive, asset_id, expires), signature):
+        raise Forbidden("This download link's signature is not valid.")
+    if expires < time.time():
+        raise Forbidden("This download link has expired; ask the archive for a new one.")
+
+
+# -- serving -----------------------------------------------------------------------------
+
+
+def asset_index(archive: Archive, *, asset_id: str, user: User | None) -> bytes:
+    """The asset's LINDI index with `templates.u` set to its download URL."""
+    from neurodatashare.archive.assets import visible_asset
+    from neurodatashare.archive.processing import is_nwb
+
+    with archive.db.read() as s:
+        asset, dataset = visible_asset(s, asset_id=asset_id, user=user)
+        row = s.scalar(
+            select(Derived).where(Derived.blob_id == asset.blob_id, Derived.kind == INDEX_KIND)
+        )
+    if not is_nwb(asset.path):
+        raise NotFound(f"{asset.path} is not an NWB file, so it has no streaming index.")
+    if row is None:
+        raise Conflict(
+            "The streaming index of this file is still being built; read the file directly "
+            "(Range requests on its download URL) or try again shortly.",
+            headers={"Retry-After": "2"},
+        )
+    if row.storage_key is None:
+        raise NotFound(f"This file has no streaming index ({row.error}).")
+    body = archive.store.read(row.storage_key)
+    url = download_url(archive, asset_id=asset.id, dataset=dataset)
+    # Splice the template in front instead of parsing a possibly large JSON document.
+    return b'{"templates":' + json.dumps({"u": url}).encode() + b"," + body[1:]
+
+
+def asset_download_url(archive: Archive, *, asset_id: str, user: User | None) -> dict[str, Any]:
+    """Extension: a URL that reads the asset without a key (signed unless open)."""
+    from neurodatashare.archive.assets import visible_asset
+
+    with archive.db.read() as s:
+        asset, dataset = visible_asset(s, asset_id=asset_id, user=user)
+    return {
+        "url": download_url(archive, asset_id=asset.id, dataset=dataset),
+        "expires_in": None if effective_access(dataset) == "open" else SIGNED_URL_LIFETIME,
+    }

@@ -1,0 +1,82 @@
+"""Open a remote NWB file lazily: through the archive's LINDI index when it exists
+(one request to open), else through remfile over Range requests (about ten).
+
+pynwb, h5py, lindi and remfile are imported inside the functions: the rest of the
+client stays light.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+if TYPE_CHECKING:
+    from pynwb import NWBFile
+
+
+class NotNWBError(Exception):
+    """The asset is not an NWB file, or its bytes cannot be read as one."""
+
+
+def open_hdf5(*, index: dict[str, Any] | None, url: str) -> Any:
+    """An h5py-like file: LINDI over the index when given, else remfile over `url`."""
+    if index is not None:
+        import lindi
+
+        return lindi.LindiH5pyFile.from_reference_file_system(index)
+    import h5py
+    import remfile
+
+    return h5py.File(remfile.File(url), "r")
+
+
+def read_nwb(h5file: Any) -> NWBFile:
+    """Build the pynwb tree (lazily: no dataset is read) and keep the IO open with it."""
+    from pynwb import NWBHDF5IO
+
+    io = NWBHDF5IO(file=h5file, mode="r", load_namespaces=True)
+    nwbfile = io.read()
+    nwbfile._nds_io = io  # the IO must outlive this function, or reads would fail
+    return nwbfile
+
+
+def fetch_index(http: httpx.Client, api_url: str, asset_id: str) -> dict[str, Any] | None:
+    """The asset's LINDI index, or None while it is being built."""
+    r = http.get(f"{api_url}/assets/{asset_id}/lindi.json")
+    if r.status_code == 200:
+        index: dict[str, Any] = r.json()
+        return index
+    if r.status_code == 409:
+        return None
+    detail = _detail(r)
+    if r.status_code == 404 and "not an NWB file" in detail:
+        raise NotNWBError(detail)
+    r.raise_for_status()
+    return None
+
+
+def keyless_url(http: httpx.Client, api_url: str, asset_id: str) -> str:
+    """A download URL readers can use without headers (signed for private data)."""
+    r = http.get(f"{api_url}/assets/{asset_id}/download-url/")
+    r.raise_for_status()
+    url: str = r.json()["url"]
+    return url
+
+
+def open_asset(asset: Any) -> NWBFile:
+    """`RemoteAsset.open()`: the asset's NWBFile, read lazily over HTTP."""
+    client = asset.client
+    index = fetch_index(client.http, client.api_url, asset.id)
+    url = None if index is not None else keyless_url(client.http, client.api_url, asset.id)
+    try:
+        return read_nwb(open_hdf5(index=index, url=url or ""))
+    except (OSError, ValueError, KeyError) as exc:
+        raise NotNWBError(f"{asset.path} could not be read as NWB: {exc}") from exc
+
+
+def _detail(r: httpx.Response) -> str:
+    try:
+        return str(r.json().get("detail", ""))
+    except ValueError:
+        return r.text

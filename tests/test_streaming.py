@@ -1,0 +1,140 @@
+"""Remote reading: the LINDI index, signed URLs, and peers' readers on our URLs."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import h5py
+import httpx
+import numpy as np
+import pytest
+
+from neurodatashare.client.streaming import NotNWBError, open_asset
+from neurodatashare.testing.factories import Caller
+from neurodatashare.testing.live import Live
+from neurodatashare.testing.nwbfiles import make_ephys_file
+
+SERIES = "acquisition/ElectricalSeries/data"
+
+
+@pytest.fixture(scope="module")
+def ephys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("stream")
+    return make_ephys_file(
+        d / "ephys.nwb", n_channels=16, duration_s=2.0, n_units=4, compression=None
+    )
+
+
+def wait_for_index(caller: Caller, asset_id: str, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        r = caller.get(f"/api/assets/{asset_id}/lindi.json")
+        if r.status_code == 200:
+            index: dict[str, Any] = r.json()
+            return index
+        assert r.status_code == 409, r.text
+        assert time.monotonic() < deadline, "index not built in time"
+        time.sleep(0.1)
+
+
+def as_remote(caller: Caller, live: Live, asset: dict[str, Any]) -> SimpleNamespace:
+    client = SimpleNamespace(http=caller.http, api_url=f"{live.url}/api", token=caller.key)
+    return SimpleNamespace(client=client, id=asset["asset_id"], path=asset["path"])
+
+
+def local_values(path: Path) -> np.ndarray:
+    with h5py.File(path, "r") as f:
+        return np.asarray(f[SERIES][:3000, :])
+
+
+def test_index_is_served_with_the_download_url(live: Live, ephys: Path) -> None:
+    alice = live.user("alice")
+    ds = alice.create_dataset("stream")
+    asset = alice.add_file(ds, "sub-1/ephys.nwb", ephys.read_bytes())
+    index = wait_for_index(alice, asset["asset_id"])
+    assert index["templates"]["u"] == f"{live.url}/api/assets/{asset['asset_id']}/download/"
+    refs = [v for v in index["refs"].values() if isinstance(v, list)]
+    assert refs and all(v[0] == "{{u}}" for v in refs)
+    # lindi reads the same numbers as h5py on the local file
+    import lindi
+
+    remote = lindi.LindiH5pyFile.from_reference_file_system(index)
+    got = np.asarray(remote[SERIES][:3000, :])
+    assert np.array_equal(got, local_values(ephys))
+
+
+def test_open_asset_builds_the_pynwb_tree(live: Live, ephys: Path) -> None:
+    alice = live.user("alice")
+    ds = alice.create_dataset("stream")
+    asset = alice.add_file(ds, "ephys.nwb", ephys.read_bytes())
+    remote = as_remote(alice, live, asset)
+    # before the index exists, open() falls back to remfile; after, it uses the index
+    nwb = open_asset(remote)
+    assert nwb.subject.subject_id == "mouse001"
+    wait_for_index(alice, asset["asset_id"])
+    nwb = open_asset(remote)
+    series = nwb.acquisition["ElectricalSeries"]
+    assert series.data.shape[1] == 16
+    assert np.array_equal(series.data[:3000, :], local_values(ephys))
+    assert len(nwb.units) == 4
+
+
+def test_private_index_needs_a_key_and_uses_signed_urls(live: Live, ephys: Path) -> None:
+    alice, bob = live.user("alice"), live.user("bob")
+    ds = alice.create_dataset("secret", access="private")
+    asset = alice.add_file(ds, "ephys.nwb", ephys.read_bytes())
+    index = wait_for_index(alice, asset["asset_id"])
+    aid = asset["asset_id"]
+    assert live.anonymous().get(f"/api/assets/{aid}/lindi.json").status_code == 401
+    assert bob.get(f"/api/assets/{aid}/lindi.json").status_code == 404
+    signed = index["templates"]["u"]
+    assert "signature=" in signed and "expires=" in signed
+    # the signed URL reads bytes without any key, exactly what the index promises
+    first = httpx.get(signed, headers={"Range": "bytes=0-7"})
+    assert first.status_code == 206 and first.content == b"\x89HDF\r\n\x1a\n"
+    tampered = signed.replace("signature=", "signature=0")
+    assert httpx.get(tampered).status_code == 403
+    other = signed.replace(aid, "00000000-0000-4000-8000-000000000000")
+    assert httpx.get(other).status_code == 403
+    expired = signed.split("?")[0] + "?expires=1&signature=" + signed.split("signature=")[1]
+    assert httpx.get(expired).status_code == 403
+    # the remfile fallback gets a signed URL too, and only for people who may see the file
+    url = alice.get(f"/api/assets/{aid}/download-url/").json()["url"]
+    assert "signature=" in url
+    assert bob.get(f"/api/assets/{aid}/download-url/").status_code == 404
+
+
+def test_non_nwb_assets_have_no_index(live: Live) -> None:
+    alice = live.user("alice")
+    ds = alice.create_dataset("x")
+    asset = alice.add_file(ds, "notes.txt", b"hello")
+    r = alice.get(f"/api/assets/{asset['asset_id']}/lindi.json")
+    assert r.status_code == 404 and "not an NWB file" in r.json()["detail"]
+    with pytest.raises(NotNWBError):
+        open_asset(as_remote(alice, live, asset))
+
+
+def test_peers_read_identical_values_from_our_urls(live: Live, ephys: Path) -> None:
+    """h5py+remfile, fsspec's HTTP filesystem and lindi all work on the archive's URLs."""
+    import fsspec
+    import lindi
+    import remfile
+
+    alice = live.user("alice")
+    ds = alice.create_dataset("peers")
+    asset = alice.add_file(ds, "ephys.nwb", ephys.read_bytes())
+    index = wait_for_index(alice, asset["asset_id"])
+    url = f"{live.url}/api/assets/{asset['asset_id']}/download/"
+    expected = local_values(ephys)
+    with h5py.File(remfile.File(url), "r") as f:
+        assert np.array_equal(f[SERIES][:3000, :], expected)
+    with fsspec.open(url, "rb") as raw, h5py.File(raw, "r") as f:
+        assert np.array_equal(f[SERIES][:3000, :], expected)
+    f = lindi.LindiH5pyFile.from_reference_file_system(index)
+    assert np.array_equal(f[SERIES][:3000, :], expected)
+    # fsspec's reference filesystem understands the same index (templates included)
+    fs = fsspec.filesystem("reference", fo=index, remote_protocol="http")
+    assert fs.exists(SERIES + "/.zarray")

@@ -138,3 +138,35 @@ def test_peers_read_identical_values_from_our_urls(live: Live, ephys: Path) -> N
     # fsspec's reference filesystem understands the same index (templates included)
     fs = fsspec.filesystem("reference", fo=index, remote_protocol="http")
     assert fs.exists(SERIES + "/.zarray")
+
+
+def test_opening_through_the_index_takes_at_most_two_requests(live: Live, ephys: Path) -> None:
+    """Every byte the reader fetches goes through a counting proxy that the archive names
+    as its public URL, so chunk reads would be counted too."""
+    from neurodatashare.archive import Archive
+    from neurodatashare.testing.live import free_port, serve_in_thread
+    from neurodatashare.testing.proxy import CountingProxy
+
+    alice = live.user("alice")
+    ds = alice.create_dataset("count")
+    asset = alice.add_file(ds, "ephys.nwb", ephys.read_bytes())
+    wait_for_index(alice, asset["asset_id"])
+    port = free_port()
+    with CountingProxy(port) as proxy:
+        settings = live.archive.settings.model_copy(update={"public_url": proxy.url})
+        behind = Archive(settings=settings, db=live.archive.db, store=live.archive.store)
+        with (
+            serve_in_thread(behind, port),
+            httpx.Client(
+                base_url=proxy.url, headers={"Authorization": f"token {alice.key}"}
+            ) as http,
+        ):
+            client = SimpleNamespace(http=http, api_url=f"{proxy.url}/api", token=alice.key)
+            remote = SimpleNamespace(client=client, id=asset["asset_id"], path="ephys.nwb")
+            proxy.reset()
+            nwb = open_asset(remote)
+            assert nwb.acquisition["ElectricalSeries"].data.shape[1] == 16
+            assert proxy.requests <= 2, proxy.requests
+            opened = proxy.requests
+            nwb.acquisition["ElectricalSeries"].data[:100, 3]
+            assert proxy.requests > opened  # chunk reads do go through the proxy

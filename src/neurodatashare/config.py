@@ -5,8 +5,8 @@ Every field is documented in docs/settings.md; tests/test_docs.py checks that.
 
 from __future__ import annotations
 
+import os
 import secrets
-from functools import cached_property
 from pathlib import Path
 
 import platformdirs
@@ -67,30 +67,35 @@ class Settings(BaseSettings):
         "validation). 0 leaves the work to separate `nds worker` processes.",
     )
 
-    @cached_property
+    @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.home / 'nds.sqlite3'}"
 
-    @cached_property
+    @property
     def resolved_blob_dir(self) -> Path:
         return self.blob_dir or self.home / "blobs"
 
-    @cached_property
+    @property
     def resolved_public_url(self) -> str:
         url = self.public_url or f"http://{self.host}:{self.port}"
         return url.rstrip("/")
 
-    @cached_property
+    @property
     def resolved_secret_key(self) -> str:
         if self.secret_key:
             return self.secret_key
         path = self.home / "secret_key"
         if not path.exists():
             self.home.mkdir(parents=True, exist_ok=True)
-            path.touch(mode=0o600)
-            path.write_text(secrets.token_urlsafe(48))
+            try:  # O_EXCL: when two processes start at once, one key wins for both
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass
+            else:
+                with os.fdopen(fd, "w") as f:
+                    f.write(secrets.token_urlsafe(48))
         return path.read_text().strip()
 
     def ensure_home(self) -> None:

@@ -228,3 +228,26 @@ def test_multipart_upload_over_64_mib(live: Live) -> None:
         headers={"Range": f"bytes={64 * 2**20 - 5}-{64 * 2**20 + 4}"},
     )
     assert got.content == data[64 * 2**20 - 5 : 64 * 2**20 + 5]
+
+
+def test_stale_and_orphaned_uploads_are_discarded(live: Live) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import select, update
+
+    from neurodatashare.archive.uploads import discard_stale_uploads
+    from neurodatashare.db.models import Upload, utcnow
+
+    data = b"x" * 100
+    alice, _ds, init = _started(live, data)
+    alice.storage.put(init["parts"][0]["upload_url"], content=data)
+    orphan = "00000000-0000-4000-8000-00000000beef"  # bytes left behind by a crash
+    live.archive.store.begin_upload(upload_id=orphan, size=10)
+    assert discard_stale_uploads(live.archive) == 1  # only the orphan; the upload is fresh
+    assert set(live.archive.store.stale_uploads()) == {init["upload_id"]}
+    with live.archive.db.write() as s:
+        s.execute(update(Upload).values(created=utcnow() - timedelta(days=30)))
+    assert discard_stale_uploads(live.archive) == 1
+    assert live.archive.store.stale_uploads() == []
+    with live.archive.db.read() as s:
+        assert s.scalars(select(Upload)).all() == []

@@ -77,6 +77,10 @@ class BlobStore(Protocol):
 
     def read(self, key: str) -> bytes: ...
 
+    def put_file(self, key: str, source: Path) -> None:
+        """Store a local file's bytes as blob `key` (server-side imports, the demo)."""
+        ...
+
 
 def blob_key(blob_id: str) -> str:
     """`blobs/abc/def/<uuid>`: spreads blobs over folders so none grows huge."""

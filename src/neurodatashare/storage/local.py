@@ -186,6 +186,13 @@ class LocalBlobStore:
         tmp.write_bytes(data)
         os.replace(tmp, target)
 
+    def put_file(self, key: str, source: Path) -> None:
+        target = self.root / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+
     def read(self, key: str) -> bytes:
         try:
             return (self.root / key).read_bytes()

@@ -1,0 +1,77 @@
+"""`nds serve --demo`: a published demo dataset owned by a demo user, so a newcomer sees
+real content at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from neurodatashare.archive import datasets, publish, users
+from neurodatashare.archive.context import Archive
+from neurodatashare.archive.ingest import ingest_file
+from neurodatashare.archive.processing import handlers
+from neurodatashare.db.models import Dataset, DatasetOwner, User, Version
+from neurodatashare.jobs import Worker
+
+DEMO_USER = "demo"
+DEMO_NAME = "neurodatashare demo: visual cortex and hippocampus, ephys + 2-photon + behaviour"
+DEMO_METADATA: dict[str, Any] = {
+    "description": (
+        "A synthetic, deterministic multi-modal dataset made by `nds demo`: two mice, two "
+        "sessions each. Every file holds a 64-channel 30 kHz extracellular recording with "
+        "LFP and sorted units, two-photon imaging with ROIs and dF/F traces, and behaviour "
+        "(position, running speed, licks) with a trials table of visual stimuli."
+    ),
+    "license": ["spdx:CC-BY-4.0"],
+    "keywords": ["demo", "ecephys", "ophys", "behavior", "synthetic"],
+    "contributor": [
+        {
+            "schemaKey": "Person",
+            "name": "Demo, Data",
+            "email": "demo@example.org",
+            "roleName": ["dcite:ContactPerson", "dcite:Author"],
+        }
+    ],
+}
+
+
+def find_demo(archive: Archive) -> tuple[User | None, str | None]:
+    """The demo user and its published demo dataset, if they exist."""
+    with archive.db.read() as s:
+        user = s.scalar(select(User).where(User.username == DEMO_USER))
+        if user is None:
+            return None, None
+        dataset_id = s.scalar(
+            select(Dataset.id)
+            .join(DatasetOwner, DatasetOwner.dataset_id == Dataset.id)
+            .join(Version, Version.dataset_id == Dataset.id)
+            .where(DatasetOwner.user_id == user.id, Version.version != "draft")
+            .limit(1)
+        )
+    return user, f"{dataset_id:06d}" if dataset_id is not None else None
+
+
+def load_demo(archive: Archive, *, files: list[Path], root: Path) -> tuple[str, str]:
+    """Create (once) the demo user and dataset from `files`; return (dataset id, new key)."""
+    user, dataset_id = find_demo(archive)
+    if user is None:
+        user = users.create_user(archive, username=DEMO_USER, email="demo@example.org")
+    if dataset_id is None:
+        created = datasets.create_dataset(
+            archive, user=user, name=DEMO_NAME, metadata=dict(DEMO_METADATA)
+        )
+        dataset_id = created["identifier"]
+        for f in files:
+            ingest_file(
+                archive,
+                user=user,
+                dataset_id=dataset_id,
+                path=f.relative_to(root).as_posix(),
+                source=f,
+            )
+        # check and index the files now, so the published version is complete at once
+        Worker(archive.db, handlers(archive)).drain()
+        publish.publish(archive, dataset_id=dataset_id, user=user)
+    return dataset_id, users.new_api_key(archive, user=user)

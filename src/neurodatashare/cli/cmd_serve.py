@@ -67,7 +67,7 @@ def _load_demo(settings: Settings) -> None:
             click.echo(f"Writing the demo dataset to {root} (under a minute)...")
             partial = root.with_name("demo.partial")  # a crash never leaves half a demo
             shutil.rmtree(partial, ignore_errors=True)
-            write_demo_dataset(partial)
+            write_demo_dataset(partial, jobs=2)
             partial.rename(root)
             files = sorted(root.rglob("*.nwb"))
         if existing is None:

@@ -1,0 +1,163 @@
+"""`nds convert`: acquisition-system data plus a metadata YAML in, one checked NWB file out."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from neurodatashare.cli.errors import friendly_errors
+from neurodatashare.nwb.convert.formats import FORMATS, format_help
+from neurodatashare.nwb.convert.metadata import EXAMPLE_YAML
+
+_EPILOG = (
+    "\b\nFormats:\n"
+    + "\n".join("  " + line for line in format_help().splitlines())
+    + "\n\n\b\nA complete metadata YAML (only 'subject' is required; print it with"
+    " --example-metadata):\n"
+    + "\n".join("  " + line for line in EXAMPLE_YAML.splitlines())
+    + "\n\n\b\nExamples:\n"
+    "  nds convert --format openephys --source 2024-03-04_10-15-00 --metadata meta.yaml \\\n"
+    "      --out sub-mouse01_ses-day1_ecephys.nwb --trials trials.csv\n"
+    "  nds convert --format tiff --source movie.tif --metadata meta.yaml --out imaging.nwb\n"
+    "  nds convert --format timeseries --source speed.csv --metadata meta.yaml --out speed.nwb"
+)
+
+
+class MetadataProblem(click.ClickException):
+    """Bad metadata: exit status 2, like other usage errors, with the key and an example."""
+
+    exit_code = 2
+
+
+@click.command("convert", epilog=_EPILOG)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(list(FORMATS), case_sensitive=False),
+    help="What --source is (see Formats below).",
+)
+@click.option(
+    "--source",
+    type=click.Path(exists=True, path_type=Path),
+    help="The recording folder or file to convert.",
+)
+@click.option(
+    "--metadata",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="YAML with subject, session and devices (example below).",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="The .nwb file to write."
+)
+@click.option(
+    "--trials",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Also add a trials CSV (start_time, stop_time, ... columns).",
+)
+@click.option(
+    "--events",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    multiple=True,
+    help="Also add point events from a CSV with a 'timestamp' column; repeatable.",
+)
+@click.option(
+    "--stream", help="Pick one stream (Open Ephys stream, SpikeGLX 'imec0.ap', 'plane0')."
+)
+@click.option("--rate", type=float, help="Sampling rate in Hz for sources that do not record it.")
+@click.option("--stub", is_flag=True, help="Write only the first samples, as a quick preview.")
+@click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
+@click.option("--no-inspect", is_flag=True, help="Skip the validation run after writing.")
+@click.option("--example-metadata", is_flag=True, help="Print a complete metadata YAML and exit.")
+@friendly_errors
+def command(
+    fmt: str | None,
+    source: Path | None,
+    metadata: Path | None,
+    out: Path | None,
+    trials: Path | None,
+    events: tuple[Path, ...],
+    stream: str | None,
+    rate: float | None,
+    stub: bool,
+    overwrite: bool,
+    no_inspect: bool,
+    example_metadata: bool,
+) -> None:
+    """Convert lab data into one NWB file, checked as DANDI would check it.
+
+    Reads --source with NeuroConv (Open Ephys, SpikeGLX, Phy, TIFF, Suite2p) or our own
+    importers (time series in .npy/.csv, trials in .csv), adds the subject and session
+    from --metadata, and writes --out. Exits 2 for problems in the metadata, 1 if the
+    data cannot be converted or the file would be rejected by DANDI.
+    """
+    if example_metadata:
+        click.echo(EXAMPLE_YAML, nl=False)
+        return
+    missing = [
+        name
+        for name, value in (
+            ("--format", fmt),
+            ("--source", source),
+            ("--metadata", metadata),
+            ("--out", out),
+        )
+        if value is None
+    ]
+    if missing:
+        raise click.UsageError(
+            f"Missing {', '.join(missing)}. Example: nds convert --format openephys "
+            "--source REC_FOLDER --metadata meta.yaml --out session.nwb"
+        )
+    assert fmt is not None and source is not None and metadata is not None and out is not None
+
+    from rich.console import Console
+
+    from neurodatashare.nwb.convert.metadata import MetadataError, load_metadata
+    from neurodatashare.nwb.convert.pipeline import convert
+
+    console = Console(stderr=True)
+    try:
+        meta = load_metadata(metadata)
+        with console.status(f"Converting {source} ({fmt}) ..."):
+            result = convert(
+                format=fmt.lower(),
+                source=source,
+                metadata=meta,
+                out=out,
+                trials=trials,
+                events=events,
+                stream=stream,
+                rate=rate,
+                stub=stub,
+                overwrite=overwrite,
+                inspect=not no_inspect,
+            )
+    except MetadataError as exc:
+        raise MetadataProblem(f"{metadata}: {exc.message}") from exc
+
+    size = result.path.stat().st_size / 1e6
+    click.echo(f"Wrote {result.path} ({size:.1f} MB) in {result.seconds:.1f} s.")
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {note}")
+    if no_inspect:
+        return
+    for err in result.validation_errors:
+        console.print(f"[bold red]schema error:[/] {err}")
+    counts: dict[str, int] = {}
+    for f in result.findings:
+        counts[f.importance] = counts.get(f.importance, 0) + 1
+    for f in result.findings:
+        if f.importance in ("CRITICAL", "BEST_PRACTICE_VIOLATION", "ERROR", "PYNWB_VALIDATION"):
+            style = "bold red" if f.importance != "BEST_PRACTICE_VIOLATION" else "yellow"
+            console.print(f"[{style}]{f.importance}[/] {f.location}: {f.message}")
+    summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no findings"
+    if result.ok:
+        console.print(f"[green]NWB Inspector (DANDI config): {summary}; ready to upload.[/]")
+    else:
+        console.print(
+            f"[bold red]NWB Inspector (DANDI config): {summary}; DANDI would reject this file.[/]"
+        )
+        console.print("Run `nds validate` on it for the full report.")
+        sys.exit(1)

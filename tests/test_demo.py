@@ -1,0 +1,206 @@
+"""The demo dataset: layout, determinism, content, and a clean NWB Inspector report."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from neurodatashare.cli.cmd_demo import command as demo_command
+from neurodatashare.nwb.convert.layout import COMPRESSION, ephys_chunks, imaging_chunks
+from neurodatashare.testing.demo import (
+    DEMO_SUBJECTS,
+    FS_RAW,
+    N_CHANNELS,
+    N_ROIS,
+    N_UNITS,
+    TROUGH_SAMPLE,
+    UV_PER_BIT,
+    simulate_session,
+    write_demo_dataset,
+    write_demo_session,
+)
+
+SHORT_S = 10.0
+SEED = 3
+EXPECTED = [
+    "sub-mouse01/sub-mouse01_ses-day1_behavior+ecephys+ophys.nwb",
+    "sub-mouse01/sub-mouse01_ses-day2_behavior+ecephys+ophys.nwb",
+    "sub-mouse02/sub-mouse02_ses-day1_behavior+ecephys+ophys.nwb",
+    "sub-mouse02/sub-mouse02_ses-day2_behavior+ecephys+ophys.nwb",
+]
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _inspect(path: Path) -> list[Any]:
+    from nwbinspector import inspect_nwbfile, load_config
+
+    return list(inspect_nwbfile(nwbfile_path=path, config=load_config("dandi")))
+
+
+@pytest.fixture(scope="module")
+def short_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 10 s demo written through the CLI (so the CLI is covered too)."""
+    out = tmp_path_factory.mktemp("demo")
+    result = CliRunner().invoke(
+        demo_command, ["--out", str(out), "--seed", str(SEED), "--duration", str(SHORT_S)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Wrote 4 NWB files" in result.output or "sub-mouse02" in result.output
+    return out
+
+
+def test_layout_is_dandi_style(short_demo: Path) -> None:
+    found = sorted(str(p.relative_to(short_demo)) for p in short_demo.rglob("*.nwb"))
+    assert found == EXPECTED
+    assert not list(short_demo.rglob("*.partial*"))
+
+
+def test_names_match_dandi_organize(short_demo: Path) -> None:
+    organize = pytest.importorskip("dandi.organize")
+    from dandi.metadata.nwb import get_metadata
+
+    records = []
+    for rel in EXPECTED:
+        md = get_metadata(short_demo / rel)
+        md["path"] = str(short_demo / rel)
+        records.append(md)
+    named = organize.create_unique_filenames_from_metadata(records)
+    assert sorted(r["dandi_path"] for r in named) == EXPECTED
+
+
+def test_same_seed_same_bytes_other_seed_other_data(short_demo: Path, tmp_path: Path) -> None:
+    # the CLI wrote with 2 worker processes; write one file again, in this process
+    path = write_demo_session(
+        tmp_path / "again.nwb",
+        subject=DEMO_SUBJECTS[1],
+        session_index=1,
+        seed=SEED,
+        duration_s=SHORT_S,
+        subject_index=1,
+    )
+    assert _sha(path) == _sha(short_demo / EXPECTED[3])
+    a = simulate_session(SEED, (0, 0), 5.0)
+    b = simulate_session(SEED + 1, (0, 0), 5.0)
+    assert not np.array_equal(a.ephys.block_counts(0, 1000), b.ephys.block_counts(0, 1000))
+
+
+def test_signal_does_not_depend_on_how_it_is_read() -> None:
+    s = simulate_session(SEED, (1, 1), 5.0)
+    whole = s.ephys.block_counts(0, 50_000)
+    parts = np.concatenate(
+        [s.ephys.block_counts(a, b) for a, b in ((0, 7), (7, 16_400), (16_400, 50_000))]
+    )
+    assert np.array_equal(whole, parts)
+    assert np.array_equal(
+        s.imaging.frames(0, 100),
+        np.concatenate([s.imaging.frames(0, 33), s.imaging.frames(33, 100)]),
+    )
+
+
+def test_content(short_demo: Path) -> None:
+    from hdmf.common import DynamicTableRegion  # noqa: F401  (registers types)
+    from pynwb import NWBHDF5IO
+
+    n = round(SHORT_S * FS_RAW)
+    with NWBHDF5IO(str(short_demo / EXPECTED[0]), "r") as io:
+        f = io.read()
+        # session and subject
+        assert f.session_start_time.tzinfo is not None
+        assert f.session_id == "day1"
+        assert f.subject.subject_id == "mouse01"
+        assert f.subject.species == "Mus musculus"
+        assert f.subject.sex == "F"
+        assert f.subject.age == "P90D"
+        assert f.subject.genotype and f.subject.strain == "C57BL/6J"
+        assert f.institution and f.lab and f.experimenter and "synthetic data" in f.keywords
+        assert set(f.devices) == {"Probe", "Microscope"}
+        # raw ephys: int16 counts, explicit chunk layout, compression
+        raw = f.acquisition["ElectricalSeries"]
+        assert raw.data.shape == (n, N_CHANNELS) and raw.data.dtype == np.int16
+        assert raw.rate == FS_RAW and raw.conversion == pytest.approx(UV_PER_BIT * 1e-6)
+        assert raw.data.chunks == ephys_chunks(n, N_CHANNELS, 2) == (16384, 64)
+        assert raw.data.compression == COMPRESSION["compression"] and raw.data.shuffle
+        assert len(f.electrodes) == N_CHANNELS
+        assert set(f.electrodes["location"][:]) == {"VISp", "CA1", "DG"}
+        assert len(f.electrode_groups) == 2
+        lfp = f.processing["ecephys"]["LFP"]["LFP"]
+        assert lfp.rate == 1000.0 and lfp.data.shape == (round(SHORT_S * 1000), N_CHANNELS)
+        # units: spike times in range, waveforms, and the spikes really are in the raw data
+        units = f.units
+        assert len(units) == N_UNITS
+        assert units["waveform_mean"].data.shape[:2] == (N_UNITS, 64)
+        assert set(units["quality"][:]) <= {"good", "mua"}
+        counts = [len(units.get_unit_spike_times(i)) for i in range(N_UNITS)]
+        best = int(np.argmax(np.abs(units["waveform_mean"].data[:]).max(axis=(1, 2))))
+        times = units.get_unit_spike_times(best)
+        assert sum(counts) > N_UNITS and times.min() >= 0 and times.max() < SHORT_S
+        peak = int(units["peak_channel"][best])
+        samples = np.round(np.asarray(times) * FS_RAW).astype(int)
+        samples = samples[(samples > 100) & (samples < n - 100)][:50]
+        snippets = np.stack([raw.data[s - TROUGH_SAMPLE : s + 44, peak] for s in samples])
+        mean = snippets.mean(axis=0) * UV_PER_BIT
+        chans = list(units["electrodes"][best].index)
+        template = units["waveform_mean"].data[best][:, chans.index(peak)] * 1e6
+        assert np.corrcoef(mean, template)[0, 1] > 0.8
+        # imaging
+        tps = f.acquisition["TwoPhotonSeries"]
+        frames = round(SHORT_S * 30)
+        assert tps.data.shape == (frames, 128, 128) and tps.rate == 30.0
+        assert tps.data.chunks == imaging_chunks(frames, (128, 128), 2)
+        ps = f.processing["ophys"]["ImageSegmentation"]["PlaneSegmentation"]
+        assert len(ps) == N_ROIS and ps["image_mask"].data.shape == (N_ROIS, 128, 128)
+        for name in ("Fluorescence", "DfOverF"):
+            rrs = f.processing["ophys"][name]["RoiResponseSeries"]
+            assert rrs.data.shape == (frames, N_ROIS)
+        assert f.imaging_planes["ImagingPlane"].indicator == "GCaMP6s"
+        # behaviour and trials
+        beh = f.processing["behavior"]
+        pos = beh["Position"]["position"]
+        assert pos.data.shape == (round(SHORT_S * 50), 2)
+        assert pos.data[:].min() >= 0 and pos.data[:].max() <= 1
+        assert beh["running_speed"].unit == "m/s"
+        assert beh["licks"].timestamps.shape[0] >= 1
+        trials = f.trials.to_dataframe()
+        assert len(trials) >= 2
+        for col in ("stimulus_orientation", "stimulus_contrast", "correct", "go"):
+            assert col in trials.columns
+        assert set(trials["stimulus_orientation"]) <= {0.0, 45.0, 90.0, 135.0}
+
+
+def test_passes_inspector_and_schema(short_demo: Path) -> None:
+    from pynwb import NWBHDF5IO, validate
+
+    for rel in EXPECTED:
+        path = short_demo / rel
+        messages = _inspect(path)
+        serious = [
+            m for m in messages if m.importance.name in ("CRITICAL", "BEST_PRACTICE_VIOLATION")
+        ]
+        assert not serious, [(m.check_function_name, m.message) for m in serious]
+        with NWBHDF5IO(str(path), "r") as io:
+            assert validate(io=io) == []
+
+
+def test_full_size_demo_under_a_minute(tmp_path: Path) -> None:
+    t0 = time.perf_counter()
+    paths = write_demo_dataset(tmp_path, seed=0, jobs=2)
+    elapsed = time.perf_counter() - t0
+    assert elapsed < 60, f"the full demo took {elapsed:.1f} s"
+    assert len(paths) == 4
+    import h5py
+
+    for path in paths:
+        with h5py.File(path, "r") as f:
+            assert f["acquisition/ElectricalSeries/data"].shape == (60 * 30_000, 64)
+            assert f["acquisition/TwoPhotonSeries/data"].shape == (1800, 128, 128)
+        critical = [m for m in _inspect(path) if m.importance.name == "CRITICAL"]
+        assert not critical, [(m.check_function_name, m.message) for m in critical]

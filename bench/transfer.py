@@ -1,0 +1,640 @@
+#!/usr/bin/env python
+"""Loopback transfer benchmark: the real `dandi` client against `nds serve`, next to cp and curl.
+
+    .venv/bin/python bench/transfer.py                 # 1 GiB, SQLite, temp dir in $TMPDIR
+    .venv/bin/python bench/transfer.py --size-mib 256 --dir /work/scratch --postgres
+
+What it measures, on one random file of --size-mib MiB:
+
+* `cp` of the file to a fresh destination: the reference.
+* `dandi upload` (DANDI_DEVEL=1 --allow-any-path), total wall time with DANDI_CACHE=ignore
+  (what CI does: the client then digests the file twice, see below).
+* `dandi upload` again on a fresh server with the client's digest cache pre-filled by
+  `dandi digest`: the "transfer" time, without the client's local digest.
+* `dandi download` of the asset, `curl` GET of the same URL, and `curl` PUT of the parts
+  (five at a time, as the dandi client does) straight to the part URLs the server hands
+  out, followed by complete/validate.
+* A breakdown of one upload, run in this process with the client's own code
+  (`dandi.files.LocalFileAsset.iter_upload`, as `dandi upload` calls it), every HTTP
+  request timed and the server's CPU time sampled from /proc at each phase.
+
+Each upload runs on a fresh server (fresh NDS_HOME, fresh database) because the server
+deduplicates blobs: a second upload of the same bytes would send nothing. The source
+file stays in the page cache throughout (it was just written and nothing is dropped), so
+cp, the client and curl all read it warm; `sync` runs between phases (untimed) so that
+one phase's dirty pages are not written back during the next.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("DANDI_NO_ET", "1")  # before dandi is imported in this process
+os.environ["DANDI_CACHE"] = "ignore"
+
+import httpx
+
+from neurodatashare.testing.server import ServerHandle, create_user, run_server
+
+MiB = 1024 * 1024
+BIN = Path(sys.executable).parent
+DANDI = BIN / "dandi"
+PG_ADMIN_URL = os.environ.get("NDS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+METADATA = {
+    "name": "transfer benchmark",
+    "description": "Loopback transfer benchmark",
+    "license": ["spdx:CC0-1.0"],
+    "contributor": [
+        {"schemaKey": "Person", "name": "Doe, Jane", "roleName": ["dcite:ContactPerson"]}
+    ],
+}
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+# -- small utilities ----------------------------------------------------------------------
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, from /proc (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def children_cpu() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def sync() -> None:
+    subprocess.run(["sync"], check=True)
+
+
+def rate(size: int, seconds: float) -> float:
+    return size / MiB / seconds if seconds > 0 else float("inf")
+
+
+@dataclass
+class Result:
+    name: str
+    seconds: float
+    size: int
+    note: str = ""
+    client_cpu: float | None = None
+    server_cpu: float | None = None
+
+    @property
+    def mibps(self) -> float:
+        return rate(self.size, self.seconds)
+
+
+@dataclass
+class Site:
+    """A fresh server with one user and one empty dataset (always 000001)."""
+
+    server: ServerHandle
+    key: str
+    dataset: str
+
+    @property
+    def api(self) -> str:
+        return self.server.api_url
+
+    def http(self) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.api, headers={"Authorization": f"token {self.key}"}, timeout=600
+        )
+
+    def client_env(self, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DANDI", "NDS_"))}
+        env.update(
+            DANDI_NO_ET="1",
+            DANDI_CACHE="ignore",
+            DANDI_DEVEL="1",  # for --allow-any-path: the file is a .bin, not NWB
+            PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
+        )
+        env[f"127.0.0.1:{self.server.port}_API_KEY"] = self.key
+        env.update(extra)
+        return env
+
+    def server_cpu(self) -> float:
+        return cpu_seconds(self.server.process.pid)
+
+    def asset(self, path: str) -> dict[str, Any]:
+        with self.http() as c:
+            r = c.get(f"/dandisets/{self.dataset}/versions/draft/assets/", params={"path": path})
+            r.raise_for_status()
+            rows = [a for a in r.json()["results"] if a["path"] == path]
+        if not rows:
+            raise RuntimeError(f"no asset at {path} on {self.api}")
+        return rows[0]  # type: ignore[no-any-return]
+
+
+@contextmanager
+def fresh_site(root: Path, label: str, postgres: bool) -> Iterator[Site]:
+    home = root / f"home-{label}"
+    db_name = f"nds_bench_{uuid.uuid4().hex[:10]}" if postgres else None
+    if db_name:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{db_name}"')
+    url = (
+        PG_ADMIN_URL.replace("postgresql://", "postgresql+psycopg://", 1).rsplit("/", 1)[0]
+        + f"/{db_name}"
+        if db_name
+        else None
+    )
+    try:
+        with run_server(home, database_url=url) as server:
+            key = create_user(server, "bench")
+            with httpx.Client(
+                base_url=server.api_url, headers={"Authorization": f"token {key}"}, timeout=60
+            ) as c:
+                r = c.post("/dandisets/", json={"name": METADATA["name"], "metadata": METADATA})
+                r.raise_for_status()
+                dataset = r.json()["identifier"]
+            yield Site(server, key, dataset)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)  # the blob: free the disk for the next phase
+        if db_name:
+            import psycopg
+
+            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+
+
+def run(cmd: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"`{' '.join(cmd)}` failed ({done.returncode}):\n{done.stdout}\n{done.stderr}"
+        )
+    return done.stdout + done.stderr
+
+
+def timed(
+    name: str, size: int, fn: Callable[[], Any], *, site: Site | None = None, note: str = ""
+) -> Result:
+    sync()
+    cpu0, srv0 = children_cpu(), site.server_cpu() if site else None
+    t0 = time.perf_counter()
+    fn()
+    seconds = time.perf_counter() - t0
+    result = Result(name, seconds, size, note, client_cpu=children_cpu() - cpu0)
+    if site and srv0 is not None:
+        result.server_cpu = site.server_cpu() - srv0
+    return result
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(8 * MiB):
+            h.update(block)
+    return h.hexdigest()
+
+
+def check_same(path: Path, want_sha: str) -> None:
+    got = file_sha256(path)
+    if got != want_sha:
+        raise RuntimeError(f"{path} differs from the source (sha256 {got} != {want_sha})")
+
+
+# -- the in-process, instrumented upload ----------------------------------------------------
+@dataclass
+class Trace:
+    """Timestamps of the client's statuses and HTTP requests during one upload."""
+
+    t0: float
+    server_pid: int
+    statuses: list[tuple[float, str]] = field(default_factory=list)
+    requests: list[tuple[str, str, float, float, float, float]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def mark(self, status: str) -> None:
+        self.statuses.append((time.perf_counter(), status))
+
+
+def traced_upload(site: Site, local: Path, path: Path) -> tuple[Trace, list[tuple[str, float]]]:
+    """Upload `path` the way `dandi upload` does, timing each step; return the breakdown."""
+    from dandi.dandiapi import DandiAPIClient, RESTFullAPIClient
+    from dandi.files import dandi_file
+
+    trace = Trace(time.perf_counter(), site.server.process.pid)
+    original = RESTFullAPIClient.request
+
+    def request(self: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        s0, t0 = cpu_seconds(trace.server_pid), time.perf_counter()
+        try:
+            return original(self, method, url, *args, **kwargs)
+        finally:
+            t1, s1 = time.perf_counter(), cpu_seconds(trace.server_pid)
+            with trace.lock:
+                trace.requests.append((method, url, t0, t1, s0, s1))
+
+    RESTFullAPIClient.request = request  # type: ignore[method-assign]
+    try:
+        with DandiAPIClient(api_url=site.api, token=site.key) as client:
+            remote = client.get_dandiset(site.dataset, "draft")
+            df = dandi_file(path, dandiset_path=local)
+            sync()
+            trace.mark("start")
+            # dandi/upload.py: digest (for the skip/replace check), then metadata ...
+            digest = df.get_digest()
+            trace.mark("digested (upload.py)")
+            metadata = df.get_metadata(digest=digest, ignore_errors=True).model_dump(
+                mode="json", exclude_none=True
+            )
+            trace.mark("metadata")
+            # ... then LocalFileAsset.iter_upload, which computes the etag again
+            for status in df.iter_upload(remote, metadata, jobs=None):
+                trace.mark(status["status"])
+    finally:
+        RESTFullAPIClient.request = original  # type: ignore[method-assign]
+
+    # Turn the trace into phases.
+    first = {name: t for t, name in reversed(trace.statuses)}
+    puts = [r for r in trace.requests if r[0] == "PUT" and "/parts/" in r[1]]
+
+    def req(pattern: str) -> tuple[str, str, float, float, float, float]:
+        return next(r for r in trace.requests if re.search(pattern, r[1]))
+
+    init, complete = req(r"/uploads/initialize/"), req(r"/uploads/[^/]+/complete/")
+    store, validate = req(r"/storage-complete/"), req(r"/uploads/[^/]+/validate/")
+    create = req(rf"/dandisets/{site.dataset}/versions/draft/assets/$")
+    phases = [
+        ("client digest #1 (upload.py get_digest)", first["digested (upload.py)"] - first["start"]),
+        ("client metadata", first["metadata"] - first["digested (upload.py)"]),
+        (
+            "client digest #2 (iter_upload get_dandietag)",
+            first["initiating upload"] - first["calculating etag"],
+        ),
+        ("POST uploads/initialize", init[3] - init[2]),
+        (
+            f"part PUTs ({len(puts)} parts, wall, first start to last end)",
+            max(r[3] for r in puts) - min(r[2] for r in puts),
+        ),
+        ("  server CPU during part PUTs (s)", max(r[5] for r in puts) - min(r[4] for r in puts)),
+        ("  mean time of one part PUT", sum(r[3] - r[2] for r in puts) / len(puts)),
+        ("POST complete", complete[3] - complete[2]),
+        ("POST storage-complete", store[3] - store[2]),
+        ("POST validate (server sha256 pass + rename + DB)", validate[3] - validate[2]),
+        ("POST asset create", create[3] - create[2]),
+        ("total", trace.statuses[-1][0] - first["start"]),
+    ]
+    return trace, phases
+
+
+def traced_download(site: Site, asset_id: str, size: int) -> list[tuple[str, float]]:
+    """What `dandi download` spends per byte: the HTTP read, and its dandi-etag hashing."""
+    from dandi.dandiapi import DandiAPIClient
+    from dandischema.digests.dandietag import ETagHashlike
+
+    with DandiAPIClient(api_url=site.api, token=site.key) as client:
+        asset = client.get_asset(asset_id)
+        sync()
+        t0 = time.perf_counter()
+        got = sum(len(b) for b in asset.get_download_file_iter()(0))  # 8 MiB blocks
+        t_read = time.perf_counter() - t0
+    assert got == size, (got, size)
+    block = os.urandom(8 * MiB)
+    hasher = ETagHashlike(size)
+    t0 = time.perf_counter()
+    for left in range(size, 0, -len(block)):
+        hasher.update(block[: min(len(block), left)])
+    hasher.hexdigest()
+    t_etag = time.perf_counter() - t0
+    plain = hashlib.md5()
+    t0 = time.perf_counter()
+    for left in range(size, 0, -len(block)):
+        plain.update(block[: min(len(block), left)])
+    t_md5 = time.perf_counter() - t0
+    return [
+        ("HTTP read only (client's requests session, 8 MiB blocks)", t_read),
+        ("client hashing: dandischema ETagHashlike, 8 MiB blocks", t_etag),
+        ("  (plain md5 of the same bytes, for comparison)", t_md5),
+    ]
+
+
+# -- curl reference upload --------------------------------------------------------------------
+def curl_upload(site: Site, path: Path, etag: str, jobs: int = 5) -> list[tuple[str, float]]:
+    """Initialize an upload, PUT every part with curl (`jobs` at a time), complete, validate."""
+    size = path.stat().st_size
+    with site.http() as c:
+        r = c.post(
+            "/uploads/initialize/",
+            json={
+                "contentSize": size,
+                "digest": {"algorithm": "dandi:dandi-etag", "value": etag},
+                "dandiset": site.dataset,
+            },
+        )
+        r.raise_for_status()
+        upload = r.json()
+
+    offsets: dict[int, int] = {}
+    pos = 0
+    for p in upload["parts"]:
+        offsets[p["part_number"]] = pos
+        pos += p["size"]
+
+    def put(part: dict[str, Any]) -> dict[str, Any]:
+        # head reads the part straight from the file; curl streams it with a fixed length
+        with open(path, "rb") as f:
+            f.seek(offsets[part["part_number"]])
+            head = subprocess.Popen(
+                ["head", "-c", str(part["size"])], stdin=f, stdout=subprocess.PIPE
+            )
+            out = subprocess.run(
+                [
+                    "curl",
+                    "-sS",
+                    "-f",
+                    "-T",
+                    "-",
+                    "-D",
+                    "-",
+                    "-o",
+                    "/dev/null",
+                    "-H",
+                    f"Content-Length: {part['size']}",
+                    "-H",
+                    "Transfer-Encoding:",
+                    "-H",
+                    "Expect:",
+                    part["upload_url"],
+                ],
+                stdin=head.stdout,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            assert head.stdout is not None
+            head.stdout.close()
+            head.wait()
+        m = re.search(r'(?im)^etag:\s*"?([0-9a-f]+)"?', out)
+        if not m:
+            raise RuntimeError(f"no ETag in the part response:\n{out}")
+        return {"part_number": part["part_number"], "size": part["size"], "etag": m.group(1)}
+
+    sync()
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(jobs) as pool:
+        parts = list(pool.map(put, upload["parts"]))
+    t_parts = time.perf_counter() - t0
+    with site.http() as c:
+        t1 = time.perf_counter()
+        r = c.post(f"/uploads/{upload['upload_id']}/complete/", json={"parts": parts})
+        r.raise_for_status()
+        done = r.json()
+        r = httpx.post(done["complete_url"], content=done["body"], timeout=600)  # no key
+        r.raise_for_status()
+        t2 = time.perf_counter()
+        r = c.post(f"/uploads/{upload['upload_id']}/validate/")
+        r.raise_for_status()
+        t3 = time.perf_counter()
+    return [
+        (f"curl part PUTs ({len(parts)} parts, {jobs} at a time)", t_parts),
+        ("complete + storage-complete", t2 - t1),
+        ("validate", t3 - t2),
+        ("total", t3 - t0),
+    ]
+
+
+# -- main ---------------------------------------------------------------------------------------
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--size-mib", type=int, default=1024, help="file size in MiB (default 1024)")
+    ap.add_argument("--dir", type=Path, default=None, help="scratch folder (default: $TMPDIR)")
+    ap.add_argument("--postgres", action="store_true", help=f"use PostgreSQL ({PG_ADMIN_URL})")
+    ap.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    args = ap.parse_args()
+    size = args.size_mib * MiB
+    root = Path(tempfile.mkdtemp(prefix="nds-bench-", dir=args.dir))
+    results: list[Result] = []
+    print(f"scratch folder {root}; file {args.size_mib} MiB; {os.cpu_count()} CPUs", flush=True)
+    try:
+        local = root / "local"  # the local dandiset: dandiset.yaml + the file
+        src = local / "big.bin"
+        local.mkdir()
+        with open(src, "wb") as f:
+            for left in range(size, 0, -64 * MiB):
+                f.write(os.urandom(min(64 * MiB, left)))
+        sync()
+
+        # Hashing rates, for the breakdown (the file is in the page cache).
+        from dandi.support.digests import get_dandietag
+
+        t = time.perf_counter()
+        src_sha = file_sha256(src)
+        t_sha = time.perf_counter() - t
+        t = time.perf_counter()
+        etag = get_dandietag(src).as_str()
+        t_etag = time.perf_counter() - t
+        print(
+            f"sha256 pass {t_sha:.2f}s ({rate(size, t_sha):.0f} MiB/s); "
+            f"dandi-etag pass (client code) {t_etag:.2f}s ({rate(size, t_etag):.0f} MiB/s)"
+        )
+
+        # cp, three times to a fresh destination; the median is the reference. GNU cp 9
+        # copies with copy_file_range (in the kernel, no user-space pass over the bytes).
+        cps = []
+        for i in range(3):
+            dest = root / f"cp-dest-{i}.bin"
+            cps.append(timed("cp", size, lambda d=dest: run(["cp", str(src), str(d)], cwd=root)))
+            dest.unlink()
+        cps.sort(key=lambda r: r.seconds)
+        cps[1].note = "median of " + ", ".join(f"{r.seconds:.2f}" for r in cps) + " s"
+        results.append(cps[1])
+
+        # A: dandi upload cold (DANDI_CACHE=ignore), dandi download, curl GET.
+        with fresh_site(root, "a", args.postgres) as site:
+            url = f"{site.api}/dandisets/{site.dataset}/"
+            run(
+                [str(DANDI), "download", "--download", "dandiset.yaml", "-o", str(root), url],
+                cwd=root,
+                env=site.client_env(),
+            )
+            shutil.move(str(root / site.dataset / "dandiset.yaml"), local / "dandiset.yaml")
+            upload_cmd = [str(DANDI), "upload", "-i", site.api, "--allow-any-path", "big.bin"]
+            results.append(
+                timed(
+                    "dandi upload (total, DANDI_CACHE=ignore)",
+                    size,
+                    lambda: run(upload_cmd, cwd=local, env=site.client_env()),
+                    site=site,
+                    note="includes 2 client digest passes + CLI start-up",
+                )
+            )
+            aid = site.asset("big.bin")["asset_id"]
+            dl_url = f"{site.api}/assets/{aid}/download/"
+            out = root / "dl-dandi"
+            out.mkdir()
+            results.append(
+                timed(
+                    "dandi download",
+                    size,
+                    lambda: run(
+                        [str(DANDI), "download", "-o", str(out), dl_url],
+                        cwd=root,
+                        env=site.client_env(),
+                    ),
+                    site=site,
+                    note="client hashes while writing; includes CLI start-up",
+                )
+            )
+            check_same(out / "big.bin", src_sha)
+            shutil.rmtree(out)
+            yaml_out = root / "dl-yaml"
+            yaml_out.mkdir()
+            dl_overhead = timed(
+                "dandi download of dandiset.yaml only (start-up + API calls)",
+                0,
+                lambda: run(
+                    [
+                        str(DANDI),
+                        "download",
+                        "--download",
+                        "dandiset.yaml",
+                        "-o",
+                        str(yaml_out),
+                        url,
+                    ],
+                    cwd=root,
+                    env=site.client_env(),
+                ),
+            )
+            download_phases = traced_download(site, aid, size)
+            curl_dest = root / "dl-curl.bin"
+            results.append(
+                timed(
+                    "curl GET",
+                    size,
+                    lambda: run(["curl", "-sS", "-f", "-o", str(curl_dest), dl_url], cwd=root),
+                    site=site,
+                )
+            )
+            check_same(curl_dest, src_sha)
+            curl_dest.unlink()
+
+        # B: dandi upload with the client's digest cache pre-filled: the transfer part.
+        with fresh_site(root, "b", args.postgres) as site:
+            cache_env = site.client_env(XDG_CACHE_HOME=str(root / "dandi-cache"))
+            del cache_env["DANDI_CACHE"]  # the fscacher digest cache on, in a private folder
+            digest_run = timed(
+                "dandi digest (fills the cache)",
+                size,
+                lambda: run(
+                    [str(DANDI), "digest", "-d", "dandi-etag", str(src)], cwd=root, env=cache_env
+                ),
+            )
+            upload_cmd = [str(DANDI), "upload", "-i", site.api, "--allow-any-path", "big.bin"]
+            results.append(
+                timed(
+                    "dandi upload (transfer: digest cached)",
+                    size,
+                    lambda: run(upload_cmd, cwd=local, env=cache_env),
+                    site=site,
+                    note="no client digest; includes CLI start-up",
+                )
+            )
+            up_overhead = timed(
+                "dandi upload re-run, skipped (start-up + API calls)",
+                0,
+                lambda: run(upload_cmd, cwd=local, env=cache_env),
+            )
+
+        # C: the instrumented in-process upload.
+        with fresh_site(root, "c", args.postgres) as site:
+            _, phases = traced_upload(site, local, src)
+
+        # D: curl PUT of the parts.
+        with fresh_site(root, "d", args.postgres) as site:
+            cpu0 = site.server_cpu()
+            curl_phases = curl_upload(site, src, etag)
+            curl_server_cpu = site.server_cpu() - cpu0
+            results.append(
+                Result(
+                    "curl PUT parts + complete + validate",
+                    curl_phases[-1][1],
+                    size,
+                    server_cpu=curl_server_cpu,
+                )
+            )
+    finally:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+
+    # -- report --------------------------------------------------------------------------------
+    print("\nThe source file is in the page cache (warm) for every run below; nothing dropped.")
+    print(f"{'run':60} {'seconds':>8} {'MiB/s':>8} {'cli CPU':>8} {'srv CPU':>8}  note")
+    for r in results:
+        ccpu = f"{r.client_cpu:.2f}" if r.client_cpu is not None else "-"
+        scpu = f"{r.server_cpu:.2f}" if r.server_cpu is not None else "-"
+        print(f"{r.name:60} {r.seconds:8.2f} {r.mibps:8.0f} {ccpu:>8} {scpu:>8}  {r.note}")
+    for r in (digest_run, up_overhead, dl_overhead):
+        print(f"{r.name:60} {r.seconds:8.2f}")
+
+    by = {r.name: r for r in results}
+    cp_rate = by["cp"].mibps
+    up_total = by["dandi upload (total, DANDI_CACHE=ignore)"]
+    up_xfer = by["dandi upload (transfer: digest cached)"]
+    down = by["dandi download"]
+    net_up = up_xfer.seconds - up_overhead.seconds
+    net_down = down.seconds - dl_overhead.seconds
+    print("\nratios to cp (target >= 0.5):")
+    print(f"  upload total / cp          {up_total.mibps / cp_rate:5.2f}")
+    print(
+        f"  upload transfer / cp       {up_xfer.mibps / cp_rate:5.2f}"
+        f"   (minus CLI start-up: {rate(size, net_up) / cp_rate:5.2f}, "
+        f"{rate(size, net_up):.0f} MiB/s)"
+    )
+    print(
+        f"  download / cp              {down.mibps / cp_rate:5.2f}"
+        f"   (minus CLI start-up: {rate(size, net_down) / cp_rate:5.2f}, "
+        f"{rate(size, net_down):.0f} MiB/s)"
+    )
+    print(f"  curl GET / cp              {by['curl GET'].mibps / cp_rate:5.2f}")
+    print(
+        f"  curl PUT+validate / cp     "
+        f"{by['curl PUT parts + complete + validate'].mibps / cp_rate:5.2f}"
+    )
+
+    print(
+        f"  floor: the server must MD5 every byte (protocol), {rate(size, t_etag):.0f} MiB/s "
+        f"on one core here, i.e. at most {rate(size, t_etag) / cp_rate:.2f} of cp"
+    )
+    print("\nwhere an upload's time goes (real client code, in process, DANDI_CACHE=ignore):")
+    for name, seconds in phases:
+        print(f"  {name:58} {seconds:7.2f}")
+    print("where a download's time goes (in process):")
+    for name, seconds in download_phases:
+        print(f"  {name:58} {seconds:7.2f}  ({rate(size, seconds):.0f} MiB/s)")
+    print("curl reference upload:")
+    for name, seconds in curl_phases:
+        print(f"  {name:58} {seconds:7.2f}  ({rate(size, seconds):.0f} MiB/s)")
+    print(f"  server CPU for the curl upload: {curl_server_cpu:.2f} s")
+    print(
+        f"hashing in this process: sha256 {rate(size, t_sha):.0f} MiB/s, "
+        f"dandi-etag (md5 per part) {rate(size, t_etag):.0f} MiB/s"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
+from neurodatashare.testing.factories import poll
 from neurodatashare.testing.live import Live
 
 
@@ -78,7 +81,11 @@ def test_asset_metadata_carries_digests_and_urls(live: Live) -> None:
     from neurodatashare.testing.factories import dandi_etag
 
     assert meta["digest"]["dandi:dandi-etag"] == dandi_etag(files[a["path"]])
-    assert len(meta["digest"]["dandi:sha2-256"]) == 64
+    sha = poll(
+        lambda: alice.get(f"/api/assets/{a['asset_id']}/").json()["digest"].get("dandi:sha2-256"),
+        what="sha256 job",
+    )
+    assert sha == hashlib.sha256(files[a["path"]]).hexdigest()
     assert meta["contentSize"] == 1000 and meta["path"] == a["path"]
     assert meta["encodingFormat"] == "application/x-nwb"
     assert meta["contentUrl"][0].endswith(f"/api/assets/{a['asset_id']}/download/")

@@ -13,8 +13,7 @@ NDS = str(Path(sys.executable).with_name("nds"))
 def run(args: list[str], home: Path, **kw: object) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "NDS_HOME": str(home)}
     env.pop("NDS_DATABASE_URL", None)
-    return subprocess.run([NDS, *args], env=env, capture_output=True, text=True, timeout=120,
-                          **kw)  # type: ignore[call-overload]
+    return subprocess.run([NDS, *args], env=env, capture_output=True, text=True, timeout=120, **kw)  # type: ignore[call-overload]
 
 
 def test_create_user_prints_key_last_and_stores_only_a_hash(tmp_path: Path) -> None:

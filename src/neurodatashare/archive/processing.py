@@ -28,6 +28,7 @@ log = logging.getLogger("neurodatashare.processing")
 PROCESS_NWB = "nwb.process"
 SUMMARIZE = "version.summarize"
 BUILD_INDEX = "nwb.index"
+SHA256 = "blob.sha256"
 ERROR_LEVEL = 40  # validation.types.Severity.ERROR, without importing pynwb here
 
 
@@ -315,6 +316,24 @@ def asset_report(s: Session, *, blob_id: str, path: str) -> dict[str, Any]:
     }
 
 
+def compute_sha256(archive: Archive, payload: dict[str, Any]) -> None:
+    """The `blob.sha256` job: DANDI's second digest, computed off the upload path."""
+    import hashlib
+
+    with archive.db.read() as s:
+        blob = s.get(Blob, payload["blob_id"])
+    if blob is None or blob.sha256:
+        return
+    sha = hashlib.sha256()
+    with archive.store.open(blob.key) as f:
+        while block := f.read(8 * 2**20):
+            sha.update(block)
+    with archive.db.write() as s:
+        row = s.get(Blob, blob.id)
+        if row is not None:
+            row.sha256 = sha.hexdigest()
+
+
 def handlers(archive: Archive) -> dict[str, Any]:
     """Job kind -> handler, for the worker."""
     from neurodatashare.archive.streaming import build_index
@@ -323,4 +342,5 @@ def handlers(archive: Archive) -> dict[str, Any]:
         PROCESS_NWB: lambda payload: process_blob(archive, payload),
         SUMMARIZE: lambda payload: summarize_version(archive, payload),
         BUILD_INDEX: lambda payload: build_index(archive, payload),
+        SHA256: lambda payload: compute_sha256(archive, payload),
     }

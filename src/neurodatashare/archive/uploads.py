@@ -16,8 +16,10 @@ from sqlalchemy import delete, select
 
 from neurodatashare.archive.access import check_uuid, load_dataset, require_user
 from neurodatashare.archive.context import Archive
+from neurodatashare.archive.processing import SHA256
 from neurodatashare.db.models import Blob, Upload, User, utcnow
 from neurodatashare.errors import BadRequest, Conflict, NotFound
+from neurodatashare.jobs import enqueue
 from neurodatashare.storage.base import blob_key
 from neurodatashare.storage.digests import ETAG_RE, etag_from_part_md5s, part_plan
 
@@ -158,6 +160,8 @@ def validate_upload(archive: Archive, *, upload_id: str, user: User | None) -> d
             archive.store.commit(upload_id=upload_id, key=key)
             blob = Blob(id=blob_id, etag=facts.etag, sha256=facts.sha256, size=facts.size, key=key)
             s.add(blob)
+            if facts.sha256 is None:
+                enqueue(s, kind=SHA256, key=blob_id, payload={"blob_id": blob_id}, priority=50)
         else:
             blob = existing
         s.execute(delete(Upload).where(Upload.id == upload_id))

@@ -28,7 +28,7 @@ class PartPlan:
 class BlobFacts:
     size: int
     etag: str
-    sha256: str | None  # None when the backend cannot compute it without a full read
+    sha256: str | None  # None: computed later by a background job (it needs a full read)
 
 
 class BlobStore(Protocol):

@@ -14,6 +14,17 @@ import httpx
 from neurodatashare.storage.digests import etag_from_part_md5s, part_plan
 
 
+def poll(check: Any, *, timeout: float = 60, what: str = "condition") -> Any:
+    """Call `check()` until it returns something truthy (background jobs finishing)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+    return result
+
+
 def publishable_metadata(**extra: Any) -> dict[str, Any]:
     """The smallest metadata a dataset needs before it may be published."""
     meta: dict[str, Any] = {

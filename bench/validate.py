@@ -1,8 +1,9 @@
 """Validation cost: plain NWB Inspector (DANDI config) vs `validate_nwb_file`.
 
-    python bench/validate.py [FOLDER] [--repeat 3]
+    python bench/validate.py [FOLDER] [--synthetic] [--repeat 3]
 
-Without FOLDER it writes realistic synthetic files into a temporary folder: a 64-channel,
+Without FOLDER it writes the demo dataset (`nds demo`: four multi-modal files) into a
+temporary folder. With --synthetic it writes other realistic files instead: a 64-channel,
 60 s, 30 kHz recording with sorted units; a two-photon session with ROIs, traces and
 position; and a file with 300 small TimeSeries (inspection cost grows with the number of
 objects, not bytes). For each file it times, best of --repeat runs:
@@ -100,6 +101,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", nargs="?", type=Path, help="folder of .nwb files")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--synthetic", action="store_true", help="bench synthetic files instead of the demo dataset"
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
 
@@ -107,7 +111,15 @@ def main() -> None:
     from neurodatashare.validation.run import iter_nwb_paths
 
     with tempfile.TemporaryDirectory() as tmp:
-        files = iter_nwb_paths([args.folder]) if args.folder else make_files(Path(tmp))
+        if args.folder:
+            files = iter_nwb_paths([args.folder])
+        elif args.synthetic:
+            files = make_files(Path(tmp))
+        else:
+            from neurodatashare.testing.demo import write_demo_dataset
+
+            print(f"writing the demo dataset to {tmp} ...", flush=True)
+            files = write_demo_dataset(Path(tmp), jobs=2)
         if not files:
             raise SystemExit(f"no .nwb files under {args.folder}")
         # Warm up imports and pynwb's type-map cache so neither side pays for them.

@@ -3,16 +3,17 @@ real content at once."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from neurodatashare.archive import datasets, publish, users
 from neurodatashare.archive.context import Archive
 from neurodatashare.archive.ingest import ingest_file
 from neurodatashare.archive.processing import handlers
-from neurodatashare.db.models import Dataset, DatasetOwner, User, Version
+from neurodatashare.db.models import Dataset, DatasetOwner, Job, User, Version
 from neurodatashare.jobs import Worker
 
 DEMO_USER = "demo"
@@ -53,6 +54,23 @@ def find_demo(archive: Archive) -> tuple[User | None, str | None]:
     return user, f"{dataset_id:06d}" if dataset_id is not None else None
 
 
+def finish_jobs(archive: Archive, *, timeout: float = 600) -> None:
+    """Run queued jobs here, and wait for any that another worker is running."""
+    worker = Worker(archive.db, handlers(archive))
+    deadline = time.monotonic() + timeout
+    while True:
+        worker.drain()
+        with archive.db.read() as s:
+            active = s.scalar(
+                select(func.count()).select_from(Job).where(Job.state.in_(["queued", "running"]))
+            )
+        if not active:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError("background jobs did not finish in time")
+        time.sleep(0.2)
+
+
 def load_demo(archive: Archive, *, files: list[Path], root: Path) -> tuple[str, str]:
     """Create (once) the demo user and dataset from `files`; return (dataset id, new key)."""
     user, dataset_id = find_demo(archive)
@@ -72,6 +90,6 @@ def load_demo(archive: Archive, *, files: list[Path], root: Path) -> tuple[str, 
                 source=f,
             )
         # check and index the files now, so the published version is complete at once
-        Worker(archive.db, handlers(archive)).drain()
+        finish_jobs(archive)
         publish.publish(archive, dataset_id=dataset_id, user=user)
     return dataset_id, users.new_api_key(archive, user=user)

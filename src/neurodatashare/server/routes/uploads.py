@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from starlette.requests import ClientDisconnect
 from starlette.concurrency import run_in_threadpool
 
 from neurodatashare.archive import uploads
@@ -74,6 +75,10 @@ async def put_part(
         # so a thread hop per chunk would cost more than it saves.
         async for chunk in request.stream():
             writer.write(chunk)
+    except ClientDisconnect:
+        # The client went away mid-part: the part is simply not recorded, and sending it
+        # again later works. Nothing to answer.
+        return Response(status_code=400)
     finally:
         writer.close()
     digest = await run_in_threadpool(writer.finish)

@@ -170,3 +170,23 @@ def test_opening_through_the_index_takes_at_most_two_requests(live: Live, ephys:
             opened = proxy.requests
             nwb.acquisition["ElectricalSeries"].data[:100, 3]
             assert proxy.requests > opened  # chunk reads do go through the proxy
+
+
+def test_client_asset_open_as_in_the_docs(live: Live, ephys: Path) -> None:
+    """The notebook example of docs/client.md: Client -> dataset -> asset -> open()."""
+    from neurodatashare import Client
+
+    alice = live.user("alice")
+    ds = alice.create_dataset("notebook", access="private")
+    asset = alice.add_file(ds, "sub-1/ephys.nwb", ephys.read_bytes())
+    wait_for_index(alice, asset["asset_id"])
+    client = Client(live.url, token=alice.key)
+    (remote,) = list(client.dataset(ds).assets(glob="*.nwb"))
+    nwb = remote.open()
+    series = nwb.acquisition["ElectricalSeries"]
+    one_channel = series.data[:3000, 0] * series.conversion
+    assert np.allclose(one_channel, local_values(ephys)[:, 0] * series.conversion)
+    # without the key, the same asset cannot be opened
+    anonymous = Client(live.url, token=None)
+    with pytest.raises(Exception, match=r"(?i)not found|log in|key|private"):
+        list(anonymous.dataset(ds).assets())

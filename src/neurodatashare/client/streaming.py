@@ -35,7 +35,7 @@ def _parallel_store(index: dict[str, Any]) -> Any:
         LindiReferenceFileSystemStore,
     )
 
-    class ParallelStore(LindiReferenceFileSystemStore):  # type: ignore[misc]
+    class ParallelStore(LindiReferenceFileSystemStore):
         def getitems(self, keys: Any, *, contexts: Any) -> dict[str, Any]:
             keys = [k for k in keys if k in self]
             if len(keys) < 2:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from starlette.requests import ClientDisconnect
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from neurodatashare.archive import uploads
 from neurodatashare.errors import NotFound

@@ -29,6 +29,7 @@ PROCESS_NWB = "nwb.process"
 SUMMARIZE = "version.summarize"
 BUILD_INDEX = "nwb.index"
 SHA256 = "blob.sha256"
+BUILD_OVERVIEW = "nwb.overview"
 ERROR_LEVEL = 40  # validation.types.Severity.ERROR, without importing pynwb here
 
 
@@ -70,6 +71,13 @@ def schedule(s: Session, *, blob_id: str, path: str) -> None:
     if indexed != index_producer():
         # the index serves readers; validation serves publishing, so it goes first
         enqueue(s, kind=BUILD_INDEX, key=blob_id, payload={"blob_id": blob_id}, priority=110)
+    from neurodatashare.archive.explore import OVERVIEW_KIND, overview_producer
+
+    overview = s.scalar(
+        select(Derived.producer).where(Derived.blob_id == blob_id, Derived.kind == OVERVIEW_KIND)
+    )
+    if overview != overview_producer():
+        enqueue(s, kind=BUILD_OVERVIEW, key=blob_id, payload={"blob_id": blob_id}, priority=120)
 
 
 @contextmanager
@@ -336,6 +344,7 @@ def compute_sha256(archive: Archive, payload: dict[str, Any]) -> None:
 
 def handlers(archive: Archive) -> dict[str, Any]:
     """Job kind -> handler, for the worker."""
+    from neurodatashare.archive.explore import build_overview
     from neurodatashare.archive.streaming import build_index
 
     return {
@@ -343,4 +352,5 @@ def handlers(archive: Archive) -> dict[str, Any]:
         SUMMARIZE: lambda payload: summarize_version(archive, payload),
         BUILD_INDEX: lambda payload: build_index(archive, payload),
         SHA256: lambda payload: compute_sha256(archive, payload),
+        BUILD_OVERVIEW: lambda payload: build_overview(archive, payload),
     }

@@ -20,7 +20,15 @@ from neurodatashare.archive.uploads import discard_stale_uploads
 from neurodatashare.config import Settings
 from neurodatashare.jobs import Worker
 from neurodatashare.server.errors import install_error_handlers
-from neurodatashare.server.routes import assets, dandisets, info, uploads, validation, versions
+from neurodatashare.server.routes import (
+    assets,
+    dandisets,
+    explore,
+    info,
+    uploads,
+    validation,
+    versions,
+)
 
 log = logging.getLogger("neurodatashare.server")
 
@@ -69,6 +77,6 @@ def create_api(settings: Settings | None = None, *, archive: Archive | None = No
         allow_headers=["*"],
         expose_headers=["ETag", "Content-Range", "Location"],
     )
-    for module in (info, dandisets, versions, assets, uploads, validation):
+    for module in (info, dandisets, versions, assets, uploads, validation, explore):
         app.include_router(module.router)
     return app

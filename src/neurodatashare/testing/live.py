@@ -93,10 +93,29 @@ class Live:
         self.callers.append(caller)
         return caller
 
+    def _wait_for_running_jobs(self, timeout: float = 60) -> None:
+        """Let the server's worker finish what it started before the rows vanish."""
+        from sqlalchemy import func, select, update
+
+        from neurodatashare.db.models import Job
+
+        with self.archive.db.write() as s:  # nothing new may start
+            s.execute(update(Job).where(Job.state == "queued").values(state="cancelled"))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.archive.db.read() as s:
+                running = s.scalar(
+                    select(func.count()).select_from(Job).where(Job.state == "running")
+                )
+            if not running:
+                return
+            time.sleep(0.05)
+
     def reset(self) -> None:
         for caller in self.callers:
             caller.close()
         self.callers.clear()
+        self._wait_for_running_jobs()
         with self.archive.db.write() as s:
             for table in reversed(Base.metadata.sorted_tables):
                 s.execute(table.delete())

@@ -1,0 +1,145 @@
+"""The explorer's data: an asset's NWB file read server-side, a screen's worth at a time.
+
+Access is checked like every other route; the reading itself lives in nwb/explore.py and
+nwb/overview.py, which only ever read what a request needs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from neurodatashare.archive.context import Archive
+from neurodatashare.db.models import Asset, Blob, Derived, User
+from neurodatashare.errors import BadRequest, NDSError
+
+log = logging.getLogger("neurodatashare.explore")
+OVERVIEW_KIND = "overview"
+
+
+class Unreadable(NDSError):
+    status_code = 422
+
+
+def overview_producer() -> str:
+    from neurodatashare.nwb.overview import OVERVIEW_VERSION
+
+    return f"overview-{OVERVIEW_VERSION}"
+
+
+def overview_key(blob_id: str) -> str:
+    return f"derived/{blob_id[:3]}/{blob_id}/overview.h5"
+
+
+def build_overview(archive: Archive, payload: dict[str, Any]) -> None:
+    """The `nwb.overview` job: min/max pyramids of every long series in the blob."""
+    import h5py
+
+    from neurodatashare.archive.processing import local_copy
+    from neurodatashare.nwb.overview import build_overviews
+
+    blob_id = payload["blob_id"]
+    producer = overview_producer()
+    with archive.db.read() as s:
+        blob = s.get(Blob, blob_id)
+        done = s.scalar(
+            select(Derived.producer).where(
+                Derived.blob_id == blob_id, Derived.kind == OVERVIEW_KIND
+            )
+        )
+    if blob is None or done == producer:
+        return
+    key, error, summary = overview_key(blob_id), None, None
+    try:
+        with local_copy(archive, blob) as path, tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "overview.h5"
+            with h5py.File(path, "r") as h5:
+                summary = build_overviews(h5, out)
+            archive.store.put_file(key, out)
+    except Exception as exc:  # not HDF5, damaged: views fall back to raw windows
+        log.warning("overview of blob %s failed", blob_id, exc_info=True)
+        error = f"no overview: {exc}"
+    with archive.db.write() as s:
+        row = s.scalar(
+            select(Derived).where(Derived.blob_id == blob_id, Derived.kind == OVERVIEW_KIND)
+        )
+        if row is None:
+            row = Derived(blob_id=blob_id, kind=OVERVIEW_KIND, producer=producer)
+            s.add(row)
+        row.producer = producer
+        row.storage_key = None if error else key
+        row.error = error
+        row.payload = json.loads(json.dumps(summary, default=str)) if summary else None
+
+
+@contextmanager
+def asset_file(archive: Archive, *, asset_id: str, user: User | None) -> Iterator[Any]:
+    """(h5py file, overview reader or None) of an NWB asset the user may see."""
+    import h5py
+
+    from neurodatashare.archive.assets import visible_asset
+    from neurodatashare.archive.processing import is_nwb, local_copy
+    from neurodatashare.nwb.overview import OverviewReader
+
+    with archive.db.read() as s:
+        asset, _dataset = visible_asset(s, asset_id=asset_id, user=user)
+        blob = asset.blob
+        overview_row = s.scalar(
+            select(Derived).where(
+                Derived.blob_id == asset.blob_id,
+                Derived.kind == OVERVIEW_KIND,
+                Derived.producer == overview_producer(),
+            )
+        )
+    if not is_nwb(asset.path):
+        raise BadRequest(f"{asset.path} is not an NWB file, so the explorer cannot show it.")
+    overview_path = (
+        archive.store.local_path(overview_row.storage_key)
+        if overview_row is not None and overview_row.storage_key
+        else None
+    )
+    with local_copy(archive, blob) as path:
+        try:
+            h5 = h5py.File(path, "r")
+        except OSError as exc:
+            raise Unreadable(
+                f"{asset.path} cannot be read as an HDF5/NWB file ({exc}). "
+                "Its validation report says more."
+            ) from None
+        reader = OverviewReader(overview_path) if overview_path else None
+        try:
+            yield h5, reader
+        finally:
+            if reader is not None:
+                reader.close()
+            h5.close()
+
+
+def _asset_of(archive: Archive, asset_id: str) -> Asset | None:
+    with archive.db.read() as s:
+        return s.get(Asset, asset_id)
+
+
+def run(
+    archive: Archive,
+    *,
+    asset_id: str,
+    user: User | None,
+    read: Callable[[Any, Any], Any],
+) -> Any:
+    """Open the asset's file, run `read(h5, overview)`, and turn read errors into 4xx."""
+    with asset_file(archive, asset_id=asset_id, user=user) as (h5, overview):
+        try:
+            return read(h5, overview)
+        except NDSError:
+            raise
+        except (KeyError, ValueError, TypeError, OSError) as exc:
+            log.info("explore read failed on %s", asset_id, exc_info=True)
+            raise Unreadable(f"This part of the file cannot be read: {exc}") from None

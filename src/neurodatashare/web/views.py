@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from neurodatashare.archive import Archive, assets, datasets, users, versions
 from neurodatashare.db.models import User
-from neurodatashare.errors import NDSError, NotAuthenticated
+from neurodatashare.errors import NDSError, NotAuthenticated, NotFound
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -189,3 +193,127 @@ def login(
 def logout(request: Request) -> Response:
     request.session.clear()
     return RedirectResponse("/", status_code=303)
+
+
+# -- the explorer ---------------------------------------------------------------------------
+
+NWB_SUFFIXES = (".nwb",)
+VERSION_RE = re.compile(r"^(draft|\d+\.\d{6}\.\d{4})$")
+DATASET_RE = re.compile(r"^\d{6}$")
+
+
+def is_nwb_path(path: str) -> bool:
+    return path.lower().endswith(NWB_SUFFIXES)
+
+
+templates.env.tests["nwb"] = is_nwb_path
+
+
+@router.get("/asset/{asset_id}", response_class=HTMLResponse)
+@router.get("/asset/{asset_id}/", response_class=HTMLResponse)
+def asset_page(
+    request: Request,
+    asset_id: str,
+    viewer: ViewerDep,
+    dataset: str = "",
+    version: str = "",
+) -> Response:
+    """The explorer for one file. `/asset/ID.json` is the same page's data as JSON.
+
+    Everything else the page shows (selected object, time window, channel page...) lives
+    in the query string and is read by the page's scripts, so a link reproduces a view.
+    `dataset` and `version` only say where the visitor came from (for the breadcrumb);
+    they are shown only if the asset really is in that version.
+    """
+    as_json = asset_id.endswith(".json")
+    asset_id = asset_id.removesuffix(".json")
+    archive = _archive(request)
+    try:
+        asset = assets.get_asset_by_id(archive, asset_id=asset_id, user=viewer)
+    except NDSError as exc:
+        if as_json:
+            return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+        return error_page(request, viewer, exc)
+    context = None
+    if DATASET_RE.match(dataset) and VERSION_RE.match(version):
+        try:
+            assets.get_asset(
+                archive, dataset_id=dataset, version=version, asset_id=asset_id, user=viewer
+            )
+            context = {"dataset": dataset, "version": version}
+        except NDSError:
+            context = None
+    api = f"/api/assets/{asset_id}"
+    data = {
+        "asset_id": asset_id,
+        "path": asset["path"],
+        "size": asset["size"],
+        "nwb": is_nwb_path(asset["path"]),
+        "dataset": context,
+        "links": {
+            "page": f"/asset/{asset_id}",
+            "download": f"{api}/download/",
+            "metadata": f"{api}/info/",
+            "validation": f"{api}/validation/",
+            "tree": f"{api}/explore/tree",
+            "explore_api": f"{api}/explore/",
+        },
+    }
+    if as_json:
+        return JSONResponse(data)
+    return render(request, "asset.html", viewer, asset=asset, page=data)
+
+
+PLOTLY_REL = Path("package_data") / "plotly.min.js"
+
+
+@lru_cache(maxsize=1)
+def _plotly_bytes() -> tuple[bytes, bytes, str]:
+    """plotly.js from the `plotly` Python package: (plain, gzipped, etag). Read once."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or not spec.submodule_search_locations:
+        raise NotFound("plotly.js is not installed on this server (pip install plotly).")
+    path = Path(next(iter(spec.submodule_search_locations))) / PLOTLY_REL
+    if not path.is_file():
+        raise NotFound(f"plotly.js was not found at {path}; reinstall the plotly package.")
+    plain = path.read_bytes()
+    etag = '"' + hashlib.sha256(plain).hexdigest()[:32] + '"'
+    return plain, gzip.compress(plain, compresslevel=6, mtime=0), etag
+
+
+@router.api_route("/static/vendor/plotly.min.js", methods=["GET", "HEAD"])
+def plotly_js(request: Request) -> Response:
+    """plotly.js, served from the installed plotly package, cached for a year by browsers.
+
+    The page asks for it with the package version in the query string, so an upgrade
+    changes the URL and the long cache never serves a stale copy.
+    """
+    try:
+        plain, packed, etag = _plotly_bytes()
+    except NDSError as exc:
+        return Response(f"/* {exc.message} */\n", status_code=404, media_type="text/javascript")
+    headers = {
+        "Cache-Control": "public, max-age=31536000, immutable",
+        "ETag": etag,
+        "Vary": "Accept-Encoding",
+    }
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        return Response(packed, media_type="text/javascript", headers=headers)
+    return Response(plain, media_type="text/javascript", headers=headers)
+
+
+def plotly_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("plotly")
+    except Exception:
+        return "missing"
+
+
+templates.env.globals["plotly_version"] = plotly_version

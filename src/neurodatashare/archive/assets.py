@@ -143,6 +143,15 @@ def _version_for(
     return dataset, load_version(s, dataset=dataset, version=version)
 
 
+def _assets_of(version: Version) -> Any:
+    """SELECT the assets of a version (joined to their paths in it)."""
+    return (
+        select(Asset)
+        .join(VersionAsset, VersionAsset.asset_id == Asset.id)
+        .where(VersionAsset.version_id == version.id)
+    )
+
+
 ASSET_ORDERS = {"created": Asset.created, "modified": Asset.modified, "path": VersionAsset.path}
 
 
@@ -164,11 +173,7 @@ def list_assets(
         raise BadRequest("order must be created, modified or path, optionally with a leading -.")
     with archive.db.read() as s:
         dataset, ver = _version_for(s, dataset_id=dataset_id, version=version, user=user)
-        query = (
-            select(Asset)
-            .join(VersionAsset, VersionAsset.asset_id == Asset.id)
-            .where(VersionAsset.version_id == ver.id)
-        )
+        query = _assets_of(ver)
         if path:
             query = query.where(VersionAsset.path.startswith(path, autoescape=True))
         sort = column.desc() if order.startswith("-") else column.asc()
@@ -203,11 +208,7 @@ def list_paths(
     prefix = path_prefix.strip("/")
     with archive.db.read() as s:
         _dataset, ver = _version_for(s, dataset_id=dataset_id, version=version, user=user)
-        query = (
-            select(Asset)
-            .join(VersionAsset, VersionAsset.asset_id == Asset.id)
-            .where(VersionAsset.version_id == ver.id)
-        )
+        query = _assets_of(ver)
         if prefix:
             query = query.where(VersionAsset.path.startswith(prefix + "/", autoescape=True))
         entries: dict[str, dict[str, Any]] = {}

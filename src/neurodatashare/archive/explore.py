@@ -42,18 +42,14 @@ def build_overview(archive: Archive, payload: dict[str, Any]) -> None:
     """The `nwb.overview` job: min/max pyramids of every long series in the blob."""
     import h5py
 
-    from neurodatashare.archive.processing import local_copy
+    from neurodatashare.archive.processing import derived_producer, local_copy, store_derived
     from neurodatashare.nwb.overview import build_overviews
 
     blob_id = payload["blob_id"]
     producer = overview_producer()
     with archive.db.read() as s:
         blob = s.get(Blob, blob_id)
-        done = s.scalar(
-            select(Derived.producer).where(
-                Derived.blob_id == blob_id, Derived.kind == OVERVIEW_KIND
-            )
-        )
+        done = derived_producer(s, blob_id=blob_id, kind=OVERVIEW_KIND)
     if blob is None or done == producer:
         return
     key, error, summary = overview_key(blob_id), None, None
@@ -67,16 +63,15 @@ def build_overview(archive: Archive, payload: dict[str, Any]) -> None:
         log.warning("overview of blob %s failed", blob_id, exc_info=True)
         error = f"no overview: {exc}"
     with archive.db.write() as s:
-        row = s.scalar(
-            select(Derived).where(Derived.blob_id == blob_id, Derived.kind == OVERVIEW_KIND)
+        store_derived(
+            s,
+            blob_id=blob_id,
+            kind=OVERVIEW_KIND,
+            producer=producer,
+            storage_key=None if error else key,
+            error=error,
+            payload=json.loads(json.dumps(summary, default=str)) if summary else None,
         )
-        if row is None:
-            row = Derived(blob_id=blob_id, kind=OVERVIEW_KIND, producer=producer)
-            s.add(row)
-        row.producer = producer
-        row.storage_key = None if error else key
-        row.error = error
-        row.payload = json.loads(json.dumps(summary, default=str)) if summary else None
 
 
 @contextmanager

@@ -65,18 +65,12 @@ def schedule(s: Session, *, blob_id: str, path: str) -> None:
         enqueue(s, kind=PROCESS_NWB, key=blob_id, payload={"blob_id": blob_id})
     from neurodatashare.archive.streaming import INDEX_KIND, index_producer
 
-    indexed = s.scalar(
-        select(Derived.producer).where(Derived.blob_id == blob_id, Derived.kind == INDEX_KIND)
-    )
-    if indexed != index_producer():
+    if derived_producer(s, blob_id=blob_id, kind=INDEX_KIND) != index_producer():
         # the index serves readers; validation serves publishing, so it goes first
         enqueue(s, kind=BUILD_INDEX, key=blob_id, payload={"blob_id": blob_id}, priority=110)
     from neurodatashare.archive.explore import OVERVIEW_KIND, overview_producer
 
-    overview = s.scalar(
-        select(Derived.producer).where(Derived.blob_id == blob_id, Derived.kind == OVERVIEW_KIND)
-    )
-    if overview != overview_producer():
+    if derived_producer(s, blob_id=blob_id, kind=OVERVIEW_KIND) != overview_producer():
         enqueue(s, kind=BUILD_OVERVIEW, key=blob_id, payload={"blob_id": blob_id}, priority=120)
 
 
@@ -129,7 +123,15 @@ def analyse(path: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]], st
     return metadata, [r.model_dump(mode="json") for r in results], error
 
 
-def _store(s: Session, *, blob_id: str, kind: str, producer: str, **values: Any) -> None:
+def derived_producer(s: Session, *, blob_id: str, kind: str) -> str | None:
+    """Which tool version made the blob's `kind` artifact, or None if there is none."""
+    return s.scalar(
+        select(Derived.producer).where(Derived.blob_id == blob_id, Derived.kind == kind)
+    )
+
+
+def store_derived(s: Session, *, blob_id: str, kind: str, producer: str, **values: Any) -> None:
+    """Create or replace the blob's `kind` artifact row."""
     row = s.scalar(select(Derived).where(Derived.blob_id == blob_id, Derived.kind == kind))
     if row is None:
         row = Derived(blob_id=blob_id, kind=kind, producer=producer)
@@ -151,7 +153,7 @@ def process_blob(archive: Archive, payload: dict[str, Any]) -> None:
     made_by = producers()
     worst = max((_severity_number(r["severity"]) for r in results), default=None)
     with archive.db.write() as s:
-        _store(
+        store_derived(
             s,
             blob_id=blob_id,
             kind="metadata",
@@ -159,7 +161,7 @@ def process_blob(archive: Archive, payload: dict[str, Any]) -> None:
             payload=metadata,
             error=error,
         )
-        _store(
+        store_derived(
             s,
             blob_id=blob_id,
             kind="validation",

@@ -56,15 +56,13 @@ def build_index_bytes(path: str) -> bytes:
 
 def build_index(archive: Archive, payload: dict[str, Any]) -> None:
     """The `nwb.index` job."""
-    from neurodatashare.archive.processing import local_copy
+    from neurodatashare.archive.processing import derived_producer, local_copy, store_derived
 
     blob_id = payload["blob_id"]
     producer = index_producer()
     with archive.db.read() as s:
         blob = s.get(Blob, blob_id)
-        done = s.scalar(
-            select(Derived.producer).where(Derived.blob_id == blob_id, Derived.kind == INDEX_KIND)
-        )
+        done = derived_producer(s, blob_id=blob_id, kind=INDEX_KIND)
     if blob is None or done == producer:
         return
     key = index_key(blob_id)
@@ -75,15 +73,14 @@ def build_index(archive: Archive, payload: dict[str, Any]) -> None:
     except Exception as exc:  # not HDF5, damaged...: readers fall back
         error = f"no streaming index: {exc}"
     with archive.db.write() as s:
-        row = s.scalar(
-            select(Derived).where(Derived.blob_id == blob_id, Derived.kind == INDEX_KIND)
+        store_derived(
+            s,
+            blob_id=blob_id,
+            kind=INDEX_KIND,
+            producer=producer,
+            storage_key=None if error else key,
+            error=error,
         )
-        if row is None:
-            row = Derived(blob_id=blob_id, kind=INDEX_KIND, producer=producer)
-            s.add(row)
-        row.producer = producer
-        row.storage_key = None if error else key
-        row.error = error
 
 
 # -- signed URLs -------------------------------------------------------------------------

@@ -290,7 +290,8 @@ _UNHELPFUL_LOCATIONS = {"", "unknown", "none", "n/a", "na", "null"}
 # ------------------------------------------------------------------------ extraction
 
 
-def _text(value: Any) -> str | None:
+def clean_text(value: Any) -> str | None:
+    """A stripped string from an HDF5 value (bytes or str), or None when empty."""
     if value is None:
         return None
     if isinstance(value, bytes):
@@ -309,7 +310,7 @@ def raw_datetime(nwb: OpenNWB, h5_path: str) -> tuple[str | None, datetime | Non
         raw = nwb.h5[h5_path][()]
     except Exception:
         return None, None
-    text = _text(raw)
+    text = clean_text(raw)
     if text is None:
         return None, None
     try:
@@ -435,11 +436,11 @@ def summarize_nwbfile(nwb: OpenNWB) -> dict[str, Any]:
     electrodes = f.electrodes
     electrode_count = len(electrodes.id) if electrodes is not None else 0
     if electrodes is not None and "location" in electrodes.colnames:
-        locations.update(_text(v) or "" for v in electrodes["location"].data[:])
+        locations.update(clean_text(v) or "" for v in electrodes["location"].data[:])
     else:
-        locations.update(_text(g.location) or "" for g in f.electrode_groups.values())
-    locations.update(_text(p.location) or "" for p in f.imaging_planes.values())
-    locations.update(_text(e.location) or "" for e in f.icephys_electrodes.values())
+        locations.update(clean_text(g.location) or "" for g in f.electrode_groups.values())
+    locations.update(clean_text(p.location) or "" for p in f.imaging_planes.values())
+    locations.update(clean_text(e.location) or "" for e in f.icephys_electrodes.values())
 
     duration = None
     if extents:
@@ -457,8 +458,8 @@ def summarize_nwbfile(nwb: OpenNWB) -> dict[str, Any]:
         "duration_s": duration,
         "sampling_rates": dict(sorted(rates.items())),
         "neurodata_types": dict(sorted(types.items())),
-        "institution": _text(f.institution),
-        "lab": _text(f.lab),
+        "institution": clean_text(f.institution),
+        "lab": clean_text(f.lab),
     }
 
 
@@ -466,22 +467,22 @@ def _participant(nwb: OpenNWB, start: datetime | None) -> dict[str, Any] | None:
     from dandischema import models
 
     subject = nwb.nwbfile.subject
-    subject_id = _text(getattr(subject, "subject_id", None))
+    subject_id = clean_text(getattr(subject, "subject_id", None))
     if subject is None or subject_id is None:
         return None  # Participant needs an identifier; validation reports the gap
     fields: dict[str, Any] = {"identifier": subject_id}
-    species = match_species(_text(subject.species))
+    species = match_species(clean_text(subject.species))
     if species is not None:
         fields["species"] = models.SpeciesType(identifier=species.identifier, name=species.name)
-    sex = match_sex(_text(subject.sex))
+    sex = match_sex(clean_text(subject.sex))
     if sex is not None:
         fields["sex"] = models.SexType(identifier=sex[0], name=sex[1])
     age = _age_property(nwb, subject, start)
     if age is not None:
         fields["age"] = age
-    if genotype := _text(subject.genotype):
+    if genotype := clean_text(subject.genotype):
         fields["genotype"] = genotype
-    strain = _text(subject.strain)
+    strain = clean_text(subject.strain)
     if strain and strain.lower().startswith("cellline:"):
         fields["cellLine"] = strain.split(":", 1)[1].strip()  # DANDI's cell-line convention
     elif strain:
@@ -506,7 +507,7 @@ def _age_property(nwb: OpenNWB, subject: Any, start: datetime | None) -> Any:
             value = None
     if value is None:
         try:
-            age = parse_age(_text(subject.age))
+            age = parse_age(clean_text(subject.age))
         except ValueError:
             return None
         value, reference = age.value, age.reference
@@ -523,16 +524,16 @@ def _session(nwb: OpenNWB, start: datetime | None, duration: float | None) -> di
     from dandischema import models
 
     f = nwb.nwbfile
-    session_id = _text(f.session_id)
+    session_id = clean_text(f.session_id)
     agents = [
         models.Organization(name=name)
-        for name in dict.fromkeys(filter(None, (_text(f.institution), _text(f.lab))))
+        for name in dict.fromkeys(filter(None, (clean_text(f.institution), clean_text(f.lab))))
     ]
     end = start + timedelta(seconds=duration) if start is not None and duration else None
     session = models.Session(
         identifier=session_id,
         name=(session_id or "Acquisition session")[:150],
-        description=_text(f.session_description),
+        description=clean_text(f.session_description),
         startDate=start,
         endDate=end,
         wasAssociatedWith=agents or None,
@@ -545,7 +546,7 @@ def _list_of_text(value: Any) -> list[str]:
         return []
     if isinstance(value, (str, bytes)):
         value = [value]
-    return [t for v in value if (t := _text(v))]
+    return [t for v in value if (t := clean_text(v))]
 
 
 def asset_metadata_from_open(nwb: OpenNWB) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from neurodatashare.nwb.extract import (
     SEX_CODES,
+    clean_text,
     match_sex,
     match_species,
     parse_age,
@@ -55,21 +56,12 @@ def _finding(
     )
 
 
-def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
-    text = str(value).strip()
-    return text or None
-
-
 def check_metadata(nwb: OpenNWB) -> list[ValidationResult]:
     """Run every metadata rule on an open file."""
     out: list[ValidationResult] = []
     f = nwb.nwbfile
 
-    if _text(f.identifier) is None:
+    if clean_text(f.identifier) is None:
         out.append(
             _finding(
                 "identifier_missing",
@@ -121,7 +113,7 @@ def check_metadata(nwb: OpenNWB) -> list[ValidationResult]:
 def _subject_rules(nwb: OpenNWB) -> list[ValidationResult]:
     out: list[ValidationResult] = []
     subject = nwb.nwbfile.subject
-    subject_id = _text(subject.subject_id)
+    subject_id = clean_text(subject.subject_id)
     if subject_id is None:
         out.append(
             _finding(
@@ -135,7 +127,7 @@ def _subject_rules(nwb: OpenNWB) -> list[ValidationResult]:
         # DANDI's convention for in-vitro protein data: no organism to describe.
         return out
 
-    species_text = _text(subject.species)
+    species_text = clean_text(subject.species)
     species = match_species(species_text)
     if species_text is None:
         out.append(
@@ -178,8 +170,8 @@ def _subject_rules(nwb: OpenNWB) -> list[ValidationResult]:
             )
         )
 
-    out.extend(_sex_rule(_text(subject.sex), species.name if species else None))
-    out.extend(_age_rules(nwb, _text(subject.age)))
+    out.extend(_sex_rule(clean_text(subject.sex), species.name if species else None))
+    out.extend(_age_rules(nwb, clean_text(subject.age)))
     return out
 
 

@@ -817,3 +817,13 @@ def test_bombs_cost_bounded_time_and_memory(bomb_path: Path, tmp_path: Path) -> 
         for series in ("/acquisition/Zeros", "/acquisition/Sparse"):
             with pytest.raises(Conflict, match="Zoom in"):
                 explore.read_window(f, series, start=0, end=1e5, width=1500)
+
+
+def test_series_info_gives_each_channels_region(tmp_path: Path) -> None:
+    from neurodatashare.testing.nwbfiles import make_ephys_file
+
+    path = make_ephys_file(tmp_path / "e.nwb", n_channels=8, locations=("CA1", "DG"), n_units=0)
+    with h5py.File(path, "r") as h5:
+        info = explore.series_info(h5, "/acquisition/ElectricalSeries")
+    assert set(info["channel_regions"]) == {"CA1", "DG"}
+    assert len(info["channel_regions"]) == 8

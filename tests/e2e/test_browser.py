@@ -307,6 +307,12 @@ def test_traces_envelope_raw_paging_and_groups(demo: DemoServer, page: Page) -> 
     page.wait_text(".pagelabel", r"channels 1\u2013\d+ of \d+")
     page.wait("() => /group=/.test(location.search)")
     page.wait(PLOT_READY, ".traces-plot")
+    # channels can also be filtered by brain region (the electrodes' location)
+    regions = [g for g in groups if g.startswith("region: ")]
+    assert regions, groups
+    page.page.locator("select[name=group]").select_option(label=regions[0])
+    page.wait_text(".pagelabel", r"channels 1\u2013\d+ of \d+")
+    page.wait(PLOT_READY, ".traces-plot")
     page.assert_no_errors()
 
 

@@ -730,6 +730,20 @@ def _channel_labels(h5: h5py.File, s: _Series) -> tuple[list[str], list[str] | N
     return [str(c) for c in range(n)], None, None
 
 
+def _channel_regions(h5: h5py.File, s: _Series) -> list[str] | None:
+    """The brain region (electrodes `location`) of each channel of an ElectricalSeries."""
+    if "ElectricalSeries" not in s.hierarchy and "SpikeEventSeries" not in s.hierarchy:
+        return None
+    found = _region_rows(h5, s.group, "electrodes")
+    if found is None or len(found[0]) != s.n_channels:
+        return None
+    rows, table = found
+    locations = _column(table, "location", rows)
+    if locations is None:
+        return None
+    return [_text(x) if x is not None else "" for x in locations]
+
+
 def series_info(
     h5: h5py.File, path: str, *, overview: OverviewReader | None = None
 ) -> dict[str, Any]:
@@ -738,7 +752,8 @@ def series_info(
     Keys: path, neurodata_type, n_samples, n_channels, rate, starting_time,
     has_timestamps, t_start, t_end, duration, unit, conversion, offset,
     channel_conversion (bool), shape, dtype, chunks, channel_labels, channel_groups,
-    channel_rows (electrode or ROI table rows, when known), description,
+    channel_regions (electrode locations, for ElectricalSeries), channel_rows (electrode
+    or ROI table rows, when known), description,
     overview_levels (a list of {level, block, n_blocks}; empty when there is no usable
     overview) and overview_status ("ready", "none", "not needed", "stale", or why it
     was skipped).
@@ -750,6 +765,7 @@ def series_info(
         t_start = s.first_time()
         t_end = s.end_time()
     labels, groups, rows = _channel_labels(h5, s)
+    regions = _channel_regions(h5, s)
     levels, status = _usable_levels(h5, s, overview)
     from neurodatashare.nwb.overview import needs_overview
 
@@ -778,6 +794,7 @@ def series_info(
             "chunks": list(s.data.chunks) if s.data.chunks else None,
             "channel_labels": labels,
             "channel_groups": groups,
+            "channel_regions": regions,
             "channel_rows": rows,
             "description": None if description is None else _cut(_text(description), 1000),
             "overview_levels": [lv.as_dict() for lv in levels],

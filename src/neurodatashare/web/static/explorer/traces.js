@@ -46,8 +46,12 @@ export async function mount({ el, node, api, time, urlState }) {
   const labels = Array.isArray(info.channel_labels) && info.channel_labels.length === n
     ? info.channel_labels.map(String)
     : Array.from({ length: n }, (_, i) => `ch ${i}`);
-  const groups = normalizeGroups(info.channel_groups, n);
-  const groupNames = groups ? [...new Set(groups.filter((g) => g !== null))] : [];
+  // Channels can be filtered by electrode group (shank) or by brain region.
+  const shanks = normalizeGroups(info.channel_groups, n);
+  const regions = normalizeGroups(info.channel_regions, n);
+  const keysOf = (c) => [shanks && shanks[c], regions && regions[c] && `region: ${regions[c]}`].filter(Boolean);
+  const groups = shanks || regions ? [...Array(n).keys()].map(keysOf) : null;
+  const groupNames = groups ? [...new Set(groups.flat())] : [];
   const isRoi = /RoiResponseSeries|DfOverF|Fluorescence/.test(node.neurodata_type || "");
   const [start, end] = seriesExtent(info);
   time.addExtent(start, end);
@@ -60,7 +64,7 @@ export async function mount({ el, node, api, time, urlState }) {
   let revision = 0;
   let last = null;
 
-  const chosen = () => (group ? [...Array(n).keys()].filter((c) => groups[c] === group) : [...Array(n).keys()]);
+  const chosen = () => (group ? [...Array(n).keys()].filter((c) => groups[c].includes(group)) : [...Array(n).keys()]);
   const pageSize = () => (mode === "heatmap" ? HEATMAP_PAGE : PAGE);
   const pages = () => Math.max(1, Math.ceil(chosen().length / pageSize()));
   const current = () => {
@@ -74,7 +78,7 @@ export async function mount({ el, node, api, time, urlState }) {
   const next = h("button", { type: "button", class: "small", title: "Next channels (PageDown)", "aria-label": "Next channels" }, "▶");
   const tools = h("div", { class: "toolbar" });
   if (groupNames.length > 1) {
-    const gsel = select("group", [["", `All groups (${n})`], ...groupNames.map((g) => [g, `${g} (${groups.filter((x) => x === g).length})`])], group, "Channel group");
+    const gsel = select("group", [["", `All channels (${n})`], ...groupNames.map((g) => [g, `${g} (${groups.filter((x) => x.includes(g)).length})`])], group, "Channel group");
     gsel.addEventListener("change", () => {
       group = gsel.value;
       pageIndex = 0;
@@ -173,7 +177,7 @@ export async function mount({ el, node, api, time, urlState }) {
   }
 
   function colorOf(c, k) {
-    if (groups) return COLORS[Math.max(0, groupNames.indexOf(groups[c])) % COLORS.length];
+    if (groups) return COLORS[Math.max(0, groupNames.indexOf(groups[c][0])) % COLORS.length];
     return k % 2 ? "#33415c" : "#1f4e9c";
   }
 
@@ -208,7 +212,7 @@ export async function mount({ el, node, api, time, urlState }) {
       for (let k = 0; k < nC; k++) {
         const c = chans[k];
         const color = colorOf(c, k);
-        const hover = `${labels[c]}${groups ? ` · ${groups[c]}` : ""}<br>%{x:.4f} s<extra></extra>`;
+        const hover = `${labels[c]}${groups ? ` · ${groups[c].join(" · ")}` : ""}<br>%{x:.4f} s<extra></extra>`;
         if (minmax) {
           const x = new Float64Array(2 * nT);
           const y = new Float64Array(2 * nT);

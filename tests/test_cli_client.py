@@ -251,3 +251,39 @@ def test_upload_resumes_after_the_process_is_killed(live: Live, tmp_path: Path) 
         assert sorted(sent) == sorted({"1", "2", "3"} - done)
         assert client.dataset(ds).draft.asset("big.bin").size == big.stat().st_size
     assert not state_file.exists()
+
+
+def test_create_makes_a_publishable_dataset(live: Live, tmp_path: Path) -> None:
+    alice = live.user("alice")
+    result = nds(
+        [
+            "create",
+            "Place cells in CA1",
+            "--description",
+            "Two-photon imaging of CA1.",
+            "--license",
+            "CC-BY-4.0",
+            "--contact",
+            "Doe, Jane",
+            "--keyword",
+            "hippocampus",
+            "--private",
+            "--json",
+        ],
+        alice,
+        url=live.url,
+    )
+    assert result.exit_code == 0, result.output
+    ident = json.loads(result.output)["identifier"]
+    info = alice.get(f"/api/dandisets/{ident}/versions/draft/info/").json()
+    assert info["status"] == "Valid" and info["version_validation_errors"] == []
+    meta = info["metadata"]
+    assert meta["license"] == ["spdx:CC-BY-4.0"] and meta["keywords"] == ["hippocampus"]
+    assert alice.get(f"/api/dandisets/{ident}/").json()["access"] == "private"
+    assert live.user("bob").get(f"/api/dandisets/{ident}/").status_code == 404
+    bare = nds(["create", "Just a name"], alice, url=live.url)
+    assert bare.exit_code == 0 and "Created dataset" in bare.output
+    both = nds(["create", "x", "--private", "--embargo-until", "2099-01-01"], alice, url=live.url)
+    assert both.exit_code != 0 and "not both" in both.output
+    anonymous = nds(["create", "x"], url=live.url)
+    assert anonymous.exit_code == 3

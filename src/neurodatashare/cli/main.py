@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "admin": ("cmd_admin", "Manage users and the database."),
     "worker": ("cmd_worker", "Run background jobs in a separate process."),
     "login": ("cmd_login", "Save the archive URL and your API key for the other commands."),
+    "create": ("cmd_create", "Create a dataset (name, description, licence, contact)."),
     "ls": ("cmd_ls", "List datasets, or the files of a dataset."),
     "upload": ("cmd_upload", "Upload files to a dataset (parallel, resumable)."),
     "download": ("cmd_download", "Download a dataset, a folder or a file (parallel, resumable)."),

@@ -47,10 +47,6 @@ class PayloadTooLarge(NDSError):
     status_code = 413
 
 
-class RangeNotSatisfiable(NDSError):
-    status_code = 416
-
-
 class ConfigError(NDSError):
     """A setting is missing or wrong; raised at start-up."""
 

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 
 from neurodatashare.archive.context import Archive
-from neurodatashare.db.models import Asset, Blob, Derived, User
+from neurodatashare.db.models import Blob, Derived, User
 from neurodatashare.errors import BadRequest, NDSError
 
 log = logging.getLogger("neurodatashare.explore")
@@ -115,11 +115,6 @@ def asset_file(archive: Archive, *, asset_id: str, user: User | None) -> Iterato
             if reader is not None:
                 reader.close()
             h5.close()
-
-
-def _asset_of(archive: Archive, asset_id: str) -> Asset | None:
-    with archive.db.read() as s:
-        return s.get(Asset, asset_id)
 
 
 def run(

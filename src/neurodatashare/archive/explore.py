@@ -6,7 +6,6 @@ nwb/overview.py, which only ever read what a request needs.
 
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
 from collections.abc import Callable, Iterator
@@ -35,43 +34,31 @@ def overview_producer() -> str:
 
 
 def overview_key(blob_id: str) -> str:
-    return f"derived/{blob_id[:3]}/{blob_id}/overview.h5"
+    from neurodatashare.archive.processing import storage_key
+
+    return storage_key(blob_id, OVERVIEW_KIND)
 
 
 def build_overview(archive: Archive, payload: dict[str, Any]) -> None:
     """The `nwb.overview` job: min/max pyramids of every long series in the blob."""
     import h5py
 
-    from neurodatashare.archive.processing import derived_producer, local_copy, store_derived
+    from neurodatashare.archive.processing import build_artifact, local_copy
     from neurodatashare.nwb.overview import build_overviews
 
     blob_id = payload["blob_id"]
-    producer = overview_producer()
-    with archive.db.read() as s:
-        blob = s.get(Blob, blob_id)
-        done = derived_producer(s, blob_id=blob_id, kind=OVERVIEW_KIND)
-    if blob is None or done == producer:
-        return
-    key, error, summary = overview_key(blob_id), None, None
-    try:
+
+    def build(blob: Blob) -> Any:
         with local_copy(archive, blob) as path, tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "overview.h5"
             with h5py.File(path, "r") as h5:
                 summary = build_overviews(h5, out)
-            archive.store.put_file(key, out)
-    except Exception as exc:  # not HDF5, damaged: views fall back to raw windows
-        log.warning("overview of blob %s failed", blob_id, exc_info=True)
-        error = f"no overview: {exc}"
-    with archive.db.write() as s:
-        store_derived(
-            s,
-            blob_id=blob_id,
-            kind=OVERVIEW_KIND,
-            producer=producer,
-            storage_key=None if error else key,
-            error=error,
-            payload=json.loads(json.dumps(summary, default=str)) if summary else None,
-        )
+            archive.store.put_file(overview_key(blob_id), out)
+        return summary
+
+    build_artifact(
+        archive, blob_id=blob_id, kind=OVERVIEW_KIND, producer=overview_producer(), build=build
+    )
 
 
 @contextmanager

@@ -9,10 +9,11 @@ draft holding the blob gets its status and `assetsSummary` refreshed.
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,49 @@ def derived_producer(s: Session, *, blob_id: str, kind: str) -> str | None:
     return s.scalar(
         select(Derived.producer).where(Derived.blob_id == blob_id, Derived.kind == kind)
     )
+
+
+def build_artifact(
+    archive: Archive,
+    *,
+    blob_id: str,
+    kind: str,
+    producer: str,
+    build: Callable[[Blob], Any],
+) -> None:
+    """Run `build(blob)` once per blob and tool version, recording its result or failure.
+
+    `build` stores the artifact under `storage_key(blob_id, kind)` and returns a small
+    JSON-able summary (or None). A file it cannot handle (not HDF5, damaged) is recorded
+    as an error, so readers fall back instead of the job retrying forever.
+    """
+    with archive.db.read() as s:
+        blob = s.get(Blob, blob_id)
+        done = derived_producer(s, blob_id=blob_id, kind=kind)
+    if blob is None or done == producer:
+        return
+    key, error, summary = storage_key(blob_id, kind), None, None
+    try:
+        summary = build(blob)
+    except Exception as exc:
+        log.warning("%s of blob %s failed", kind, blob_id, exc_info=True)
+        error = f"no {kind}: {exc}"
+    with archive.db.write() as s:
+        store_derived(
+            s,
+            blob_id=blob_id,
+            kind=kind,
+            producer=producer,
+            storage_key=None if error else key,
+            error=error,
+            payload=json.loads(json.dumps(summary, default=str)) if summary else None,
+        )
+
+
+def storage_key(blob_id: str, kind: str) -> str:
+    """Where a blob's stored artifact of `kind` lives in the blob store."""
+    name = {"lindi": "index.lindi.json", "overview": "overview.h5"}[kind]
+    return f"derived/{blob_id[:3]}/{blob_id}/{name}"
 
 
 def store_derived(s: Session, *, blob_id: str, kind: str, producer: str, **values: Any) -> None:

@@ -37,7 +37,9 @@ def index_producer() -> str:
 
 
 def index_key(blob_id: str) -> str:
-    return f"derived/{blob_id[:3]}/{blob_id}/index.lindi.json"
+    from neurodatashare.archive.processing import storage_key
+
+    return storage_key(blob_id, INDEX_KIND)
 
 
 def build_index_bytes(path: str) -> bytes:
@@ -56,31 +58,17 @@ def build_index_bytes(path: str) -> bytes:
 
 def build_index(archive: Archive, payload: dict[str, Any]) -> None:
     """The `nwb.index` job."""
-    from neurodatashare.archive.processing import derived_producer, local_copy, store_derived
+    from neurodatashare.archive.processing import build_artifact, local_copy
 
     blob_id = payload["blob_id"]
-    producer = index_producer()
-    with archive.db.read() as s:
-        blob = s.get(Blob, blob_id)
-        done = derived_producer(s, blob_id=blob_id, kind=INDEX_KIND)
-    if blob is None or done == producer:
-        return
-    key = index_key(blob_id)
-    error = None
-    try:
+
+    def build(blob: Blob) -> None:
         with local_copy(archive, blob) as path:
-            archive.store.put(key, build_index_bytes(str(path)))
-    except Exception as exc:  # not HDF5, damaged...: readers fall back
-        error = f"no streaming index: {exc}"
-    with archive.db.write() as s:
-        store_derived(
-            s,
-            blob_id=blob_id,
-            kind=INDEX_KIND,
-            producer=producer,
-            storage_key=None if error else key,
-            error=error,
-        )
+            archive.store.put(index_key(blob_id), build_index_bytes(str(path)))
+
+    build_artifact(
+        archive, blob_id=blob_id, kind=INDEX_KIND, producer=index_producer(), build=build
+    )
 
 
 # -- signed URLs -------------------------------------------------------------------------

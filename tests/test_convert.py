@@ -478,9 +478,7 @@ def test_start_time_from_yaml_wins(data: dict[str, Any], tmp_path: Path) -> None
     meta = copy.deepcopy(base_meta(devices=None, ecephys=None, ophys=None))
     meta["session"]["session_start_time"] = start.isoformat()
     out = tmp_path / "yaml_start.nwb"
-    convert(
-        format="phy", source=data["phy"].path, metadata=parse_metadata(meta), out=out
-    )
+    convert(format="phy", source=data["phy"].path, metadata=parse_metadata(meta), out=out)
     io, f = read(out)
     with io:
         assert f.session_start_time == start

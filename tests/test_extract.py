@@ -214,6 +214,7 @@ def test_unreadable_file_raises_a_clear_error(tmp_path: Path) -> None:
 )
 def test_species_match_dandi(value: str) -> None:
     from dandi.metadata import util
+
     theirs = util.extract_species({"species": value})
     ours = match_species(value)
     assert ours is not None
@@ -236,6 +237,7 @@ def test_species_forms() -> None:
 @pytest.mark.parametrize("value", ["M", "f", "male", "Female", "U", "unknown", "O", "other"])
 def test_sex_matches_dandi(value: str) -> None:
     from dandi.metadata import util
+
     theirs = util.extract_sex({"sex": value})
     their_id = str(theirs.identifier) if theirs.identifier else None
     assert match_sex(value) == (their_id, theirs.name)
@@ -265,6 +267,7 @@ def test_sex_c_elegans_and_garbage() -> None:
 )
 def test_age_matches_dandi(value: str) -> None:
     from dandi.metadata import util
+
     their_value, their_ref = util.parse_age(value)
     ours = parse_age(value)
     assert (ours.value, ours.reference) == (their_value, their_ref)

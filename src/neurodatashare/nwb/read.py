@@ -208,7 +208,7 @@ def _explain_read_failure(h5: h5py.File, found: Survey, exc: BaseException | Non
         return NWBReadError(
             "nesting_too_deep",
             f"The file's groups are nested more than {MAX_DEPTH} levels deep (at "
-            f"{found.too_deep[:200]}...), too deep for pynwb to read.",
+            f"{found.too_deep[:80]}...), too deep for pynwb to read.",
             "Store the data in a flat layout: NWB objects need only a few levels of groups.",
         )
     version = found.nwb_version

@@ -79,7 +79,7 @@ def test_min_severity_filters_display_not_exit_status(no_subject: Path) -> None:
 
 
 def test_warnings_alone_exit_0(tmp_path: Path) -> None:
-    subject = nf.make_subject(species="Felis catus")
+    subject = nf.make_subject(species="Peromyscus californicus")
     path = nf.write_nwbfile(nf.make_nwbfile(identifier="cat", subject=subject), tmp_path / "c.nwb")
     result = run("--json", path)
     assert result.exit_code == 0
@@ -95,10 +95,28 @@ def test_folder_is_walked(tmp_path: Path) -> None:
     assert result.exit_code == 1
 
 
-def test_empty_folder(tmp_path: Path) -> None:
+def test_folder_without_nwb_files_fails(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("no data here")
+    (tmp_path / ".cache").mkdir()
+    nf.write_empty(tmp_path / ".cache" / "hidden.nwb")  # hidden below the folder: skipped
     result = run(tmp_path)
-    assert result.exit_code == 0
-    assert "No .nwb files found" in result.output
+    assert result.exit_code == 1  # a CI gate over nothing must not pass
+    assert "No NWB files found" in result.output and "Nothing was validated" in result.output
+
+
+def test_dot_and_dotdot_folders_are_validated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hidden = tmp_path / ".staging" / "run1"
+    hidden.mkdir(parents=True)
+    nf.write_empty(hidden / "empty.nwb")
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    for named in (hidden, Path("..") / ".staging", Path("../.staging/run1/../run1")):
+        result = run("--json", named)
+        findings = json.loads(result.stdout)
+        assert [f["check"] for f in findings] == ["file_empty"], (named, result.output)
+        assert result.exit_code == 1
 
 
 def test_usage_errors_exit_2(tmp_path: Path) -> None:

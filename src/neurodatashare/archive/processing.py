@@ -90,10 +90,14 @@ def local_copy(archive: Archive, blob: Blob) -> Iterator[Path]:
 
 
 def analyse(path: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]], str | None]:
-    """(metadata or None, validation results as dicts, extraction error) for one file."""
+    """(metadata or None, validation results as dicts, extraction error) for one file.
+
+    A file pynwb cannot read still gets metadata (subject, session, stored types) and
+    its findings; only a file that is not NWB (HDF5) at all has no metadata.
+    """
     from neurodatashare.nwb.extract import asset_metadata_from_open
     from neurodatashare.nwb.read import NWBReadError, open_nwb
-    from neurodatashare.validation.run import validate_nwb_file, validate_open_nwb
+    from neurodatashare.validation.run import read_error_result, validate_open_nwb
     from neurodatashare.validation.types import Severity, ValidationResult
 
     try:
@@ -104,13 +108,12 @@ def analyse(path: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]], st
                 error = None
             except Exception as exc:
                 log.warning("metadata extraction failed for %s", path, exc_info=True)
-                metadata, error = None, f"metadata extraction failed: {exc}"
+                metadata, error = None, f"metadata extraction failed: {type(exc).__name__}"
     except NWBReadError as exc:
-        # one clear CRITICAL finding, from the validator's own wording
-        results, metadata, error = validate_nwb_file(path), None, exc.message
+        results, metadata, error = [read_error_result(exc)], None, exc.message
     except Exception as exc:
         log.warning("could not analyse %s", path, exc_info=True)
-        error = f"The archive could not read this file: {exc}"
+        error = f"The archive could not read this file ({type(exc).__name__})."
         metadata = None
         results = [
             ValidationResult(

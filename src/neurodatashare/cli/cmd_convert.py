@@ -68,7 +68,7 @@ class MetadataProblem(click.ClickException):
 @click.option("--rate", type=float, help="Sampling rate in Hz for sources that do not record it.")
 @click.option("--stub", is_flag=True, help="Write only the first samples, as a quick preview.")
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
-@click.option("--no-inspect", is_flag=True, help="Skip the validation run after writing.")
+@click.option("--no-inspect", is_flag=True, help="Skip the validation after writing.")
 @click.option("--example-metadata", is_flag=True, help="Print a complete metadata YAML and exit.")
 @friendly_errors
 def command(
@@ -85,12 +85,13 @@ def command(
     no_inspect: bool,
     example_metadata: bool,
 ) -> None:
-    """Convert lab data into one NWB file, checked as DANDI would check it.
+    """Convert lab data into one NWB file, checked as the archive will check it.
 
     Reads --source with NeuroConv (Open Ephys, SpikeGLX, Phy, TIFF, Suite2p) or our own
     importers (time series in .npy/.csv, trials in .csv), adds the subject and session
-    from --metadata, and writes --out. Exits 2 for problems in the metadata, 1 if the
-    data cannot be converted or the file would be rejected by DANDI.
+    from --metadata, writes --out and validates it the way the archive will. Exits 2 for
+    problems in the metadata, 1 if the data cannot be converted or the archive would not
+    publish the file.
     """
     if example_metadata:
         click.echo(EXAMPLE_YAML, nl=False)
@@ -132,7 +133,6 @@ def command(
                 rate=rate,
                 stub=stub,
                 overwrite=overwrite,
-                inspect=not no_inspect,
             )
     except MetadataError as exc:
         raise MetadataProblem(f"{metadata}: {exc.message}") from exc
@@ -143,21 +143,29 @@ def command(
         console.print(f"[yellow]note:[/] {note}")
     if no_inspect:
         return
-    for err in result.validation_errors:
-        console.print(f"[bold red]schema error:[/] {err}")
+    from neurodatashare.validation import blocks_publishing, validate_nwb_file
+    from neurodatashare.validation.types import Severity
+
+    # The same validation the archive runs on an upload, plus the local-only checks.
+    with console.status(f"Validating {result.path} as the archive will ..."):
+        findings = validate_nwb_file(result.path, context_checks=True)
     counts: dict[str, int] = {}
-    for f in result.findings:
-        counts[f.importance] = counts.get(f.importance, 0) + 1
-    for f in result.findings:
-        if f.importance in ("CRITICAL", "BEST_PRACTICE_VIOLATION", "ERROR", "PYNWB_VALIDATION"):
-            style = "bold red" if f.importance != "BEST_PRACTICE_VIOLATION" else "yellow"
-            console.print(f"[{style}]{f.importance}[/] {f.location}: {f.message}")
-    summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no findings"
-    if result.ok:
-        console.print(f"[green]NWB Inspector (DANDI config): {summary}; ready to upload.[/]")
+    for f in findings:
+        counts[f.severity.name] = counts.get(f.severity.name, 0) + 1
+    for f in findings:  # most severe first
+        if f.severity >= Severity.WARNING:
+            style = "yellow" if f.severity == Severity.WARNING else "bold red"
+            where = f" {f.object_path}" if f.object_path else ""
+            fix = f" Fix: {f.how_to_fix}" if f.how_to_fix else ""
+            console.print(f"[{style}]{f.severity.name}[/] [{f.check}]{where}: {f.message}{fix}")
+    order = [s.name for s in sorted(Severity, reverse=True)]
+    summary = ", ".join(f"{counts[k]} {k}" for k in order if k in counts) or "no findings"
+    if not blocks_publishing(findings):
+        console.print(f"[green]Validation (as the archive runs it): {summary}; ready to upload.[/]")
     else:
         console.print(
-            f"[bold red]NWB Inspector (DANDI config): {summary}; DANDI would reject this file.[/]"
+            f"[bold red]Validation (as the archive runs it): {summary}; the archive would not "
+            "publish this file.[/]"
         )
         console.print("Run `nds validate` on it for the full report.")
         sys.exit(1)

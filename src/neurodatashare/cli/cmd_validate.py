@@ -94,8 +94,13 @@ def command(paths: tuple[Path, ...], as_json: bool, min_severity: str) -> None:
     err = Console(stderr=True)
     files = iter_nwb_paths(paths)
     if not files:
-        err.print("No .nwb files found.")
-        return
+        # A gate that checked nothing must not pass (e.g. `nds validate data/ && upload`).
+        named = ", ".join(str(p) for p in paths)
+        err.print(
+            f"No NWB files found in {named}: folders are searched for *.nwb files (hidden "
+            "files and folders below them are skipped). Nothing was validated."
+        )
+        sys.exit(1)
 
     if err.is_terminal and len(files) > 1:
         from rich.progress import Progress

@@ -6,224 +6,30 @@ it is deterministic: it depends only on the file's bytes (the archive caches it 
 sha256), so there are no wall-clock timestamps or random ids in it.
 
 Only metadata and small arrays are read (table ids, index arrays, a location column, the
-first and last timestamps), never a whole recording.
+first and last timestamps), never a whole recording. It never gives up on a whole file:
+an object it cannot summarise is skipped with a note in `nds:summary.notes`, and a file
+pynwb cannot read at all still gets its subject, session and HDF5 types described.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from neurodatashare.metadata.vocabulary import match_sex, match_species, parse_age
+from neurodatashare.nwb.facts import FileFacts, clean_text, parse_datetime, read_facts
 from neurodatashare.nwb.read import OpenNWB, open_nwb
 
 # Bump when the output of extract_asset_metadata changes for the same file.
-EXTRACTOR_VERSION = "1"
+EXTRACTOR_VERSION = "2"
 
 NWB_ENCODING_FORMAT = "application/x-nwb"
-NCBITAXON = "http://purl.obolibrary.org/obo/NCBITaxon_"
-PATO = "http://purl.obolibrary.org/obo/PATO_"
-
-# --------------------------------------------------------------------------- species
-
-
-@dataclass(frozen=True)
-class Species:
-    taxon_id: str
-    scientific: str  # "Mus musculus"
-    common: str  # GenBank common name, as DANDI displays it: "House mouse"
-    synonyms: tuple[str, ...] = ()
-
-    @property
-    def uri(self) -> str:
-        return NCBITAXON + self.taxon_id
-
-    @property
-    def name(self) -> str:
-        # DANDI's display form, so summaries and searches line up with DANDI's.
-        return f"{self.scientific} - {self.common}"
-
-
-# The species DANDI's client recognises by name; anything else needs an NCBITaxon URL.
-SPECIES: tuple[Species, ...] = (
-    Species("10090", "Mus musculus", "House mouse", ("mouse",)),
-    Species("9606", "Homo sapiens", "Human", ("human",)),
-    Species("10116", "Rattus norvegicus", "Norway rat", ("rat", "brown rat")),
-    Species("10117", "Rattus rattus", "Black rat"),
-    Species("9544", "Macaca mulatta", "Rhesus monkey", ("rhesus", "rhesus macaque")),
-    Species("9483", "Callithrix jacchus", "Common marmoset", ("marmoset",)),
-    Species("7227", "Drosophila melanogaster", "Fruit fly", ("fruit fly",)),
-    Species("7955", "Danio rerio", "Zebra fish", ("zebrafish",)),
-    Species("6239", "Caenorhabditis elegans", "Roundworm", ("c. elegans",)),
-    Species("9545", "Macaca nemestrina", "Pig-tailed macaque", ("pigtail macaque",)),
-    Species("9548", "Macaca radiata", "Bonnet macaque", ("bonnet monkey",)),
-    Species("10047", "Meriones unguiculatus", "Mongolian gerbil", ("gerbil",)),
-    Species("30207", "Polistes fuscatus", "Common paper wasp"),
-)
-
-BINOMIAL_RE = re.compile(r"[A-Z][a-z]+ [a-z]+")
-NCBITAXON_URL_RE = re.compile(r"https?://purl\.obolibrary\.org/obo/NCBITaxon_(\d+)/?", re.I)
-
-
-@dataclass(frozen=True)
-class SpeciesMatch:
-    identifier: str | None  # NCBITaxon URL when known
-    name: str | None
-    exact: bool  # written the way DANDI requires: Latin binomial or NCBITaxon URL
-    suggestion: str | None = None  # what to write instead, when not exact
-
-
-def match_species(value: str | None) -> SpeciesMatch | None:
-    """Interpret a Subject.species value; None when it cannot be interpreted at all."""
-    if not value or not value.strip():
-        return None
-    text = value.strip()
-    if m := NCBITAXON_URL_RE.fullmatch(text):
-        uri = NCBITAXON + m.group(1)
-        known = next((s for s in SPECIES if s.uri == uri), None)
-        # Unknown taxa keep their URL; looking the name up would need the network.
-        return SpeciesMatch(uri, known.name if known else None, exact=True)
-    lower = text.lower()
-    for s in SPECIES:
-        if text == s.scientific:
-            return SpeciesMatch(s.uri, s.name, exact=True)
-    for s in SPECIES:
-        if lower in (s.scientific.lower(), s.name.lower(), s.common.lower(), *s.synonyms):
-            return SpeciesMatch(s.uri, s.name, exact=False, suggestion=s.scientific)
-    if BINOMIAL_RE.fullmatch(text):
-        return SpeciesMatch(None, text, exact=True)
-    return None
-
-
-# ------------------------------------------------------------------------------- sex
-
-_SEX = {
-    "m": (PATO + "0000384", "Male"),
-    "male": (PATO + "0000384", "Male"),
-    "f": (PATO + "0000383", "Female"),
-    "female": (PATO + "0000383", "Female"),
-    "u": (None, "Unknown"),
-    "unknown": (None, "Unknown"),
-    "o": (None, "Other"),
-    "other": (None, "Other"),
-    # C. elegans convention (NWB best practice): XO male, XX hermaphrodite.
-    "xo": (PATO + "0000384", "Male"),
-    "xx": (PATO + "0001340", "Hermaphrodite"),
-}
-SEX_CODES = ("M", "F", "U", "O")
-
-
-def match_sex(value: str | None) -> tuple[str | None, str | None] | None:
-    """(PATO URL or None, display name) for a Subject.sex value, or None if unknown."""
-    if not value or not value.strip():
-        return None
-    text = value.strip()
-    if text.lower().startswith("http"):
-        return (text, None)
-    return _SEX.get(text.lower())
-
-
-# ------------------------------------------------------------------------------- age
-
-_ISO_DURATION_RE = re.compile(
-    r"P(?!$)(?:(\d+(?:[.,]\d+)?)Y)?(?:(\d+(?:[.,]\d+)?)M)?(?:(\d+(?:[.,]\d+)?)W)?"
-    r"(?:(\d+(?:[.,]\d+)?)D)?(?:T(?=\d)(?:(\d+(?:[.,]\d+)?)H)?(?:(\d+(?:[.,]\d+)?)M)?"
-    r"(?:(\d+(?:[.,]\d+)?)S)?)?",
-    re.I,
-)
-# Approximate unit lengths, only used to check that a range increases.
-_UNIT_SECONDS = (365.25 * 86400, 30.44 * 86400, 7 * 86400, 86400, 3600, 60, 1)
-_FREE_UNITS = (
-    ("Y", r"y(?:ears?|rs?)?"),
-    ("M", r"mo(?:nths?)?|mos"),
-    ("W", r"w(?:eeks?|ks?)?"),
-    ("D", r"d(?:ays?)?"),
-    ("H", r"h(?:ours?|rs?)?"),
-    ("MIN", r"min(?:utes?|s)?"),
-    ("S", r"s(?:ec(?:onds?|s)?)?"),
-)
-_UNIT_ALTERNATIVES = "|".join(f"(?P<{u}>{p})" for u, p in _FREE_UNITS)
-# "90 days" and, as in "gestational week 15", "week 15".
-_FREE_TOKEN_RE = re.compile(
-    rf"(?P<qty>\d+(?:\.\d+)?)\s*(?:{_UNIT_ALTERNATIVES})\b"
-    rf"|\b(?:{_UNIT_ALTERNATIVES.replace('?P<', '?P<x')})s?\s*(?P<xqty>\d+(?:\.\d+)?)",
-    re.I,
-)
-
-
-def _iso_seconds(duration: str) -> float | None:
-    """Approximate length of one ISO 8601 duration, or None if it is not one."""
-    m = _ISO_DURATION_RE.fullmatch(duration)
-    if not m:
-        return None
-    parts = [p.replace(",", ".") if p else None for p in m.groups()]
-    filled = [p for p in parts if p is not None]
-    if not filled or any("." in p for p in filled[:-1]):
-        return None  # decimals are only allowed in the smallest unit
-    return sum(float(p) * s for p, s in zip(parts, _UNIT_SECONDS, strict=True) if p is not None)
-
-
-def _free_text_duration(text: str) -> str | None:
-    """'90 days' -> 'P90D', '2 years 3 months' -> 'P2Y3M'; None if anything is left over."""
-    found: dict[str, str] = {}
-    rest = text
-    for m in _FREE_TOKEN_RE.finditer(text):
-        swapped = m.group("xqty") is not None
-        unit = next(u for u, _ in _FREE_UNITS if m.group(f"x{u}" if swapped else u))
-        if unit in found:
-            return None
-        qty = m.group("xqty" if swapped else "qty")
-        found[unit] = qty[:-2] if qty.endswith(".0") else qty
-        rest = rest.replace(m.group(0), " ", 1)
-    if not found or re.sub(r"[\s,;:.]|and|old", "", rest, flags=re.I):
-        return None
-    date = "".join(f"{found[u]}{u}" for u in ("Y", "M", "W", "D") if u in found)
-    time = "".join(f"{found[u]}{u[0]}" for u in ("H", "MIN", "S") if u in found)
-    return "P" + date + (f"T{time}" if time else "")
-
-
-@dataclass(frozen=True)
-class Age:
-    value: str  # ISO 8601 duration or range, e.g. "P90D", "P2M/P3M", "P90D/"
-    reference: str  # "Birth" or "Gestational"
-    exact: bool  # already written as ISO 8601 (what DANDI requires)
-
-
-def parse_age(value: str | None) -> Age:
-    """Read a Subject.age value. Raises ValueError with a plain-words reason."""
-    if not value or not value.strip():
-        raise ValueError("the age is empty")
-    text = value.strip()
-    reference = "Birth"
-    if re.match(r"gest", text, re.I):
-        reference = "Gestational"
-        text = re.sub(r"^gest[a-z]*\s*", "", text, flags=re.I)
-    if "/" in text:
-        parts = [p.strip().upper() for p in text.split("/")]
-        if len(parts) != 2 or not any(parts):
-            raise ValueError("an age range must look like 'P2M/P3M' or 'P90D/'")
-        seconds = []
-        for part in parts:
-            if part:
-                s = _iso_seconds(part)
-                if s is None:
-                    raise ValueError(f"'{part}' in the range is not an ISO 8601 duration")
-                seconds.append(s)
-        if len(seconds) == 2 and seconds[0] >= seconds[1]:
-            raise ValueError("the upper bound of the age range must be larger than the lower")
-        normal = "/".join(parts).replace(",", ".")
-        return Age(normal, reference, exact=normal == text)
-    if _iso_seconds(text.upper()) is not None:
-        normal = text.upper().replace(",", ".")
-        return Age(normal, reference, exact=normal == text)
-    free = _free_text_duration(text)
-    if free is None:
-        raise ValueError(f"'{value.strip()}' is not an ISO 8601 duration such as 'P90D'")
-    return Age(free, reference, exact=False)
+# Index or column arrays longer than this are not read whole while summarising.
+MAX_SMALL_ARRAY = 10_000_000
+MAX_NOTES = 50
 
 
 def duration_between(start: datetime, end: datetime) -> str:
@@ -287,38 +93,6 @@ NEURODATA_TERMS: dict[str, tuple[str | None, str | None]] = {
 _UNHELPFUL_LOCATIONS = {"", "unknown", "none", "n/a", "na", "null"}
 
 
-# ------------------------------------------------------------------------ extraction
-
-
-def clean_text(value: Any) -> str | None:
-    """A stripped string from an HDF5 value (bytes or str), or None when empty."""
-    if value is None:
-        return None
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
-    text = str(value).strip()
-    return text or None
-
-
-def raw_datetime(nwb: OpenNWB, h5_path: str) -> tuple[str | None, datetime | None]:
-    """A date-time exactly as stored, and parsed without guessing a timezone.
-
-    pynwb attaches the *reading* machine's timezone to a naive time, which would make the
-    result depend on where it runs; the stored string does not.
-    """
-    try:
-        raw = nwb.h5[h5_path][()]
-    except Exception:
-        return None, None
-    text = clean_text(raw)
-    if text is None:
-        return None, None
-    try:
-        return text, datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return text, None
-
-
 def _series_extent(ts: Any) -> tuple[float, float] | None:
     """(first, last) time of a TimeSeries, reading at most two timestamps."""
     try:
@@ -361,6 +135,8 @@ def _unit_spikes(units: Any) -> tuple[int, tuple[float, float] | None]:
         return 0, None
     try:
         column = units["spike_times"]
+        if len(column.data) > MAX_SMALL_ARRAY:
+            return 0, None
         ends = np.asarray(column.data[:], dtype=np.int64)  # cumulative counts per unit
         if ends.size == 0 or ends[-1] == 0:
             return 0, None
@@ -386,8 +162,99 @@ def _table_extent(table: Any) -> tuple[float, float] | None:
     return None
 
 
-def summarize_nwbfile(nwb: OpenNWB) -> dict[str, Any]:
+def type_name(obj: Any) -> str:
+    """The type a container was stored as: pynwb's neurodata_type, or hdmf's data_type
+    for hdmf-common types (DynamicTable, HERD...), which have no neurodata_type in hdmf 4+."""
+    for attr in ("neurodata_type", "data_type"):
+        value = getattr(obj, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    return type(obj).__name__
+
+
+def _locations(f: Any, notes: list[str]) -> set[str]:
+    locations: set[str] = set()
+    electrodes = f.electrodes
+    if electrodes is not None and "location" in electrodes.colnames:
+        column = electrodes["location"].data
+        if len(column) <= MAX_SMALL_ARRAY:
+            locations.update(clean_text(v) or "" for v in column[:])
+        else:
+            notes.append(
+                f"/general/extracellular_ephys/electrodes: {len(column):,} rows; "
+                "their locations were not read."
+            )
+    else:
+        locations.update(clean_text(g.location) or "" for g in f.electrode_groups.values())
+    locations.update(clean_text(p.location) or "" for p in f.imaging_planes.values())
+    locations.update(clean_text(e.location) or "" for e in f.icephys_electrodes.values())
+    return locations
+
+
+def _empty_summary(nwb: OpenNWB, facts: FileFacts) -> dict[str, Any]:
+    types = Counter(t for _, t in nwb.survey.typed.values())
+    types.pop("NWBFile", None)
+    return {
+        "electrode_count": 0,
+        "brain_locations": [],
+        "unit_count": 0,
+        "spike_count": 0,
+        "roi_count": 0,
+        "imaging_planes": [],
+        "duration_s": None,
+        "sampling_rates": {},
+        "neurodata_types": dict(sorted(types.items())),
+        "institution": facts.institution,
+        "lab": facts.lab,
+    }
+
+
+def summarize_nwbfile(nwb: OpenNWB, facts: FileFacts | None = None) -> dict[str, Any]:
     """The archive's own summary of what a file holds (the "nds:summary" key)."""
+    facts = facts or read_facts(nwb.h5)
+    notes: list[str] = []
+    survey = nwb.survey
+    if nwb.nwbfile is None:
+        summary = _empty_summary(nwb, facts)
+        reason = nwb.read_error.message if nwb.read_error else "pynwb could not read it"
+        notes.append(
+            f"Only the subject, session and stored types are described: {reason} "
+            "(neurodata_types are counted from the HDF5 attributes)."
+        )
+    else:
+        summary = _summarize_objects(nwb, notes)
+        summary["institution"] = facts.institution
+        summary["lab"] = facts.lab
+    if nwb.io is not None:
+        from neurodatashare.nwb.structure import unknown_types
+
+        for path, namespace, ndtype in unknown_types(survey, nwb.io.manager.type_map):
+            notes.append(
+                f"{path}: skipped, type '{ndtype}' (namespace '{namespace or '?'}') is not "
+                "in the file's schema, so pynwb does not read it."
+            )
+    for link in survey.external_links:
+        notes.append(
+            f"{link.path}: external link to {link.target} in the file '{link.file}'; not "
+            "described here."
+        )
+    for bomb in survey.bombs:
+        notes.append(
+            f"{bomb.path}: {bomb.nominal_bytes:,} bytes when decompressed from "
+            f"{bomb.stored_bytes:,} on disk; only parts of it are ever read."
+        )
+    if survey.incomplete:
+        notes.append("The file has too many objects to survey them all; the rest is skipped.")
+    summary["external_links"] = [
+        {"path": x.path, "file": x.file, "object": x.target} for x in survey.external_links
+    ]
+    if len(notes) > MAX_NOTES:
+        notes = [*notes[:MAX_NOTES], f"... and {len(notes) - MAX_NOTES} more notes."]
+    summary["notes"] = notes
+    return summary
+
+
+def _summarize_objects(nwb: OpenNWB, notes: list[str]) -> dict[str, Any]:
     from hdmf.common import DynamicTable
     from hdmf.container import Container
     from pynwb.base import TimeSeries
@@ -395,12 +262,12 @@ def summarize_nwbfile(nwb: OpenNWB) -> dict[str, Any]:
     from pynwb.ophys import PlaneSegmentation
 
     f = nwb.nwbfile
+    assert f is not None
     types: Counter[str] = Counter()
     rates: dict[str, float] = {}
     rate_paths: dict[str, str] = {}
     extents: list[tuple[float, float]] = []
     roi_count = unit_count = spike_count = 0
-    locations: set[str] = set()
 
     # Sort by location in the file so every pass sees objects in the same order.
     objects = sorted(
@@ -410,37 +277,40 @@ def summarize_nwbfile(nwb: OpenNWB) -> dict[str, Any]:
     for obj in objects:
         if obj is f:
             continue
-        types[obj.neurodata_type] += 1
-        if isinstance(obj, TimeSeries):
-            if (extent := _series_extent(obj)) is not None:
+        name = type_name(obj)
+        types[name] += 1
+        path = nwb.object_path(obj) or obj.name
+        try:
+            if isinstance(obj, TimeSeries):
+                if (extent := _series_extent(obj)) is not None:
+                    extents.append(extent)
+                if (rate := _series_rate(obj)) is not None:
+                    if obj.name in rates:  # same name in two places: key both by path
+                        rates[rate_paths[obj.name]] = rates.pop(obj.name)
+                        rates[path] = rate
+                    else:
+                        rates[obj.name] = rate
+                        rate_paths[obj.name] = path
+            elif isinstance(obj, Units):
+                unit_count += len(obj.id)
+                spikes, extent = _unit_spikes(obj)
+                spike_count += spikes
+                if extent is not None:
+                    extents.append(extent)
+            elif isinstance(obj, PlaneSegmentation):
+                roi_count += len(obj.id)
+            elif isinstance(obj, DynamicTable) and (extent := _table_extent(obj)) is not None:
                 extents.append(extent)
-            if (rate := _series_rate(obj)) is not None:
-                path = nwb.object_path(obj) or obj.name
-                if obj.name in rates:  # same name in two places: key both by path
-                    rates[rate_paths[obj.name]] = rates.pop(obj.name)
-                    rates[path] = rate
-                else:
-                    rates[obj.name] = rate
-                    rate_paths[obj.name] = path
-        elif isinstance(obj, Units):
-            unit_count += len(obj.id)
-            spikes, extent = _unit_spikes(obj)
-            spike_count += spikes
-            if extent is not None:
-                extents.append(extent)
-        elif isinstance(obj, PlaneSegmentation):
-            roi_count += len(obj.id)
-        elif isinstance(obj, DynamicTable) and (extent := _table_extent(obj)) is not None:
-            extents.append(extent)
+        except Exception as exc:
+            notes.append(f"{path} ({name}): skipped, it could not be read ({type(exc).__name__}).")
 
-    electrodes = f.electrodes
-    electrode_count = len(electrodes.id) if electrodes is not None else 0
-    if electrodes is not None and "location" in electrodes.colnames:
-        locations.update(clean_text(v) or "" for v in electrodes["location"].data[:])
-    else:
-        locations.update(clean_text(g.location) or "" for g in f.electrode_groups.values())
-    locations.update(clean_text(p.location) or "" for p in f.imaging_planes.values())
-    locations.update(clean_text(e.location) or "" for e in f.icephys_electrodes.values())
+    try:
+        electrodes = f.electrodes
+        electrode_count = len(electrodes.id) if electrodes is not None else 0
+        locations = _locations(f, notes)
+    except Exception as exc:
+        electrode_count, locations = 0, set()
+        notes.append(f"/general/extracellular_ephys: skipped ({type(exc).__name__}).")
 
     duration = None
     if extents:
@@ -458,31 +328,28 @@ def summarize_nwbfile(nwb: OpenNWB) -> dict[str, Any]:
         "duration_s": duration,
         "sampling_rates": dict(sorted(rates.items())),
         "neurodata_types": dict(sorted(types.items())),
-        "institution": clean_text(f.institution),
-        "lab": clean_text(f.lab),
     }
 
 
-def _participant(nwb: OpenNWB, start: datetime | None) -> dict[str, Any] | None:
+def _participant(facts: FileFacts, start: datetime | None) -> dict[str, Any] | None:
     from dandischema import models
 
-    subject = nwb.nwbfile.subject
-    subject_id = clean_text(getattr(subject, "subject_id", None))
-    if subject is None or subject_id is None:
+    subject = facts.subject
+    if subject is None or subject.subject_id is None:
         return None  # Participant needs an identifier; validation reports the gap
-    fields: dict[str, Any] = {"identifier": subject_id}
-    species = match_species(clean_text(subject.species))
+    fields: dict[str, Any] = {"identifier": subject.subject_id}
+    species = match_species(subject.species)
     if species is not None:
         fields["species"] = models.SpeciesType(identifier=species.identifier, name=species.name)
-    sex = match_sex(clean_text(subject.sex))
+    sex = match_sex(subject.sex)
     if sex is not None:
         fields["sex"] = models.SexType(identifier=sex[0], name=sex[1])
-    age = _age_property(nwb, subject, start)
+    age = _age_property(facts, start)
     if age is not None:
         fields["age"] = age
-    if genotype := clean_text(subject.genotype):
-        fields["genotype"] = genotype
-    strain = clean_text(subject.strain)
+    if subject.genotype:
+        fields["genotype"] = subject.genotype
+    strain = subject.strain
     if strain and strain.lower().startswith("cellline:"):
         fields["cellLine"] = strain.split(":", 1)[1].strip()  # DANDI's cell-line convention
     elif strain:
@@ -490,16 +357,18 @@ def _participant(nwb: OpenNWB, start: datetime | None) -> dict[str, Any] | None:
     try:
         participant = models.Participant(**fields)
     except Exception:
-        participant = models.Participant(identifier=subject_id)
+        participant = models.Participant(identifier=subject.subject_id)
     return participant.model_dump(mode="json", exclude_none=True)
 
 
-def _age_property(nwb: OpenNWB, subject: Any, start: datetime | None) -> Any:
+def _age_property(facts: FileFacts, start: datetime | None) -> Any:
     from dandischema import models
 
+    subject = facts.subject
+    assert subject is not None
     value: str | None = None
     reference = "Birth"
-    _, dob = raw_datetime(nwb, "general/subject/date_of_birth")
+    dob = parse_datetime(subject.date_of_birth)
     if dob is not None and start is not None:
         try:
             value = duration_between(dob, start)
@@ -507,10 +376,12 @@ def _age_property(nwb: OpenNWB, subject: Any, start: datetime | None) -> Any:
             value = None
     if value is None:
         try:
-            age = parse_age(clean_text(subject.age))
+            age = parse_age(subject.age)
         except ValueError:
             return None
         value, reference = age.value, age.reference
+        if (subject.age_reference or "").lower() == "gestational":
+            reference = "Gestational"
     return models.PropertyValue(
         value=value,
         unitText="ISO-8601 duration",
@@ -520,20 +391,19 @@ def _age_property(nwb: OpenNWB, subject: Any, start: datetime | None) -> Any:
     )
 
 
-def _session(nwb: OpenNWB, start: datetime | None, duration: float | None) -> dict[str, Any]:
+def _session(facts: FileFacts, start: datetime | None, duration: float | None) -> dict[str, Any]:
     from dandischema import models
 
-    f = nwb.nwbfile
-    session_id = clean_text(f.session_id)
+    session_id = facts.session_id
     agents = [
         models.Organization(name=name)
-        for name in dict.fromkeys(filter(None, (clean_text(f.institution), clean_text(f.lab))))
+        for name in dict.fromkeys(filter(None, (facts.institution, facts.lab)))
     ]
     end = start + timedelta(seconds=duration) if start is not None and duration else None
     session = models.Session(
         identifier=session_id,
         name=(session_id or "Acquisition session")[:150],
-        description=clean_text(f.session_description),
+        description=facts.session_description,
         startDate=start,
         endDate=end,
         wasAssociatedWith=agents or None,
@@ -541,22 +411,14 @@ def _session(nwb: OpenNWB, start: datetime | None, duration: float | None) -> di
     return session.model_dump(mode="json", exclude_none=True)
 
 
-def _list_of_text(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, (str, bytes)):
-        value = [value]
-    return [t for v in value if (t := clean_text(v))]
-
-
 def asset_metadata_from_open(nwb: OpenNWB) -> dict[str, Any]:
     """extract_asset_metadata on a file that is already open (e.g. while validating it)."""
     from dandischema import models
     from dandischema.consts import DANDI_SCHEMA_VERSION
 
-    f = nwb.nwbfile
-    summary = summarize_nwbfile(nwb)
-    _, start = raw_datetime(nwb, "session_start_time")
+    facts = read_facts(nwb.h5)
+    summary = summarize_nwbfile(nwb, facts)
+    start = facts.start
 
     present = [t for t in summary["neurodata_types"] if t in NEURODATA_TERMS]
     techniques = sorted({t for t, _ in (NEURODATA_TERMS[n] for n in present) if t})
@@ -568,9 +430,12 @@ def asset_metadata_from_open(nwb: OpenNWB) -> dict[str, Any]:
         "encodingFormat": NWB_ENCODING_FORMAT,
         "contentSize": nwb.path.stat().st_size,
     }
-    if participant := _participant(nwb, start):
+    if participant := _participant(facts, start):
         meta["wasAttributedTo"] = [participant]
-    meta["wasGeneratedBy"] = [_session(nwb, start, summary["duration_s"])]
+    try:
+        meta["wasGeneratedBy"] = [_session(facts, start, summary["duration_s"])]
+    except Exception:  # e.g. an end before the start: keep the rest
+        meta["wasGeneratedBy"] = [_session(facts, None, None)]
     meta["approach"] = [
         models.ApproachType(name=a).model_dump(mode="json", exclude_none=True) for a in approaches
     ]
@@ -582,9 +447,9 @@ def asset_metadata_from_open(nwb: OpenNWB) -> dict[str, Any]:
         models.PropertyValue(value=n).model_dump(mode="json", exclude_none=True)
         for n in sorted(present)
     ]
-    if keywords := _list_of_text(f.keywords):
-        meta["keywords"] = keywords
-    dois = [p for p in _list_of_text(f.related_publications) if p.startswith("https://doi.org/")]
+    if facts.keywords:
+        meta["keywords"] = facts.keywords
+    dois = [p for p in facts.related_publications if p.startswith("https://doi.org/")]
     if dois:
         meta["relatedResource"] = [
             {"schemaKey": "Resource", "identifier": d, "relation": "dcite:IsDescribedBy"}
@@ -599,7 +464,8 @@ def extract_asset_metadata(path: Path) -> dict[str, Any]:
 
     The dict has dandischema BareAsset fields except those the archive adds (`path`,
     `digest`, `access`), plus our "nds:summary" key. Raises
-    neurodatashare.nwb.read.NWBReadError if the file cannot be opened as NWB.
+    neurodatashare.nwb.read.NWBReadError if the file is not an NWB (HDF5) file at all; a
+    file pynwb cannot read still gets its subject and session.
     """
     with open_nwb(path) as nwb:
         return asset_metadata_from_open(nwb)

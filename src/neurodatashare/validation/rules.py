@@ -3,25 +3,22 @@
 They cover what the DANDI Archive requires of an NWB asset (a Subject with subject_id,
 species, sex, and age or date_of_birth; a session_start_time with a timezone; an
 identifier) and are at least as strict as DANDI's upload validation, so a file that
-passes here also uploads to DANDI. They use the same interpretation of species, sex and
-age as metadata extraction (nwb/extract.py), so the two never disagree.
+passes here also uploads to DANDI (a species the archive links but dandi-cli does not
+know by name gets a HINT). They use the archive's one vocabulary (metadata/vocabulary.py),
+the same one metadata extraction and `nds convert` use, so the three never disagree, and
+they read the values straight from HDF5 (nwb/facts.py), so they also run on files pynwb
+cannot read.
 """
 
 from __future__ import annotations
 
-from neurodatashare.nwb.extract import (
-    SEX_CODES,
-    clean_text,
-    match_sex,
-    match_species,
-    parse_age,
-    raw_datetime,
-)
+from neurodatashare.metadata.vocabulary import match_sex, match_species, parse_age, sex_codes
+from neurodatashare.nwb.facts import FileFacts, parse_datetime, read_facts
 from neurodatashare.nwb.read import OpenNWB
 from neurodatashare.validation.types import Severity, ValidationResult
 
 # Bump when a rule is added, removed or changes what it reports.
-RULES_VERSION = "1"
+RULES_VERSION = "2"
 
 # nwbinspector checks these rules replace (same intent, plus a how-to-fix), so each
 # problem is reported once.
@@ -58,20 +55,27 @@ def _finding(
 
 def check_metadata(nwb: OpenNWB) -> list[ValidationResult]:
     """Run every metadata rule on an open file."""
-    out: list[ValidationResult] = []
-    f = nwb.nwbfile
+    return check_facts(read_facts(nwb.h5))
 
-    if clean_text(f.identifier) is None:
+
+def check_facts(facts: FileFacts) -> list[ValidationResult]:
+    """Run every metadata rule on the values read from a file."""
+    out: list[ValidationResult] = []
+
+    if facts.identifier is None:
         out.append(
             _finding(
                 "identifier_missing",
-                "The file has no identifier.",
+                "The file has no identifier."
+                if facts.has_identifier
+                else "The file has no /identifier dataset, which every NWB file must have.",
                 "Set NWBFile(identifier=...) to a unique value, e.g. str(uuid.uuid4()).",
                 object_path="/identifier",
             )
         )
 
-    raw, start = raw_datetime(nwb, "session_start_time")
+    raw = facts.session_start_time
+    start = parse_datetime(raw)
     if raw is None or start is None:
         out.append(
             _finding(
@@ -95,8 +99,7 @@ def check_metadata(nwb: OpenNWB) -> list[ValidationResult]:
             )
         )
 
-    subject = f.subject
-    if subject is None:
+    if facts.subject is None:
         out.append(
             _finding(
                 "subject_missing",
@@ -106,14 +109,15 @@ def check_metadata(nwb: OpenNWB) -> list[ValidationResult]:
             )
         )
         return out
-    out.extend(_subject_rules(nwb))
+    out.extend(_subject_rules(facts))
     return out
 
 
-def _subject_rules(nwb: OpenNWB) -> list[ValidationResult]:
+def _subject_rules(facts: FileFacts) -> list[ValidationResult]:
     out: list[ValidationResult] = []
-    subject = nwb.nwbfile.subject
-    subject_id = clean_text(subject.subject_id)
+    subject = facts.subject
+    assert subject is not None
+    subject_id = subject.subject_id
     if subject_id is None:
         out.append(
             _finding(
@@ -127,7 +131,7 @@ def _subject_rules(nwb: OpenNWB) -> list[ValidationResult]:
         # DANDI's convention for in-vitro protein data: no organism to describe.
         return out
 
-    species_text = clean_text(subject.species)
+    species_text = subject.species
     species = match_species(species_text)
     if species_text is None:
         out.append(
@@ -142,8 +146,7 @@ def _subject_rules(nwb: OpenNWB) -> list[ValidationResult]:
         out.append(
             _finding(
                 "subject_species_invalid",
-                f"The species '{species_text}' is neither a Latin binomial nor an NCBI "
-                "Taxonomy URL.",
+                f"The species '{species_text}' is neither a Latin name nor an NCBI Taxonomy URL.",
                 "Write the Latin name, e.g. 'Mus musculus', or the NCBI Taxonomy URL, e.g. "
                 "'http://purl.obolibrary.org/obo/NCBITaxon_10090'.",
             )
@@ -152,8 +155,8 @@ def _subject_rules(nwb: OpenNWB) -> list[ValidationResult]:
         out.append(
             _finding(
                 "subject_species_form",
-                f"The species '{species_text}' is a common name; the archive needs the "
-                "Latin binomial.",
+                f"The species '{species_text}' is not written the way the archive needs it "
+                "(the Latin name or an NCBI Taxonomy URL).",
                 f"Write species='{species.suggestion}'.",
             )
         )
@@ -164,20 +167,35 @@ def _subject_rules(nwb: OpenNWB) -> list[ValidationResult]:
                 f"The species '{species_text}' is not one the archive can link to NCBI "
                 "Taxonomy by name, so searches by species will not find this file.",
                 "Write the NCBI Taxonomy URL instead, e.g. "
-                "'http://purl.obolibrary.org/obo/NCBITaxon_9685' for Felis catus "
+                "'http://purl.obolibrary.org/obo/NCBITaxon_9669' for Mustela putorius furo "
                 "(look it up at https://www.ncbi.nlm.nih.gov/taxonomy).",
                 severity=Severity.WARNING,
             )
         )
 
-    out.extend(_sex_rule(clean_text(subject.sex), species.name if species else None))
-    out.extend(_age_rules(nwb, clean_text(subject.age)))
+    elif (
+        species.species is not None
+        and not species.species.dandi
+        and not species_text.lower().startswith("http")
+    ):
+        out.append(
+            _finding(
+                "subject_species_not_in_dandi",
+                f"The archive links '{species_text}' to NCBI Taxonomy, but the DANDI "
+                "Archive's client does not know it by name and would reject the file.",
+                "If you also upload to the DANDI Archive, write the NCBI Taxonomy URL: "
+                f"species='{species.species.uri}'.",
+                severity=Severity.HINT,
+            )
+        )
+    out.extend(_sex_rule(subject.sex, species_text))
+    out.extend(_age_rules(subject.age, subject.age_reference, subject.date_of_birth))
     return out
 
 
-def _sex_rule(sex: str | None, species_name: str | None) -> list[ValidationResult]:
-    worm = bool(species_name and species_name.startswith("Caenorhabditis elegans"))
-    allowed = ("XO", "XX") if worm else SEX_CODES
+def _sex_rule(sex: str | None, species: str | None) -> list[ValidationResult]:
+    allowed = sex_codes(species)
+    worm = "XX" in allowed
     if sex is None:
         return [
             _finding(
@@ -185,7 +203,7 @@ def _sex_rule(sex: str | None, species_name: str | None) -> list[ValidationResul
                 "The Subject has no sex.",
                 "Set Subject(sex=...) to "
                 + ("'XO' (male) or 'XX' (hermaphrodite)." if worm else "'M', 'F', 'U' or 'O'.")
-                + " Use 'U' if it is unknown.",
+                + ("" if worm else " Use 'U' if it is unknown."),
             )
         ]
     if sex in allowed:
@@ -208,8 +226,9 @@ def _sex_rule(sex: str | None, species_name: str | None) -> list[ValidationResul
     ]
 
 
-def _age_rules(nwb: OpenNWB, age: str | None) -> list[ValidationResult]:
-    dob_raw, _ = raw_datetime(nwb, "general/subject/date_of_birth")
+def _age_rules(
+    age: str | None, reference: str | None, dob_raw: str | None
+) -> list[ValidationResult]:
     if age is None:
         if dob_raw is None:
             return [
@@ -234,11 +253,13 @@ def _age_rules(nwb: OpenNWB, age: str | None) -> list[ValidationResult]:
             )
         ]
     if not parsed.exact:
+        gestational = parsed.reference == "Gestational"
         return [
             _finding(
                 "subject_age_form",
                 f"The age '{age}' is not written as an ISO 8601 duration.",
-                f"Write age='{parsed.value}'.",
+                f"Write age='{parsed.value}'"
+                + (", with Subject(age__reference='gestational')." if gestational else "."),
             )
         ]
     return []

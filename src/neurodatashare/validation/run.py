@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from neurodatashare.nwb.read import NWBReadError, OpenNWB, open_nwb
+from neurodatashare.validation.hdf5 import check_structure
 from neurodatashare.validation.inspector import run_inspector
 from neurodatashare.validation.rules import RULES_VERSION, check_metadata
 from neurodatashare.validation.types import Severity, ValidationResult, sort_key
@@ -30,7 +31,7 @@ def _version(dist: str) -> str:
 # Part of the archive's cache key: any change here makes cached reports stale.
 VALIDATOR_VERSION = (
     f"pynwb-{_version('pynwb')}+hdmf-{_version('hdmf')}"
-    f"+nwbinspector-{_version('nwbinspector')}+rules-{RULES_VERSION}"
+    f"+nwbinspector-{_version('nwbinspector')}+rules-{RULES_VERSION}+hdf5-1"
 )
 
 _SCHEMA_FIX = (
@@ -69,13 +70,18 @@ def _stage(
     """Run one validator; if it crashes, report that instead of losing the other results."""
     try:
         return func()
-    except Exception as exc:
+    except (Exception, RecursionError) as exc:
+        reason = (
+            "the file is nested too deeply or loops back on itself"
+            if isinstance(exc, RecursionError)
+            else f"{type(exc).__name__}: {exc}"
+        )
         return [
             ValidationResult(
                 severity=Severity.ERROR,
                 origin=origin,
                 check=f"{name}_failed",
-                message=f"The {name} step could not finish: {type(exc).__name__}: {exc}",
+                message=f"The {name} step could not finish: {reason}",
                 how_to_fix="This is probably a bug in the validator; please report it "
                 "together with the file.",
             )
@@ -102,17 +108,42 @@ def _dedupe(results: list[ValidationResult]) -> list[ValidationResult]:
     return out
 
 
+def read_error_result(exc: NWBReadError, *, file: str | None = None) -> ValidationResult:
+    """The one CRITICAL finding for a file that cannot be read as NWB."""
+    return ValidationResult(
+        severity=Severity.CRITICAL,
+        origin="file",
+        check=exc.check,
+        message=exc.message,
+        how_to_fix=exc.how_to_fix,
+        file=file,
+    )
+
+
 def validate_open_nwb(
     nwb: OpenNWB, *, file: str | None = None, context_checks: bool = False
 ) -> list[ValidationResult]:
-    """All validators on a file that is already open (so extraction can share the read)."""
-    results = [
-        *_stage("pynwb", "schema validation", lambda: _schema_results(nwb)),
-        *_stage(
-            "nwbinspector",
-            "inspector",
-            lambda: run_inspector(nwb.nwbfile, context=context_checks),
-        ),
+    """All validators on a file that is already open (so extraction can share the read).
+
+    A file pynwb cannot read gets its CRITICAL reason, plus the structure findings and
+    metadata rules, which need only h5py.
+    """
+    results = []
+    if nwb.nwbfile is None:
+        assert nwb.read_error is not None
+        results.append(read_error_result(nwb.read_error))
+    else:
+        nwbfile = nwb.nwbfile
+        results += [
+            *_stage("pynwb", "schema validation", lambda: _schema_results(nwb)),
+            *_stage(
+                "nwbinspector",
+                "inspector",
+                lambda: run_inspector(nwbfile, context=context_checks),
+            ),
+        ]
+    results += [
+        *_stage("hdf5", "structure check", lambda: check_structure(nwb, context=context_checks)),
         *_stage("metadata", "metadata rules", lambda: check_metadata(nwb)),
     ]
     results = [r.model_copy(update={"file": file}) for r in _dedupe(results)]
@@ -120,8 +151,9 @@ def validate_open_nwb(
 
 
 def _identifier(nwb: OpenNWB) -> str | None:
-    value = nwb.nwbfile.identifier
-    return str(value) if value else None
+    from neurodatashare.nwb.facts import read_text
+
+    return read_text(nwb.h5, "identifier")
 
 
 def _validate(
@@ -134,15 +166,7 @@ def _validate(
                 _identifier(nwb),
             )
     except NWBReadError as exc:
-        finding = ValidationResult(
-            severity=Severity.CRITICAL,
-            origin="file",
-            check=exc.check,
-            message=exc.message,
-            how_to_fix=exc.how_to_fix,
-            file=file,
-        )
-        return [finding], None
+        return [read_error_result(exc, file=file)], None
 
 
 def validate_nwb_file(
@@ -164,7 +188,11 @@ def validate_nwb_file(
 
 
 def iter_nwb_paths(paths: Iterable[Path]) -> list[Path]:
-    """Files named directly, plus every *.nwb file under named folders, in stable order."""
+    """Files named directly, plus every *.nwb file under named folders, in stable order.
+
+    Hidden files and folders are skipped only *below* a named folder, so `../data` or a
+    folder named `.cache/run1` is searched like any other.
+    """
     out: list[Path] = []
     for p in paths:
         p = Path(p)
@@ -173,7 +201,8 @@ def iter_nwb_paths(paths: Iterable[Path]) -> list[Path]:
                 sorted(
                     f
                     for f in p.rglob("*.nwb")
-                    if f.is_file() and not any(part.startswith(".") for part in f.parts)
+                    if f.is_file()
+                    and not any(part.startswith(".") for part in f.relative_to(p).parts)
                 )
             )
         else:

@@ -42,15 +42,16 @@ SeverityField = Annotated[
     WithJsonSchema({"type": "string", "enum": [s.name for s in Severity]}),
 ]
 
-Origin = Literal["file", "pynwb", "nwbinspector", "metadata"]
+Origin = Literal["file", "hdf5", "pynwb", "nwbinspector", "metadata"]
 
 
 class ValidationResult(BaseModel):
     """One problem found in one file.
 
     `origin` says which validator found it: "file" (the file cannot be opened as NWB),
-    "pynwb" (NWB schema), "nwbinspector" (best practice, DANDI configuration) or
-    "metadata" (what the archive needs to publish the file).
+    "hdf5" (its HDF5 structure: links, unknown types, compression), "pynwb" (NWB
+    schema), "nwbinspector" (best practice, DANDI configuration) or "metadata" (what the
+    archive needs to publish the file).
     """
 
     model_config = ConfigDict(frozen=True)

@@ -16,7 +16,7 @@ from neurodatashare.nwb.convert.metadata import (
     load_metadata,
     parse_metadata,
 )
-from neurodatashare.nwb.convert.pipeline import ConversionResult, Finding, convert
+from neurodatashare.nwb.convert.pipeline import ConversionResult, convert
 
 __all__ = [
     "COMPRESSION",
@@ -24,7 +24,6 @@ __all__ = [
     "FORMATS",
     "ConversionMetadata",
     "ConversionResult",
-    "Finding",
     "FormatSpec",
     "MetadataError",
     "convert",

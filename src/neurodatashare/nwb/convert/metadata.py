@@ -2,11 +2,12 @@
 the way they would expect and turns everyday wording into what NWB and DANDI require.
 
 * species: ``mouse``, ``house mouse``, ``Mus musculus`` and ``NCBITaxon:10090`` all become
-  ``Mus musculus`` (a small offline table of lab species; any other Latin binomial or
-  NCBITaxon id is accepted as written);
-* age: ``90 days``, ``12 weeks``, ``3 months``, ``1 year 2 months`` or ISO 8601 ``P90D``
-  become ISO 8601 durations (``P90D/P120D`` ranges too);
-* sex: ``male``/``female``/``unknown``/``other`` and ``M``/``F``/``U``/``O``;
+  ``Mus musculus`` (the archive's species table, metadata/vocabulary.py; any other Latin
+  name or NCBITaxon id is accepted as written);
+* age: ``90 days``, ``12 weeks``, ``3 months``, ``1 year 2 months``, ``gestational week 15``
+  or ISO 8601 ``P90D`` become ISO 8601 durations (``P90D/P120D`` ranges too);
+* sex: ``male``/``female``/``unknown``/``other`` and ``M``/``F``/``U``/``O`` (``XO``/``XX``,
+  male/hermaphrodite, for C. elegans);
 * the session start time must carry a timezone (or ``session.timezone`` names one);
 * experimenters become ``Last, First``; weights become ``<number> <unit>``.
 
@@ -22,9 +23,18 @@ from datetime import UTC, date, datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from neurodatashare.errors import BadRequest
+from neurodatashare.metadata import vocabulary
 
 # --- a complete example (shown by `nds convert --help`, docs/convert.md and errors) ------
 
@@ -120,46 +130,7 @@ def _example_for(key: str) -> str | None:
     return None
 
 
-# --- species -------------------------------------------------------------------------
-
-NCBI_URL = "http://purl.obolibrary.org/obo/NCBITaxon_{}"
-
-# (Latin name, NCBI taxon id, common names)
-_SPECIES: list[tuple[str, int, tuple[str, ...]]] = [
-    ("Mus musculus", 10090, ("mouse", "house mouse", "mice", "lab mouse", "laboratory mouse")),
-    ("Rattus norvegicus", 10116, ("rat", "norway rat", "brown rat", "lab rat", "rats")),
-    ("Homo sapiens", 9606, ("human", "humans", "man", "person", "patient")),
-    ("Macaca mulatta", 9544, ("rhesus macaque", "rhesus monkey", "macaque", "rhesus")),
-    ("Macaca fascicularis", 9541, ("crab-eating macaque", "cynomolgus monkey", "cynomolgus")),
-    ("Macaca nemestrina", 9545, ("pig-tailed macaque", "pigtail macaque")),
-    ("Callithrix jacchus", 9483, ("common marmoset", "marmoset")),
-    ("Danio rerio", 7955, ("zebrafish", "zebra fish")),
-    ("Drosophila melanogaster", 7227, ("fruit fly", "fruitfly", "drosophila", "fly")),
-    ("Caenorhabditis elegans", 6239, ("c. elegans", "c elegans", "nematode", "worm")),
-    ("Taeniopygia guttata", 59729, ("zebra finch",)),
-    ("Mustela putorius furo", 9669, ("ferret", "domestic ferret")),
-    ("Felis catus", 9685, ("cat", "domestic cat")),
-    ("Sus scrofa", 9823, ("pig", "swine", "domestic pig")),
-    ("Meriones unguiculatus", 10047, ("mongolian gerbil", "gerbil")),
-    ("Peromyscus maniculatus", 10042, ("deer mouse",)),
-    ("Xenopus laevis", 8355, ("african clawed frog", "xenopus")),
-    ("Oryctolagus cuniculus", 9986, ("rabbit", "european rabbit")),
-    ("Cavia porcellus", 10141, ("guinea pig",)),
-    ("Gallus gallus", 9031, ("chicken",)),
-    ("Apis mellifera", 7460, ("honey bee", "honeybee")),
-]
-_BY_NAME: dict[str, tuple[str, int]] = {}
-_BY_ID: dict[int, str] = {}
-for _latin, _taxon, _common in _SPECIES:
-    _BY_ID[_taxon] = _latin
-    for _alias in (_latin.lower(), *_common):
-        _BY_NAME[_alias] = (_latin, _taxon)
-
-_NCBI_RE = re.compile(
-    r"^(?:ncbitaxon[:_ ]|https?://purl\.obolibrary\.org/obo/ncbitaxon_|taxon:?)\s*(\d+)$",
-    re.IGNORECASE,
-)
-_BINOMIAL_RE = re.compile(r"^[A-Z][a-z]+ [a-z]+( [a-z]+)?$")
+# --- species, sex, age: the archive's one vocabulary (metadata/vocabulary.py) ----------
 
 
 def normalize_species(value: str) -> str:
@@ -168,93 +139,12 @@ def normalize_species(value: str) -> str:
     >>> normalize_species("house mouse"), normalize_species("NCBITaxon:10116")
     ('Mus musculus', 'Rattus norvegicus')
     """
-    text = " ".join(str(value).strip().split())
-    if not text:
-        raise ValueError("is empty")
-    hit = _BY_NAME.get(text.lower())
-    if hit:
-        return hit[0]
-    m = _NCBI_RE.match(text)
-    if m:
-        taxon = int(m.group(1))
-        return _BY_ID.get(taxon, NCBI_URL.format(taxon))
-    if _BINOMIAL_RE.match(text):
-        return text
-    close = difflib.get_close_matches(text.lower(), list(_BY_NAME), n=1, cutoff=0.75)
-    hint = f" Did you mean '{_BY_NAME[close[0]][0]}'?" if close else ""
-    raise ValueError(
-        f"'{value}' is not a species name I recognise.{hint} Use a Latin name such as "
-        "'Mus musculus', a common name such as 'mouse', 'rat' or 'human', or an NCBI "
-        "taxonomy id such as 'NCBITaxon:10090'."
-    )
+    return vocabulary.species_to_write(str(value))
 
 
-def species_taxon_url(latin_or_url: str) -> str | None:
-    """The NCBITaxon URL for a normalised species, if known."""
-    if latin_or_url.startswith("http"):
-        return latin_or_url
-    hit = _BY_NAME.get(latin_or_url.lower())
-    return NCBI_URL.format(hit[1]) if hit else None
-
-
-# --- sex -----------------------------------------------------------------------------
-
-_SEX = {
-    "m": "M",
-    "male": "M",
-    "f": "F",
-    "female": "F",
-    "u": "U",
-    "unknown": "U",
-    "unspecified": "U",
-    "o": "O",
-    "other": "O",
-    "hermaphrodite": "XX",  # C. elegans
-    "xx": "XX",
-    "xo": "XO",
-}
-
-
-def normalize_sex(value: str) -> str:
-    """``male`` -> ``M`` and so on; NWB wants one of M, F, U, O."""
-    key = str(value).strip().lower()
-    if key in _SEX:
-        return _SEX[key]
-    raise ValueError(f"'{value}' is not one of male, female, unknown, other (or M, F, U, O).")
-
-
-# --- age -----------------------------------------------------------------------------
-
-_ISO_DURATION = re.compile(
-    r"^P(?!$)(\d+(?:\.\d+)?Y)?(\d+(?:\.\d+)?M)?(\d+(?:\.\d+)?W)?(\d+(?:\.\d+)?D)?"
-    r"(T(?=\d)(\d+(?:\.\d+)?H)?(\d+(?:\.\d+)?M)?(\d+(?:\.\d+)?S)?)?$"
-)
-_UNITS = {
-    "y": "Y",
-    "yr": "Y",
-    "yrs": "Y",
-    "year": "Y",
-    "years": "Y",
-    "mo": "M",
-    "mon": "M",
-    "month": "M",
-    "months": "M",
-    "w": "W",
-    "wk": "W",
-    "wks": "W",
-    "week": "W",
-    "weeks": "W",
-    "d": "D",
-    "day": "D",
-    "days": "D",
-    "h": "H",
-    "hr": "H",
-    "hrs": "H",
-    "hour": "H",
-    "hours": "H",
-}
-_ORDER = "YMWDH"
-_TERM = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)")
+def normalize_sex(value: str, *, species: str | None = None) -> str:
+    """``male`` -> ``M`` and so on (``XO``/``XX`` for C. elegans)."""
+    return vocabulary.sex_to_write(str(value), species=species)
 
 
 def normalize_age(value: Any) -> str:
@@ -263,41 +153,21 @@ def normalize_age(value: Any) -> str:
     >>> [normalize_age(v) for v in ("P90D", "90 days", "12 weeks", "3 months", "1 year 2 months")]
     ['P90D', 'P90D', 'P12W', 'P3M', 'P1Y2M']
     """
+    return _parse_age(value).value
+
+
+def _parse_age(value: Any) -> vocabulary.Age:
     if isinstance(value, bool | int | float):
         raise ValueError(
             f"{value!r} has no unit: write e.g. '{value} days' or '{value} weeks' (or 'P{value}D')."
         )
-    text = str(value).strip()
-    if "/" in text:
-        lo, hi = text.split("/", 1)
-        lo_iso = normalize_age(lo) if lo.strip() else ""
-        hi_iso = normalize_age(hi) if hi.strip() else ""
-        if not lo_iso and not hi_iso:
-            raise ValueError("an age range needs at least one bound, e.g. 'P90D/P120D'")
-        return f"{lo_iso}/{hi_iso}"
-    if _ISO_DURATION.match(text.upper()) and text[:1] in "pP":
-        return text.upper()
-    lowered = text.lower().replace(",", " ").replace(" and ", " ")
-    terms = _TERM.findall(lowered)
-    leftover = _TERM.sub("", lowered).strip()
-    if not terms or leftover:
+    try:
+        return vocabulary.parse_age(str(value))
+    except ValueError as exc:
         raise ValueError(
-            f"'{value}' is not an age I can read: write e.g. '90 days', '12 weeks', "
-            "'3 months', '1 year 2 months' or ISO 8601 'P90D'."
-        )
-    parts: dict[str, str] = {}
-    for number, unit in terms:
-        code = _UNITS.get(unit)
-        if code is None:
-            raise ValueError(
-                f"'{unit}' in '{value}' is not a unit of age (days, weeks, months, years)."
-            )
-        if code in parts:
-            raise ValueError(f"'{value}' gives the {unit} twice.")
-        parts[code] = number
-    date = "".join(parts[c] + c for c in _ORDER[:4] if c in parts)
-    time = f"T{parts['H']}H" if "H" in parts else ""
-    return f"P{date}{time}"
+            f"'{value}' is not an age I can read ({exc}): write e.g. '90 days', '12 weeks', "
+            "'3 months', '1 year 2 months', 'gestational week 15' or ISO 8601 'P90D'."
+        ) from None
 
 
 # --- people, weight, time ------------------------------------------------------------------
@@ -401,6 +271,22 @@ class SubjectMetadata(_Strict):
     weight: str | None = None
     description: str | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _gestational(cls, data: Any) -> Any:
+        """'gestational week 15' is stored as age P15W with age__reference 'gestational'."""
+        if not isinstance(data, dict) or not isinstance(data.get("age"), str):
+            return data
+        try:
+            age = vocabulary.parse_age(data["age"])
+        except ValueError:
+            return data  # the age validator explains
+        if age.reference != "Gestational":
+            return data
+        if data.get("age_reference") == "birth":
+            raise ValueError("the age says 'gestational' but age_reference is 'birth'")
+        return {**data, "age": age.value, "age_reference": "gestational"}
+
     @field_validator("subject_id", mode="before")
     @classmethod
     def _id(cls, v: Any) -> str:
@@ -415,8 +301,8 @@ class SubjectMetadata(_Strict):
 
     @field_validator("sex", mode="before")
     @classmethod
-    def _sex(cls, v: Any) -> str:
-        return normalize_sex(v)
+    def _sex(cls, v: Any, info: ValidationInfo) -> str:
+        return normalize_sex(v, species=info.data.get("species"))
 
     @field_validator("age", mode="before")
     @classmethod

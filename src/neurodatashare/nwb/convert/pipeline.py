@@ -1,5 +1,5 @@
 """``convert``: one source (plus optional trials/events tables) and a metadata YAML in, one
-NWB file out, checked with pynwb's validator and the NWB Inspector's DANDI configuration.
+NWB file out (``nds convert`` then checks it with the archive's own validation).
 
 The file is built in memory from our metadata (subject, session, devices), the source
 adds its data (a NeuroConv interface or our own importer), the tables are added, every
@@ -31,33 +31,14 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class Finding:
-    """One NWB Inspector message, flattened."""
-
-    importance: str  # CRITICAL, BEST_PRACTICE_VIOLATION, BEST_PRACTICE_SUGGESTION, ...
-    check: str
-    location: str
-    message: str
-
-
-@dataclass
 class ConversionResult:
+    """What `convert` wrote. Check the file with `validation.validate_nwb_file`, the
+    validation the archive runs (``nds convert`` does)."""
+
     path: Path
     format: str
     seconds: float
     notes: list[str] = field(default_factory=list)  # things the user may want to fix
-    validation_errors: list[str] = field(default_factory=list)  # pynwb schema validation
-    findings: list[Finding] = field(default_factory=list)  # NWB Inspector, DANDI config
-
-    @property
-    def critical(self) -> list[Finding]:
-        return [
-            f for f in self.findings if f.importance in ("ERROR", "PYNWB_VALIDATION", "CRITICAL")
-        ]
-
-    @property
-    def ok(self) -> bool:
-        return not self.validation_errors and not self.critical
 
 
 def make_nwbfile(meta: ConversionMetadata, start_time: datetime, *, description: str) -> NWBFile:
@@ -168,25 +149,6 @@ def _write(nwbfile: NWBFile, out: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def check_nwbfile(path: Path) -> tuple[list[str], list[Finding]]:
-    """pynwb schema validation errors, and NWB Inspector findings with the DANDI config."""
-    from nwbinspector import inspect_nwbfile, load_config
-    from pynwb import NWBHDF5IO, validate
-
-    with NWBHDF5IO(str(path), "r") as io:
-        errors = [str(e) for e in validate(io=io)]
-    findings = [
-        Finding(
-            importance=m.importance.name,
-            check=m.check_function_name,
-            location=m.location or "/",
-            message=m.message,
-        )
-        for m in inspect_nwbfile(nwbfile_path=path, config=load_config("dandi"))
-    ]
-    return errors, findings
-
-
 def convert(
     *,
     format: str,
@@ -199,7 +161,6 @@ def convert(
     rate: float | None = None,
     stub: bool = False,
     overwrite: bool = False,
-    inspect: bool = True,
 ) -> ConversionResult:
     """Convert ``source`` (in ``format``) to the NWB file ``out``.
 
@@ -260,8 +221,4 @@ def convert(
         raise BadRequest(f"Could not convert {source} ({format}): {describe_error(exc)}") from exc
 
     _write(nwbfile, out)
-    result = ConversionResult(path=out, format=format, seconds=0.0, notes=notes)
-    if inspect:
-        result.validation_errors, result.findings = check_nwbfile(out)
-    result.seconds = time.perf_counter() - t0
-    return result
+    return ConversionResult(path=out, format=format, seconds=time.perf_counter() - t0, notes=notes)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request
 
 from neurodatashare.archive import Archive
-from neurodatashare.archive.users import get_user_by_id, user_for_api_key
+from neurodatashare.archive.users import session_user, user_for_api_key
 from neurodatashare.db.models import User
 from neurodatashare.errors import BadRequest, NotAuthenticated, PayloadTooLarge
 
@@ -32,9 +32,8 @@ def current_user(
         if scheme.lower() not in ("token", "bearer") or not key.strip():
             raise NotAuthenticated("Send the API key as 'Authorization: token KEY'.")
         return user_for_api_key(archive, key=key)
-    user_id = request.session.get("user_id") if "session" in request.scope else None
-    if user_id is not None:
-        return get_user_by_id(archive, user_id=int(user_id))
+    if "session" in request.scope and request.session:
+        return session_user(archive, session=request.session)
     return None
 
 

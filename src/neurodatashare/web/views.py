@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -79,8 +79,12 @@ def error_page(request: Request, viewer: User | None, exc: NDSError) -> HTMLResp
 
 
 @router.get("/", response_class=HTMLResponse)
-def index(request: Request, viewer: ViewerDep, q: str = "", page: int = 1) -> HTMLResponse:
-    page = max(page, 1)
+def index(
+    request: Request,
+    viewer: ViewerDep,
+    q: str = "",
+    page: Annotated[int, Query(ge=1, le=2**31 - 1)] = 1,
+) -> HTMLResponse:
     total, rows = datasets.list_datasets(
         _archive(request),
         user=viewer,

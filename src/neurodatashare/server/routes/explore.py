@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 from neurodatashare.archive import explore
 from neurodatashare.errors import BadRequest
 from neurodatashare.server.deps import ArchiveDep, UserDep
+from neurodatashare.server.params import BinWidth, Duration, Index, Offset, PixelWidth, Seconds
 
 router = APIRouter(prefix="/api/assets/{asset_id}/explore", tags=["explore"])
 
@@ -72,17 +73,15 @@ def series(asset_id: str, path: str, archive: ArchiveDep, user: UserDep) -> dict
 def window(
     asset_id: str,
     path: str,
-    start: float,
-    end: float,
+    start: Seconds,
+    end: Seconds,
     archive: ArchiveDep,
     user: UserDep,
-    width: int = 1000,
+    width: PixelWidth = 1000,
     channels: str | None = None,
 ) -> Response:
     from neurodatashare.nwb.explore import read_window
 
-    if not 10 <= width <= 10_000:
-        raise BadRequest("width is the plot's width in pixels, between 10 and 10,000.")
     chosen = parse_ranges(channels, what="channels")
     result = explore.run(
         archive,
@@ -101,8 +100,8 @@ def table(
     path: str,
     archive: ArchiveDep,
     user: UserDep,
-    offset: int = 0,
-    limit: int = 100,
+    offset: Offset = 0,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Rows per page, 1 to 1000.")] = 100,
     sort: str | None = None,
     desc: bool = False,
     filter: Annotated[list[str] | None, Query(description="COL:OP:VALUE, repeatable")] = None,
@@ -122,8 +121,8 @@ def table(
 @router.get("/spikes")
 def spikes(
     asset_id: str,
-    start: float,
-    end: float,
+    start: Seconds,
+    end: Seconds,
     archive: ArchiveDep,
     user: UserDep,
     path: str = "/units",
@@ -149,9 +148,9 @@ def psth(
     intervals_path: str = "/intervals/trials",
     align: str = "start_time",
     group_by: str | None = None,
-    pre: float = 0.5,
-    post: float = 1.0,
-    bin: float = 0.02,
+    pre: Duration = 0.5,
+    post: Duration = 1.0,
+    bin: BinWidth = 0.02,
     units: str | None = None,
 ) -> dict[str, Any]:
     from neurodatashare.nwb.explore import psth as compute_psth
@@ -195,7 +194,7 @@ def waveforms(
 
 
 @router.get("/frame")
-def frame(asset_id: str, path: str, index: int, archive: ArchiveDep, user: UserDep) -> Response:
+def frame(asset_id: str, path: str, index: Index, archive: ArchiveDep, user: UserDep) -> Response:
     from neurodatashare.nwb.explore import read_frame
 
     return binary(

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Query, Response
 
 from neurodatashare.archive import explore
 from neurodatashare.errors import BadRequest
+from neurodatashare.nwb.tree_pages import DEFAULT_PAGE as DEFAULT_TREE_PAGE
+from neurodatashare.nwb.tree_pages import MAX_PAGE as MAX_TREE_PAGE
 from neurodatashare.server.deps import ArchiveDep, UserDep
 from neurodatashare.server.params import BinWidth, Duration, Index, Offset, PixelWidth, Seconds
 
@@ -48,13 +50,34 @@ def binary(payload: Any) -> Response:
 
 
 @router.get("/tree")
-def tree(asset_id: str, archive: ArchiveDep, user: UserDep) -> dict[str, Any]:
-    from neurodatashare.nwb.explore import describe_tree
+def tree(
+    asset_id: str,
+    archive: ArchiveDep,
+    user: UserDep,
+    path: Annotated[str, Query(description="The group to list below.")] = "/",
+    depth: Annotated[
+        int | None, Query(ge=1, le=1000, description="Levels below `path`; all when absent.")
+    ] = None,
+    offset: Offset = 0,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_TREE_PAGE, description="Objects per page, at most 5,000.")
+    ] = DEFAULT_TREE_PAGE,
+) -> Response:
+    """The file's objects, breadth-first below `path`, a page at a time (cached per file)."""
+    from neurodatashare.archive.explore_tree import tree_json
 
-    nodes = explore.run(
-        archive, asset_id=asset_id, user=user, read=lambda h5, _o: describe_tree(h5)
+    body = tree_json(
+        archive,
+        asset_id=asset_id,
+        user=user,
+        path=path,
+        depth=depth,
+        offset=offset,
+        limit=limit,
     )
-    return {"asset_id": asset_id, "nodes": nodes}
+    return Response(
+        body, media_type="application/json", headers={"Cache-Control": "private, max-age=300"}
+    )
 
 
 @router.get("/series")

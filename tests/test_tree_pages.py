@@ -116,3 +116,26 @@ def test_tree_route_pages_caches_and_still_checks_access(live: Live, tmp_path: P
     for bad, name in ((0, "limit"), (5001, "limit")):
         r = alice.get(url, params={"limit": bad})
         assert r.status_code == 400 and name in r.json()["detail"]
+
+
+def test_tree_builders_are_bounded_and_extra_callers_get_429(
+    live: Live, big: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from neurodatashare.archive import explore_tree
+
+    alice = live.user("alice")
+    ds = alice.create_dataset("busy")
+    asset = alice.add_file(ds, "big.nwb", big.read_bytes())
+    url = f"/api/assets/{asset['asset_id']}/explore/tree"
+    monkeypatch.setattr(explore_tree, "WAIT_SECONDS", 0.2)
+    for _ in range(2):  # both builders busy with other files
+        assert explore_tree._builders.acquire(timeout=5)
+    try:
+        r = alice.get(url, params={"limit": 77})
+        assert r.status_code == 429 and r.headers["retry-after"] == "2"
+        assert "busy" in r.json()["detail"]
+    finally:
+        for _ in range(2):
+            explore_tree._builders.release()
+    r = alice.get(url, params={"limit": 77})
+    assert r.status_code == 200 and len(r.json()["nodes"]) == 78

@@ -3,8 +3,9 @@
 The pages are computed by nwb/tree_pages.py and kept here as JSON bytes in a bounded,
 in-process LRU keyed by (blob, page): blobs are content-addressed and never change, so a
 page never goes stale. Access is checked on every call, before the cache is consulted.
-At most two pages are computed at once (and each only once), so a burst of calls for a
-large file cannot occupy every worker thread.
+At most two pages are computed at once (and each only once); a caller that would wait
+more than a few seconds for its turn gets a 429 with Retry-After instead, so a burst of
+calls for large files cannot occupy every worker thread.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from neurodatashare.archive import explore
 from neurodatashare.archive.context import Archive
 from neurodatashare.db.models import User
+from neurodatashare.errors import TooBusy
 
 CACHE_BYTES = 64 * 1024 * 1024
 _cache: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
@@ -24,6 +26,7 @@ _cache_size = 0
 _cache_lock = threading.Lock()
 _key_locks: dict[tuple[Any, ...], threading.Lock] = {}
 _builders = threading.BoundedSemaphore(2)
+WAIT_SECONDS = 5.0
 
 
 def _cached(key: tuple[Any, ...]) -> bytes | None:
@@ -80,9 +83,20 @@ def _build(archive: Archive, key: tuple[Any, ...], *, asset_id: str, user: User 
     _blob, path, depth, offset, limit = key
     with _cache_lock:
         key_lock = _key_locks.setdefault(key, threading.Lock())
-    with key_lock, _builders:
+    busy = TooBusy(
+        "The server is busy listing other large files; try again in a few seconds.",
+        headers={"Retry-After": "2"},
+    )
+    # Waiting is bounded: callers beyond the builders get a 429 instead of holding threads.
+    if not key_lock.acquire(timeout=WAIT_SECONDS):
+        raise busy
+    try:
         body = _cached(key)  # built by another caller while this one waited
-        if body is None:
+        if body is not None:
+            return body
+        if not _builders.acquire(timeout=WAIT_SECONDS):
+            raise busy
+        try:
             page = explore.run(
                 archive,
                 asset_id=asset_id,
@@ -91,8 +105,13 @@ def _build(archive: Archive, key: tuple[Any, ...], *, asset_id: str, user: User 
                     h5, path=path, depth=depth, offset=offset, limit=limit
                 ),
             )
-            body = json.dumps(page, separators=(",", ":")).encode()
-            _store(key, body)
-    with _cache_lock:
-        _key_locks.pop(key, None)
-    return body
+        finally:
+            _builders.release()
+        body = json.dumps(page, separators=(",", ":")).encode()
+        _store(key, body)
+        return body
+    finally:
+        key_lock.release()
+        with _cache_lock:
+            if _key_locks.get(key) is key_lock:
+                del _key_locks[key]

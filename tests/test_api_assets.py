@@ -122,7 +122,17 @@ def test_download_whole_and_ranges(live: Live) -> None:
         ("sub-1//x.nwb", "empty folder"),
         ("sub-1/", "empty folder"),
         ("a\x00b.nwb", "NUL"),
-        ("a\nb.nwb", "control"),
+        ("a\nb.nwb", "U+000A LINE FEED"),
+        ("a\tb.nwb", "U+0009 CHARACTER TABULATION"),
+        ("sub-1/evil\u202egpj.nwb", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+        ("sub-1/a\u200bb.nwb", "U+200B ZERO WIDTH SPACE"),
+        ("\ufeffsub-1/a.nwb", "U+FEFF ZERO WIDTH NO-BREAK SPACE"),
+        ("sub-1/a\u2066b.nwb", "U+2066 LEFT-TO-RIGHT ISOLATE"),
+        ("a\x7fb.nwb", "U+007F DELETE"),
+        (" sub-1/a.nwb", "starts with whitespace"),
+        ("sub-1 /a.nwb", "ends with whitespace"),
+        ("sub-1/a.nwb ", "U+0020 SPACE"),
+        ("sub-1/\u00a0a.nwb", "U+00A0 NO-BREAK SPACE"),
         ("a\\b.nwb", "backslash"),
         ("x" * 513, "512"),
         ("", "path"),
@@ -149,6 +159,24 @@ def test_odd_but_valid_characters_are_kept(live: Live) -> None:
     assert a["path"] == path
     got = alice.get(f"/api/dandisets/{ds}/versions/draft/assets/", params={"path": path}).json()
     assert got["results"][0]["asset_id"] == a["asset_id"]
+
+
+def test_paths_are_stored_in_nfc_so_lookalikes_are_one_path(live: Live) -> None:
+    alice = live.user("alice")
+    ds = alice.create_dataset("x")
+    composed, decomposed = "sub-Jos\u00e9/a.nwb", "sub-Jose\u0301/a.nwb"
+    assert composed != decomposed
+    a = alice.add_file(ds, decomposed, b"first")
+    assert a["path"] == composed
+    blob = alice.upload_blob(ds, b"second")
+    url = f"/api/dandisets/{ds}/versions/draft/assets/"
+    again = alice.post(url, json={"metadata": {"path": composed}, "blob_id": blob})
+    assert again.status_code == 409 and "already exists" in again.json()["detail"]
+    for query in (composed, decomposed):
+        found = alice.get(url, params={"path": query}).json()
+        assert [r["asset_id"] for r in found["results"]] == [a["asset_id"]]
+    folders = alice.get(f"{url}paths/", params={"path_prefix": "sub-Jose\u0301"}).json()
+    assert [r["path"] for r in folders["results"]] == [composed]
 
 
 def test_path_collisions_are_409(live: Live) -> None:

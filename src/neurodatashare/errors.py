@@ -47,6 +47,12 @@ class PayloadTooLarge(NDSError):
     status_code = 413
 
 
+class TooBusy(NDSError):
+    """The server is already doing as much of this kind of work as it allows; retry."""
+
+    status_code = 429
+
+
 class ConfigError(NDSError):
     """A setting is missing or wrong; raised at start-up."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -19,19 +20,45 @@ from neurodatashare.db.models import Asset, Blob, Dataset, User, Version, Versio
 from neurodatashare.errors import BadRequest, Conflict, MethodNotAllowed, NotAuthenticated, NotFound
 
 MAX_PATH = 512
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Unicode categories refused anywhere in a path: controls (Cc) and format characters (Cf).
+_INVISIBLE = frozenset({"Cc", "Cf"})
+# unicodedata has no names for control characters; these are their Unicode name aliases.
+_CONTROL_NAMES = {
+    "\x00": "NULL (NUL)",
+    "\t": "CHARACTER TABULATION",
+    "\n": "LINE FEED",
+    "\r": "CARRIAGE RETURN",
+    "\x1b": "ESCAPE",
+    "\x7f": "DELETE",
+}
 # Keys the server computes from the blob and the asset row; never stored.
 COMPUTED_KEYS = ("id", "identifier", "path", "contentUrl", "contentSize", "digest", "access")
 
 
+def _describe_char(ch: str) -> str:
+    """'U+202E RIGHT-TO-LEFT OVERRIDE': how a message names a character a person cannot see."""
+    name = unicodedata.name(ch, "") or _CONTROL_NAMES.get(ch, "control character")
+    return f"U+{ord(ch):04X} {name}"
+
+
 def validate_path(path: Any) -> str:
-    """Return `path` if it is a safe relative asset path, else raise a clear 400."""
+    """Return `path`, in Unicode NFC, if it is a safe relative asset path, else raise a 400.
+
+    NFC makes two paths that look identical (a precomposed "é" and "e" + combining accent)
+    one path. Control and format characters (categories Cc and Cf: newlines, bidirectional
+    overrides such as U+202E, zero-width spaces, byte-order marks) make a path display as
+    something other than what it is, so they are refused by name, as are folder or file names
+    that start or end with whitespace.
+    """
     if not isinstance(path, str) or not path:
         raise BadRequest("The asset metadata needs a 'path' (a relative file path).")
-    if "\x00" in path:
-        raise BadRequest("Asset paths may not contain NUL characters.")
-    if _CONTROL.search(path):
-        raise BadRequest("Asset paths may not contain control characters such as newlines.")
+    path = unicodedata.normalize("NFC", path)
+    for ch in path:
+        if unicodedata.category(ch) in _INVISIBLE:
+            raise BadRequest(
+                f"Asset path {path!r} contains the invisible character {_describe_char(ch)}; "
+                "remove it from the file or folder name."
+            )
     if len(path) > MAX_PATH:
         raise BadRequest(f"Asset paths may be at most {MAX_PATH} characters (got {len(path)}).")
     if path.startswith("/") or re.match(r"^[A-Za-z]:", path):
@@ -45,6 +72,14 @@ def validate_path(path: Any) -> str:
         )
     if any(p in (".", "..") for p in parts):
         raise BadRequest(f"Asset path {path!r} may not contain '.' or '..' folders.")
+    for part in parts:
+        if part != part.strip():
+            ch = part[0] if part[0].isspace() else part[-1]
+            where = "starts" if part[0].isspace() else "ends"
+            raise BadRequest(
+                f"The name {part!r} in asset path {path!r} {where} with whitespace "
+                f"({_describe_char(ch)}); remove it."
+            )
     return path
 
 
@@ -175,10 +210,12 @@ def list_assets(
         dataset, ver = _version_for(s, dataset_id=dataset_id, version=version, user=user)
         query = _assets_of(ver)
         if path:
+            path = unicodedata.normalize("NFC", path)  # stored paths are NFC
             query = query.where(VersionAsset.path.startswith(path, autoescape=True))
         sort = column.desc() if order.startswith("-") else column.asc()
         query = query.order_by(sort, VersionAsset.path)
         if glob:
+            glob = unicodedata.normalize("NFC", glob)
             # Narrow by the literal prefix in SQL, then match the pattern exactly in Python.
             literal = re.split(r"[*?\[]", glob, maxsplit=1)[0]
             if literal:
@@ -205,7 +242,7 @@ def list_paths(
     path_prefix: str = "",
 ) -> list[dict[str, Any]]:
     """One level of the folder tree under `path_prefix`, with sizes and file counts."""
-    prefix = path_prefix.strip("/")
+    prefix = unicodedata.normalize("NFC", path_prefix.strip("/"))
     with archive.db.read() as s:
         _dataset, ver = _version_for(s, dataset_id=dataset_id, version=version, user=user)
         query = _assets_of(ver)

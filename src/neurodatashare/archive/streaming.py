@@ -24,6 +24,7 @@ from neurodatashare.archive.access import effective_access
 from neurodatashare.archive.context import Archive
 from neurodatashare.db.models import Blob, Dataset, Derived, User
 from neurodatashare.errors import Conflict, Forbidden, NotFound
+from neurodatashare.storage.signing import signature_matches
 
 INDEX_KIND = "lindi"
 TEMPLATE = "{{u}}"
@@ -90,7 +91,7 @@ def download_url(archive: Archive, *, asset_id: str, dataset: Dataset) -> str:
 
 
 def check_signed(archive: Archive, *, asset_id: str, expires: int, signature: str) -> None:
-    if not hmac.compare_digest(_signature(archive, asset_id, expires), signature):
+    if not signature_matches(_signature(archive, asset_id, expires), signature):
         raise Forbidden("This download link's signature is not valid.")
     if expires < time.time():
         raise Forbidden("This download link has expired; ask the archive for a new one.")

@@ -76,7 +76,7 @@ def new_key(username: str) -> None:
 )
 @friendly_errors
 def set_password(username: str, password: str) -> None:
-    """Set the web login password of USERNAME."""
+    """Set the web login password of USERNAME (ends all its web sessions)."""
     from neurodatashare.archive import users
 
     archive = _archive()
@@ -85,6 +85,100 @@ def set_password(username: str, password: str) -> None:
     finally:
         archive.close()
     click.echo(f"Password set for {username}.")
+
+
+@command.command("list-keys")
+@click.argument("username")
+@friendly_errors
+def list_keys(username: str) -> None:
+    """List USERNAME's API keys: id, prefix, created and last used (never the key)."""
+    from neurodatashare.archive import users
+
+    archive = _archive()
+    try:
+        keys = users.list_api_keys(archive, username=username)
+    finally:
+        archive.close()
+    if not keys:
+        click.echo(f"{username} has no API keys.")
+        return
+    click.echo(f"{'ID':>6}  {'PREFIX':<10}  {'CREATED':<25}  LAST USED")
+    for key in keys:
+        prefix = f"{key['prefix']}..." if key["prefix"] else "(unknown)"
+        click.echo(
+            f"{key['id']:>6}  {prefix:<10}  {key['created']:<25}  {key['last_used'] or 'never'}"
+        )
+
+
+@command.command("revoke-key")
+@click.argument("username")
+@click.argument("key")
+@friendly_errors
+def revoke_key(username: str, key: str) -> None:
+    """Revoke one of USERNAME's API keys, named by its id or prefix (see list-keys)."""
+    from neurodatashare.archive import users
+
+    archive = _archive()
+    try:
+        key_id = users.revoke_api_key(archive, username=username, key=key)
+    finally:
+        archive.close()
+    click.echo(f"Revoked API key {key_id} of {username}; it stops working at once.")
+
+
+@command.command("disable-user")
+@click.argument("username")
+@friendly_errors
+def disable_user(username: str) -> None:
+    """Disable USERNAME: its API keys and web sessions stop working at once."""
+    from neurodatashare.archive import users
+
+    archive = _archive()
+    try:
+        users.set_disabled(archive, username=username, disabled=True)
+    finally:
+        archive.close()
+    click.echo(f"Disabled {username}; its keys and sessions no longer work.")
+
+
+@command.command("enable-user")
+@click.argument("username")
+@friendly_errors
+def enable_user(username: str) -> None:
+    """Enable a disabled USERNAME again (its keys work again; it must log in again)."""
+    from neurodatashare.archive import users
+
+    archive = _archive()
+    try:
+        users.set_disabled(archive, username=username, disabled=False)
+    finally:
+        archive.close()
+    click.echo(f"Enabled {username}.")
+
+
+@command.command("delete-user")
+@click.argument("username")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Also when USERNAME is the only owner of datasets; they are kept without an owner.",
+)
+@friendly_errors
+def delete_user(username: str, force: bool) -> None:
+    """Delete USERNAME, its keys and sessions. Refused while it solely owns a dataset."""
+    from neurodatashare.archive import users
+
+    archive = _archive()
+    try:
+        orphaned = users.delete_user(archive, username=username, force=force)
+    finally:
+        archive.close()
+    click.echo(f"Deleted {username}.")
+    if orphaned:
+        click.echo(
+            f"Dataset(s) {', '.join(orphaned)} now have no owner; only administrators can "
+            "change them (add an owner with PUT /api/dandisets/ID/users/)."
+        )
 
 
 @command.command("migrate")

@@ -61,6 +61,10 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     approved: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A disabled user's keys and sessions stop working at once (the row and data stay).
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # Copied into each web session cookie; raising it ends every session of the user.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -70,6 +74,9 @@ class ApiKey(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    # The first characters of the key, so an administrator can tell keys apart (None for
+    # keys made before it was recorded). 8 of 40 hex digits leave 128 bits unknown.
+    prefix: Mapped[str | None] = mapped_column(String(8))
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

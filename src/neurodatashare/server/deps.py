@@ -8,9 +8,10 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request
 
 from neurodatashare.archive import Archive
-from neurodatashare.archive.users import get_user_by_id, user_for_api_key
+from neurodatashare.archive.users import session_user, user_for_api_key
 from neurodatashare.db.models import User
 from neurodatashare.errors import BadRequest, NotAuthenticated, PayloadTooLarge
+from neurodatashare.server.params import MAX_COUNT, Page
 
 
 def get_archive(request: Request) -> Archive:
@@ -32,9 +33,8 @@ def current_user(
         if scheme.lower() not in ("token", "bearer") or not key.strip():
             raise NotAuthenticated("Send the API key as 'Authorization: token KEY'.")
         return user_for_api_key(archive, key=key)
-    user_id = request.session.get("user_id") if "session" in request.scope else None
-    if user_id is not None:
-        return get_user_by_id(archive, user_id=int(user_id))
+    if "session" in request.scope and request.session:
+        return session_user(archive, session=request.session)
     return None
 
 
@@ -46,12 +46,10 @@ class Paging:
     def __init__(
         self,
         request: Request,
-        page: Annotated[int, Query(description="Page number, from 1.")] = 1,
-        page_size: Annotated[int, Query(description="Items per page.")] = 100,
+        page: Page = 1,
+        page_size: Annotated[int, Query(ge=1, le=MAX_COUNT, description="Items per page.")] = 100,
     ) -> None:
         limit = request.app.state.archive.settings.max_page_size
-        if page < 1:
-            raise BadRequest("page must be 1 or more.")
         if not 1 <= page_size <= limit:
             raise BadRequest(f"page_size must be between 1 and {limit}.")
         self.request = request

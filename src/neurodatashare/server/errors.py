@@ -21,10 +21,16 @@ log = logging.getLogger("neurodatashare.server")
 
 
 def _describe(errors: list[dict[str, Any]]) -> str:
+    """'query parameter 'start': Input should be a finite number' for each problem."""
     parts = []
     for err in errors[:5]:
-        loc = ".".join(str(x) for x in err.get("loc", ()) if x not in ("body", "query", "path"))
-        parts.append(f"{loc}: {err.get('msg')}" if loc else str(err.get("msg")))
+        loc = [str(x) for x in err.get("loc", ())]
+        where = loc[0] if loc else ""
+        name = ".".join(loc[1:]) if where in ("body", "query", "path", "header") else ".".join(loc)
+        label = {"query": "query parameter", "path": "path parameter", "header": "header"}.get(
+            where, "field"
+        )
+        parts.append(f"{label} '{name}': {err.get('msg')}" if name else str(err.get("msg")))
     return "; ".join(parts)
 
 

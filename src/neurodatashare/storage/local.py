@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 from neurodatashare.errors import BadRequest, Forbidden, NotFound
 from neurodatashare.storage.base import BlobFacts, PartPlan
 from neurodatashare.storage.digests import etag_from_part_md5s, part_plan
+from neurodatashare.storage.signing import signature_matches
 
 _UPLOAD_ID = re.compile(r"^[0-9a-f-]{36}$")
 PART_URL_LIFETIME = 7 * 24 * 3600  # as dandi-archive signs its S3 part URLs
@@ -111,7 +112,7 @@ class LocalBlobStore:
     ) -> PartWriter:
         """Check a part URL's signature and open the part for writing."""
         good = self._sign(upload_id, part_number, total, expires)
-        if not hmac.compare_digest(good, signature):
+        if not signature_matches(good, signature):
             raise Forbidden("This upload URL's signature is not valid.")
         if expires < time.time():
             raise Forbidden("This upload URL has expired; start the upload again.")
@@ -129,7 +130,7 @@ class LocalBlobStore:
         return f"{self.public_url}/api/uploads/{upload_id}/storage-complete/?signature={sig}"
 
     def check_complete_signature(self, *, upload_id: str, signature: str) -> None:
-        if not hmac.compare_digest(self._sign(upload_id, "complete"), signature):
+        if not signature_matches(self._sign(upload_id, "complete"), signature):
             raise Forbidden("This completion URL's signature is not valid.")
 
     def recorded_parts(self, *, upload_id: str) -> dict[int, str]:

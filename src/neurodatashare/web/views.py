@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -47,10 +47,13 @@ def _archive(request: Request) -> Archive:
 
 
 def _viewer(request: Request) -> User | None:
-    user_id = request.session.get("user_id")
-    if user_id is None:
+    """The signed-in user; an ended session (signed out elsewhere, disabled) is anonymous."""
+    if not request.session:
         return None
-    return users.get_user_by_id(_archive(request), user_id=int(user_id))
+    try:
+        return users.session_user(_archive(request), session=request.session)
+    except NotAuthenticated:
+        return None
 
 
 ViewerDep = Annotated[User | None, Depends(_viewer)]
@@ -76,8 +79,12 @@ def error_page(request: Request, viewer: User | None, exc: NDSError) -> HTMLResp
 
 
 @router.get("/", response_class=HTMLResponse)
-def index(request: Request, viewer: ViewerDep, q: str = "", page: int = 1) -> HTMLResponse:
-    page = max(page, 1)
+def index(
+    request: Request,
+    viewer: ViewerDep,
+    q: str = "",
+    page: Annotated[int, Query(ge=1, le=2**31 - 1)] = 1,
+) -> HTMLResponse:
     total, rows = datasets.list_datasets(
         _archive(request),
         user=viewer,
@@ -184,13 +191,15 @@ def login(
         return render(
             request, "login.html", None, status=401, next=_safe_next(next), error=exc.message
         )
-    request.session.clear()
-    request.session["user_id"] = user.id
+    users.start_session(request.session, user)
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
+def logout(request: Request, viewer: ViewerDep) -> Response:
+    """Sign out of this browser and every other session of the same user."""
+    if viewer is not None:
+        users.end_sessions(_archive(request), user_id=viewer.id)
     request.session.clear()
     return RedirectResponse("/", status_code=303)
 

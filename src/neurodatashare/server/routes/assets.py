@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import FileResponse, RedirectResponse
 
 from neurodatashare.archive import assets, streaming
@@ -142,7 +142,7 @@ def download(
     asset_id: str,
     archive: ArchiveDep,
     user: UserDep,
-    expires: int | None = None,
+    expires: Annotated[int | None, Query(ge=0, le=2**62, description="From a signed link.")] = None,
     signature: str | None = None,
 ) -> Response:
     """The asset's bytes: a redirect where the store signs URLs, else streamed with Range.

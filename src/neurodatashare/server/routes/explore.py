@@ -9,7 +9,10 @@ from fastapi import APIRouter, Query, Response
 
 from neurodatashare.archive import explore
 from neurodatashare.errors import BadRequest
+from neurodatashare.nwb.tree_pages import DEFAULT_PAGE as DEFAULT_TREE_PAGE
+from neurodatashare.nwb.tree_pages import MAX_PAGE as MAX_TREE_PAGE
 from neurodatashare.server.deps import ArchiveDep, UserDep
+from neurodatashare.server.params import BinWidth, Duration, Index, Offset, PixelWidth, Seconds
 
 router = APIRouter(prefix="/api/assets/{asset_id}/explore", tags=["explore"])
 
@@ -47,13 +50,34 @@ def binary(payload: Any) -> Response:
 
 
 @router.get("/tree")
-def tree(asset_id: str, archive: ArchiveDep, user: UserDep) -> dict[str, Any]:
-    from neurodatashare.nwb.explore import describe_tree
+def tree(
+    asset_id: str,
+    archive: ArchiveDep,
+    user: UserDep,
+    path: Annotated[str, Query(description="The group to list below.")] = "/",
+    depth: Annotated[
+        int | None, Query(ge=1, le=1000, description="Levels below `path`; all when absent.")
+    ] = None,
+    offset: Offset = 0,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_TREE_PAGE, description="Objects per page, at most 5,000.")
+    ] = DEFAULT_TREE_PAGE,
+) -> Response:
+    """The file's objects, breadth-first below `path`, a page at a time (cached per file)."""
+    from neurodatashare.archive.explore_tree import tree_json
 
-    nodes = explore.run(
-        archive, asset_id=asset_id, user=user, read=lambda h5, _o: describe_tree(h5)
+    body = tree_json(
+        archive,
+        asset_id=asset_id,
+        user=user,
+        path=path,
+        depth=depth,
+        offset=offset,
+        limit=limit,
     )
-    return {"asset_id": asset_id, "nodes": nodes}
+    return Response(
+        body, media_type="application/json", headers={"Cache-Control": "private, max-age=300"}
+    )
 
 
 @router.get("/series")
@@ -72,17 +96,15 @@ def series(asset_id: str, path: str, archive: ArchiveDep, user: UserDep) -> dict
 def window(
     asset_id: str,
     path: str,
-    start: float,
-    end: float,
+    start: Seconds,
+    end: Seconds,
     archive: ArchiveDep,
     user: UserDep,
-    width: int = 1000,
+    width: PixelWidth = 1000,
     channels: str | None = None,
 ) -> Response:
     from neurodatashare.nwb.explore import read_window
 
-    if not 10 <= width <= 10_000:
-        raise BadRequest("width is the plot's width in pixels, between 10 and 10,000.")
     chosen = parse_ranges(channels, what="channels")
     result = explore.run(
         archive,
@@ -101,8 +123,8 @@ def table(
     path: str,
     archive: ArchiveDep,
     user: UserDep,
-    offset: int = 0,
-    limit: int = 100,
+    offset: Offset = 0,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Rows per page, 1 to 1000.")] = 100,
     sort: str | None = None,
     desc: bool = False,
     filter: Annotated[list[str] | None, Query(description="COL:OP:VALUE, repeatable")] = None,
@@ -122,8 +144,8 @@ def table(
 @router.get("/spikes")
 def spikes(
     asset_id: str,
-    start: float,
-    end: float,
+    start: Seconds,
+    end: Seconds,
     archive: ArchiveDep,
     user: UserDep,
     path: str = "/units",
@@ -149,9 +171,9 @@ def psth(
     intervals_path: str = "/intervals/trials",
     align: str = "start_time",
     group_by: str | None = None,
-    pre: float = 0.5,
-    post: float = 1.0,
-    bin: float = 0.02,
+    pre: Duration = 0.5,
+    post: Duration = 1.0,
+    bin: BinWidth = 0.02,
     units: str | None = None,
 ) -> dict[str, Any]:
     from neurodatashare.nwb.explore import psth as compute_psth
@@ -195,7 +217,7 @@ def waveforms(
 
 
 @router.get("/frame")
-def frame(asset_id: str, path: str, index: int, archive: ArchiveDep, user: UserDep) -> Response:
+def frame(asset_id: str, path: str, index: Index, archive: ArchiveDep, user: UserDep) -> Response:
     from neurodatashare.nwb.explore import read_frame
 
     return binary(

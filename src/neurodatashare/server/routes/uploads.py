@@ -16,6 +16,7 @@ from starlette.requests import ClientDisconnect
 from neurodatashare.archive import uploads
 from neurodatashare.errors import NotFound
 from neurodatashare.server.deps import ArchiveDep, JsonBody, UserDep, field
+from neurodatashare.server.params import Epoch, PartNumber, Size
 
 router = APIRouter(prefix="/api", tags=["uploads"])
 
@@ -53,11 +54,11 @@ def blob_digest(archive: ArchiveDep, body: JsonBody) -> dict[str, Any]:
 @router.put("/uploads/{upload_id}/parts/{part_number}/", include_in_schema=False)
 async def put_part(
     upload_id: str,
-    part_number: int,
+    part_number: PartNumber,
     request: Request,
     archive: ArchiveDep,
-    total: int,
-    expires: int,
+    total: Size,
+    expires: Epoch,
     signature: str,
 ) -> Response:
     opener = getattr(archive.store, "part_writer", None)

@@ -3,7 +3,7 @@
 
 import { Api } from "./api.js";
 import { urlState, TimeStore } from "./state.js";
-import { buildTree, TreeView, VIEW_LABELS } from "./tree.js";
+import { addNodes, buildTree, isIncomplete, TreeView, VIEW_LABELS } from "./tree.js";
 import { fmtTime, fmtNumber } from "./plot.js";
 import { message, errorText } from "./ui.js";
 
@@ -329,11 +329,14 @@ async function start() {
     return;
   }
   tree = buildTree(data.nodes || []);
+  const wanted = urlState.getAll("obj");
+  for (const p of wanted) await revealLoaded(p);
   const count = tree.byPath.size - 1;
   const viewable = [...tree.byPath.values()].filter((n) => (n.views || []).length).length;
-  document.getElementById("tree-count").textContent = `${count.toLocaleString("en-US")} objects, ${viewable} with a view`;
-  const wanted = urlState.getAll("obj");
-  treeView = new TreeView(treeEl, tree, { onOpen: (p, o) => openObject(p, o), selected: wanted });
+  const paged = data.next_offset !== null && data.next_offset !== undefined;
+  document.getElementById("tree-count").textContent =
+    `${count.toLocaleString("en-US")} objects${paged ? " loaded (more as groups open)" : ""}, ${viewable} with a view`;
+  treeView = new TreeView(treeEl, tree, { onOpen: (p, o) => openObject(p, o), loadChildren, selected: wanted });
   const filter = document.getElementById("tree-filter");
   filter.addEventListener("input", () => treeView.setFilter(filter.value));
   if (wanted.length) {
@@ -342,6 +345,36 @@ async function start() {
     syncUrl();
   }
   root.dataset.state = "ready";
+}
+
+// Large files' trees come in pages (breadth-first); a group's remaining children are
+// fetched when it is opened, a page of 1,000 at a time.
+async function loadChildren(path) {
+  const nodes = [];
+  let offset = 0;
+  do {
+    const page = await api.json("tree", { path, depth: 1, offset });
+    nodes.push(...page.nodes.filter((n) => n.path !== path));
+    offset = page.next_offset;
+  } while (offset !== null && offset !== undefined && nodes.length < 50_000);
+  return nodes;
+}
+
+// Make sure every group on the way to `path` (from a shared link) has its children loaded.
+async function revealLoaded(path) {
+  const parts = path.split("/").filter(Boolean);
+  let current = "/";
+  for (let i = 0; i < parts.length; i++) {
+    const node = tree.byPath.get(current);
+    if (node && isIncomplete(node)) {
+      try {
+        addNodes(tree, await loadChildren(current));
+      } catch (_) {
+        return;
+      }
+    }
+    current = `/${parts.slice(0, i + 1).join("/")}`;
+  }
 }
 
 start();

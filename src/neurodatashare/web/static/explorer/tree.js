@@ -9,28 +9,52 @@ export { VIEW_LABELS };
 
 const OPEN_BY_DEFAULT = new Set(["/", "/acquisition", "/processing", "/intervals", "/stimulus", "/analysis"]);
 
+const order = (a, b) => {
+  const av = (a.views || []).length ? 0 : 1;
+  const bv = (b.views || []).length ? 0 : 1;
+  if (a.kind !== b.kind) return a.kind === "group" ? -1 : 1;
+  return av - bv || a.name.localeCompare(b.name);
+};
+
+// A group whose children have not all been loaded yet (large files come in pages; see
+// docs/explorer-api.md): `child_count` says how many it has.
+export function isIncomplete(n) {
+  return n.kind === "group" && typeof n.child_count === "number" && n.children.length < n.child_count;
+}
+
+function link(byPath, n) {
+  const parentPath = n.path.slice(0, n.path.lastIndexOf("/")) || "/";
+  let parent = byPath.get(parentPath);
+  if (!parent) {
+    parent = { path: parentPath, name: parentPath.split("/").pop(), kind: "group", children: [], views: [] };
+    byPath.set(parentPath, parent);
+    if (parentPath !== "/") link(byPath, parent);
+  }
+  parent.children.push(n);
+  return parent;
+}
+
 export function buildTree(nodes) {
   const byPath = new Map();
   for (const n of nodes) byPath.set(n.path, { ...n, children: [] });
   if (!byPath.has("/")) byPath.set("/", { path: "/", name: "", kind: "group", children: [], views: [] });
-  for (const n of byPath.values()) {
-    if (n.path === "/") continue;
-    const parentPath = n.path.slice(0, n.path.lastIndexOf("/")) || "/";
-    let parent = byPath.get(parentPath);
-    if (!parent) {
-      parent = { path: parentPath, name: parentPath.split("/").pop(), kind: "group", children: [], views: [] };
-      byPath.set(parentPath, parent);
-    }
-    parent.children.push(n);
+  for (const n of [...byPath.values()]) {
+    if (n.path !== "/") link(byPath, n);
   }
-  const order = (a, b) => {
-    const av = (a.views || []).length ? 0 : 1;
-    const bv = (b.views || []).length ? 0 : 1;
-    if (a.kind !== b.kind) return a.kind === "group" ? -1 : 1;
-    return av - bv || a.name.localeCompare(b.name);
-  };
   for (const n of byPath.values()) n.children.sort(order);
   return { root: byPath.get("/"), byPath };
+}
+
+// Add a later page of nodes (children of a group opened on demand) to a built tree.
+export function addNodes(tree, nodes) {
+  const touched = new Set();
+  for (const raw of nodes) {
+    if (tree.byPath.has(raw.path)) continue;
+    const n = { ...raw, children: [] };
+    tree.byPath.set(n.path, n);
+    touched.add(link(tree.byPath, n));
+  }
+  for (const parent of touched) parent.children.sort(order);
 }
 
 function shapeText(n) {
@@ -43,10 +67,11 @@ function hasViewBelow(n) {
 }
 
 export class TreeView {
-  constructor(container, tree, { onOpen, selected = [] }) {
+  constructor(container, tree, { onOpen, loadChildren = null, selected = [] }) {
     this.container = container;
     this.tree = tree;
     this.onOpen = onOpen;
+    this.loadChildren = loadChildren;
     this.selected = new Set(selected);
     this.expanded = new Set(OPEN_BY_DEFAULT);
     for (const n of tree.byPath.values()) {
@@ -118,7 +143,8 @@ export class TreeView {
     li.setAttribute("aria-level", String(level));
     li.setAttribute("aria-selected", this.selected.has(n.path) ? "true" : "false");
     const open = this.filter ? true : this.expanded.has(n.path);
-    if (n.children.length) li.setAttribute("aria-expanded", open ? "true" : "false");
+    const expandable = n.children.length > 0 || isIncomplete(n);
+    if (expandable) li.setAttribute("aria-expanded", open ? "true" : "false");
     const row = document.createElement("div");
     row.className = "row";
     if ((n.views || []).length) row.classList.add("viewable");
@@ -126,7 +152,7 @@ export class TreeView {
     const twist = document.createElement("span");
     twist.className = "twist";
     twist.setAttribute("aria-hidden", "true");
-    twist.textContent = n.children.length ? (open ? "▾" : "▸") : "";
+    twist.textContent = expandable ? (open ? "▾" : "▸") : "";
     const name = document.createElement("span");
     name.className = "name";
     name.textContent = n.name || "/";
@@ -167,6 +193,12 @@ export class TreeView {
       for (const c of n.children) this.renderNode(c, group, level + 1);
       li.append(group);
     }
+    if (open && isIncomplete(n) && n.loading) {
+      const more = document.createElement("p");
+      more.className = "muted";
+      more.textContent = "Loading…";
+      li.append(more);
+    }
     parentUl.append(li);
   }
 
@@ -188,6 +220,18 @@ export class TreeView {
     if (want) this.expanded.add(path);
     else this.expanded.delete(path);
     this.focusPath = path;
+    const node = this.tree.byPath.get(path);
+    if (want && node && isIncomplete(node) && this.loadChildren && !node.loading) {
+      node.loading = true;
+      this.loadChildren(path)
+        .then((nodes) => addNodes(this.tree, nodes))
+        .catch(() => { node.child_count = node.children.length; })
+        .finally(() => {
+          node.loading = false;
+          this.render();
+          this.focus(this.items().find((li) => li.dataset.path === path));
+        });
+    }
     this.render();
     this.focus(this.items().find((li) => li.dataset.path === path));
   }
@@ -198,7 +242,8 @@ export class TreeView {
     e.stopPropagation();
     const path = li.dataset.path;
     const node = this.tree.byPath.get(path);
-    if (e.target.closest(".twist") && node.children.length) {
+    const expandable = node.children.length > 0 || isIncomplete(node);
+    if (e.target.closest(".twist") && expandable) {
       this.toggle(path);
       return;
     }
@@ -208,7 +253,7 @@ export class TreeView {
       return;
     }
     this.focus(li);
-    if (node.children.length && !(node.views || []).length) this.toggle(path);
+    if (expandable && !(node.views || []).length) this.toggle(path);
     this.onOpen(path, { add: e.shiftKey || e.ctrlKey || e.metaKey });
   }
 
@@ -239,7 +284,7 @@ export class TreeView {
         break;
       case "Enter":
       case " ":
-        if (node.children.length && !(node.views || []).length) this.toggle(path);
+        if ((node.children.length || isIncomplete(node)) && !(node.views || []).length) this.toggle(path);
         else this.onOpen(path, { add: e.shiftKey });
         break;
       default: handled = false;

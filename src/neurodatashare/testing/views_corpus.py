@@ -118,8 +118,8 @@ def build_views_nwbfile(*, seed: int = 7) -> Any:
         session_description="Views corpus: one object of every type with its own view",
         keywords=["views", "spike snippets", "band power"],
     )
-    probe = nwb.create_device(name="probe", description="4-shank silicon probe", manufacturer="X")
-    nwb.create_device(name="camera", description="behaviour camera", manufacturer="Y")
+    probe = nwb.create_device(name="probe", description="4-shank silicon probe")
+    nwb.create_device(name="camera", description="behaviour camera")
     groups = [
         nwb.create_electrode_group(
             name=f"shank{k}", description=f"shank {k}", location="CA1", device=probe

@@ -89,13 +89,14 @@ def _subject(h5: h5py.File) -> dict[str, Any] | None:
     return out
 
 
-def _devices(h5: h5py.File) -> list[dict[str, Any]]:
+def _devices(h5: h5py.File, types: _Types) -> list[dict[str, Any]]:
     group = h5.get("/general/devices")
     if not isinstance(group, h5py.Group):
         return []
     out = []
     for name, dev in list(group.items())[:50]:
-        if not isinstance(dev, h5py.Group):
+        # only devices: not the `models` group (DeviceModel, NWB 2.9+) or other containers
+        if not isinstance(dev, h5py.Group) or not types.isa(_ndtype(dev), "Device"):
             continue
         out.append(
             {
@@ -223,7 +224,7 @@ def file_overview(h5: h5py.File) -> dict[str, Any]:
             "nwb_version": _text(_attr(h5["/"], "nwb_version", "")) or None,
             "session": session,
             "subject": _subject(h5),
-            "devices": _devices(h5),
+            "devices": _devices(h5, types),
             "electrodes": _electrodes(h5),
             "counts": counts,
             "span": [float(lo), float(hi)] if np.isfinite(lo) and np.isfinite(hi) else None,

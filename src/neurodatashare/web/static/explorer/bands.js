@@ -23,7 +23,7 @@ export async function mount({ el, node, api, time, urlState }) {
   const plot = h("div", { class: "plot bands-plot" });
   const status = h("p", { class: "status" });
   el.append(tools, plot, status);
-  const margin = { ...MARGIN, l: 90, r: 80 };
+  const margin = { ...MARGIN, l: 120, r: 80 };
   const labels = m0.bands.map((b, i) => {
     const lim = m0.band_limits?.[i];
     return lim ? `${b} (${lim[0]}–${lim[1]} Hz)` : b;

@@ -6,6 +6,7 @@ import { h, note, errorText, isAbort, latest, debounce, select } from "./ui.js";
 import { ranges } from "./api.js";
 
 const UNIT_PAGE = 40;
+const OTHERS = COLORS.filter((c) => c !== "#d62728"); // red marks the selected / largest
 
 /** Volts are shown as µV (spikes are tens of µV); other units as they are. */
 export function displayUnit(unit) {
@@ -365,7 +366,7 @@ export async function mount({ el, node, api, time, urlState, tree }) {
       const order = [...chans.keys()].filter((k) => k !== peak).concat([peak]);
       const traces = order.map((k) => ({
         type: "scatter", mode: "lines", x, y: chans[k].map((v) => v * factor),
-        line: { width: k === peak ? 2.4 : 1.2, color: k === peak ? "#d62728" : COLORS[k % COLORS.length] },
+        line: { width: k === peak ? 2.4 : 1.2, color: k === peak ? "#d62728" : OTHERS[k % OTHERS.length] },
         opacity: k === peak ? 1 : 0.7,
         name: labels ? `electrode ${labels[k]}` : `channel ${k}`,
         hovertemplate: `${labels ? `electrode ${labels[k]}` : `channel ${k}`}: %{y:.3g} ${yLabel}<extra></extra>`,

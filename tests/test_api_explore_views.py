@@ -49,9 +49,7 @@ def test_views_are_chosen_by_type_not_shape(live: Live, views_file: Path) -> Non
     assert units[vc.SPIKE_EVENTS] == "volts"
 
 
-def test_snippets_are_bounded_and_their_mean_is_the_data_mean(
-    live: Live, views_file: Path
-) -> None:
+def test_snippets_are_bounded_and_their_mean_is_the_data_mean(live: Live, views_file: Path) -> None:
     alice, aid = setup(live, views_file)
     url = f"/api/assets/{aid}/explore/snippets"
     r = alice.get(url, params={"path": vc.SPIKE_EVENTS, "limit": 50})
@@ -172,3 +170,30 @@ def test_overview_names_session_subject_devices_and_span(live: Live, views_file:
         assert anonymous.get(f"/api/assets/{aid}/explore/overview").status_code == 200
     finally:
         anonymous.close()
+
+
+def test_tree_and_overview_together_in_a_fresh_process(views_file: Path) -> None:
+    """The page loads both at once; on a fresh server that once deadlocked (pynwb was
+    first imported inside h5py's visit callback, under h5py's lock)."""
+    import subprocess
+    import sys
+
+    script = f"""
+import threading, h5py
+from neurodatashare.nwb.explore import describe_tree
+from neurodatashare.nwb.explore_summary import file_overview
+out = {{}}
+def run(name, fn):
+    with h5py.File({str(views_file)!r}) as h5:
+        out[name] = fn(h5)
+threads = [threading.Thread(target=run, args=a) for a in (("tree", describe_tree),
+                                                          ("overview", file_overview))]
+for t in threads: t.start()
+for t in threads: t.join()
+print(len(out["tree"]) > 10 and out["overview"]["main"])
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == vc.COLOUR_VIDEO

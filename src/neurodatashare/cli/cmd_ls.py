@@ -10,9 +10,9 @@ from neurodatashare.cli.client_support import (
     ClientCommand,
     client_errors,
     echo_json,
-    human_size,
     open_client,
 )
+from neurodatashare.formatting import human_size
 
 
 @click.command(name="ls", cls=ClientCommand)

@@ -215,6 +215,10 @@ class _Types:
     (read lazily, only when a type is not a core one)."""
 
     def __init__(self, h5: h5py.File) -> None:
+        # Load pynwb's catalog now, not first inside an h5py visit callback: h5py holds
+        # its global lock there, and importing pynwb while another request's thread does
+        # the same deadlocks the two (the tree and the overview load together).
+        _core_types()
         self.h5 = h5
         self._parents: dict[str, str] | None = None
         self._memo: dict[str, tuple[str, ...]] = {}

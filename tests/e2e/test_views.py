@@ -182,3 +182,18 @@ def test_error_objects_become_sentences(demo: DemoServer, views_asset: str, page
     page.wait("() => document.querySelector('.panel .status.error')?.textContent.length > 0")
     no_object_text(page)
     page.assert_no_errors(allow=("Failed to load resource",))
+
+
+def test_api_docs_fetch_nothing_from_outside(demo: DemoServer, page: Page) -> None:
+    outside: list[str] = []
+    page.page.on(
+        "request",
+        lambda r: outside.append(r.url) if not r.url.startswith(demo.url) else None,
+    )
+    page.goto(f"{demo.url}/api/docs")
+    page.page.wait_for_selector(".swagger-ui .info .title", timeout=30_000)
+    page.page.wait_for_load_state("networkidle")
+    assert "neurodatashare" in page.page.locator(".swagger-ui .info .title").inner_text()
+    assert page.page.locator(".opblock").count() > 20  # every route is listed
+    assert not outside, outside
+    page.assert_no_errors()

@@ -273,9 +273,9 @@ def test_errors_are_messages_in_the_panel(demo: DemoServer, page: Page) -> None:
     page.wait("() => Number(new URLSearchParams(location.search).get('t1')) <= 10.001")
     page.wait(PLOT_READY, ".traces-plot")
     # moving it away afterwards says where the data are
+    page.page.locator("[name=t1]").fill("5010")  # the end first: start < end at every step
     page.page.locator("[name=t0]").fill("5000")
-    page.page.locator("[name=t1]").fill("5010")
-    page.page.locator("[name=t1]").press("Enter")
+    page.page.locator("[name=t0]").press("Enter")
     page.wait_text(".traces-plot ~ .status", r"Nothing in this window")
     page.assert_no_errors()
     # the server's 4xx detail shows in the panel (and the browser logs the failed request)

@@ -13,7 +13,8 @@ export function displayUnit(unit) {
   const u = String(unit || "").trim();
   if (/^(v|volt|volts)$/i.test(u)) return { factor: 1e6, label: "µV" };
   if (/^(mv|millivolts?)$/i.test(u)) return { factor: 1e3, label: "µV" };
-  return { factor: 1, label: u || "value (no unit given)" };
+  if (!u || /^(n\.?a\.?|n\/a|none|no unit|unknown)$/i.test(u)) return { factor: 1, label: "value (no unit given)" };
+  return { factor: 1, label: u };
 }
 
 /** A bin width that gives about 40 bins over the window, rounded to 1, 2 or 5 × 10^k s. */

@@ -462,7 +462,7 @@ export async function mount({ el, node, view, api, time, urlState, tree }) {
     const times = timesOf(win);
     await P.react(heatPlot, [{
       type: "heatmap", x: mm ? times.map((t) => t + win.meta.dt / 2) : times, y: [...Array(nC).keys()], z, colorscale: "Viridis", zsmooth: false,
-      colorbar: { thickness: 10, title: { text: win.meta.unit || "", side: "right" } }, hovertemplate: "ROI %{y}<br>%{x:.3f} s<br>%{z:.3g}<extra></extra>",
+      colorbar: { thickness: 10, title: { text: /DfOverF|dff/i.test(rrs.path) ? "dF/F" : displayUnit(win.meta.unit).label, side: "right" } }, hovertemplate: "ROI %{y}<br>%{x:.3f} s<br>%{z:.3g}<extra></extra>",
     }], {
       margin: { ...MARGIN, l: 60, r: 70 }, height: 280, dragmode: "pan",
       xaxis: { range: [...time.window], title: { text: "time (s)", standoff: 4 }, zeroline: false },

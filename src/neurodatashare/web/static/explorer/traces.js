@@ -300,7 +300,7 @@ export async function mount({ el, node, api, time, urlState }) {
       const x = win.meta.kind === "minmax" ? times.map((t) => t + win.meta.dt / 2) : times;
       traces.push({
         type: "heatmap", x, y: chans.map((_, k) => k), z, colorscale: "Viridis", zsmooth: false,
-        colorbar: { thickness: 10, len: 0.9, title: { text: win.meta.unit || info.unit || "", side: "right" } },
+        colorbar: { thickness: 10, len: 0.9, title: { text: /DfOverF|dff/i.test(node.path) ? "dF/F" : displayUnit(win.meta.unit || info.unit).label, side: "right" } },
         customdata: chans.map((c) => new Array(nT).fill(labels[c])),
         hovertemplate: "%{customdata}<br>%{x:.3f} s<br>%{z:.3g}<extra></extra>",
       });

@@ -133,6 +133,8 @@ def test_upload_ls_download_rm_publish(live: Live, tmp_path: Path) -> None:
 
     listed = json.loads(run("ls", "--json").stdout)
     assert [(d["identifier"], d["files"]) for d in listed] == [(ds, 4)]
+    plain = run("ls").stdout  # the draft's status, as the user guide says
+    assert ds in plain and f"  {listed[0]['status']} " in plain and listed[0]["status"]
     top = run("ls", ds).stdout
     assert "sub-1/" in top and "(2 files)" in top and "README.txt" in top
     folder = json.loads(run("ls", f"{ds}/sub-1/", "--json").stdout)

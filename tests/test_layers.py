@@ -7,7 +7,7 @@ from pathlib import Path
 
 PKG = Path(__file__).resolve().parent.parent / "src" / "neurodatashare"
 EDGE = {"cli", "server", "web"}
-LOWER = {"db", "storage", "metadata", "errors", "config"}
+LOWER = {"db", "storage", "metadata", "errors", "config", "formatting"}
 SERVICES = {"archive", "client", "nwb", "formats", "validation", "jobs"}
 
 

@@ -19,6 +19,7 @@ import click
 
 from neurodatashare.client.errors import EXIT_OTHER, ClientError
 from neurodatashare.errors import NDSError
+from neurodatashare.formatting import human_size
 
 if TYPE_CHECKING:
     from neurodatashare.client.remote import Client
@@ -92,14 +93,6 @@ def open_client() -> Client:
 
 def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
-
-
-def human_size(size: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(size) < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} TiB"  # pragma: no cover
 
 
 def show_transfer(

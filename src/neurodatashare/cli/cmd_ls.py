@@ -10,9 +10,9 @@ from neurodatashare.cli.client_support import (
     ClientCommand,
     client_errors,
     echo_json,
-    human_size,
     open_client,
 )
+from neurodatashare.formatting import human_size
 
 
 @click.command(name="ls", cls=ClientCommand)
@@ -122,7 +122,8 @@ def _list_datasets(datasets: Any, as_json: bool) -> None:
         return
     for r in rows:
         latest = r["latest_version"] or "draft only"
+        status = r["status"] or "—"  # the draft's: Pending while files are checked
         click.echo(
             f"{r['identifier']}  {r['access']:<9} {r['files']:>6} files {human_size(r['size']):>10}"
-            f"  {latest:<16} {r['name']}"
+            f"  {status:<9} {latest:<16} {r['name']}"
         )

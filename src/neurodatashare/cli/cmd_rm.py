@@ -8,10 +8,10 @@ from neurodatashare.cli.client_support import (
     ClientCommand,
     client_errors,
     echo_json,
-    human_size,
     open_client,
 )
 from neurodatashare.client.errors import ClientError
+from neurodatashare.formatting import human_size
 
 
 @click.command(name="rm", cls=ClientCommand)

@@ -47,6 +47,7 @@ import h5py
 import numpy as np
 
 from neurodatashare.errors import BadRequest, Conflict, NotFound
+from neurodatashare.nwb.view_types import spec_unit, type_views
 
 if TYPE_CHECKING:
     from neurodatashare.nwb.overview import OverviewLevel, OverviewReader
@@ -214,6 +215,10 @@ class _Types:
     (read lazily, only when a type is not a core one)."""
 
     def __init__(self, h5: h5py.File) -> None:
+        # Load pynwb's catalog now, not first inside an h5py visit callback: h5py holds
+        # its global lock there, and importing pynwb while another request's thread does
+        # the same deadlocks the two (the tree and the overview load together).
+        _core_types()
         self.h5 = h5
         self._parents: dict[str, str] | None = None
         self._memo: dict[str, tuple[str, ...]] = {}
@@ -367,6 +372,9 @@ def _is_series_group(obj: Any, hier: tuple[str, ...]) -> bool:
 
 def _views(obj: Any, hier: tuple[str, ...]) -> list[str]:
     """Which explorer views can show this object (the most specific first)."""
+    by_type = type_views(obj, hier)
+    if by_type is not None:
+        return by_type
     if not isinstance(obj, h5py.Group):
         return []
     views: list[str] = []
@@ -508,6 +516,7 @@ def _entry(obj: Any, path: str, types: _Types, h5: h5py.File) -> dict[str, Any]:
         unit = _attr(obj, "unit")
         entry["unit"] = None if unit is None else _text(unit)
         entry["value"] = _tiny_value(obj, h5)
+        entry["views"] = _views(obj, hier)
         return entry
     try:
         entry["views"] = _views(obj, hier)
@@ -518,7 +527,7 @@ def _entry(obj: Any, path: str, types: _Types, h5: h5py.File) -> dict[str, Any]:
         if isinstance(data, h5py.Dataset):
             entry.update(_dataset_facts(data))
             unit = _attr(data, "unit")
-            entry["unit"] = None if unit is None else _text(unit)
+            entry["unit"] = spec_unit(hier) if unit is None else _text(unit)
     return entry
 
 
@@ -654,7 +663,7 @@ def _series(h5: h5py.File, path: Any, *, need: str | None = None) -> _Series:
         conversion=_num(_attr(data, "conversion", 1.0), 1.0),
         offset=_num(_attr(data, "offset", 0.0), 0.0),
         channel_conversion=channel_conversion,
-        unit="" if unit is None else _text(unit),
+        unit=(spec_unit(hier) or "") if unit is None else _text(unit),
     )
 
 

@@ -54,7 +54,7 @@ def create_api(settings: Settings | None = None, *, archive: Archive | None = No
         version=__version__,
         description="A DANDI-compatible archive for neuroscience data, with extensions.",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        docs_url=None,  # served below, with Swagger UI's files from a package, not a CDN
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -79,4 +79,33 @@ def create_api(settings: Settings | None = None, *, archive: Archive | None = No
     )
     for module in (info, dandisets, versions, assets, uploads, validation, explore):
         app.include_router(module.router)
+    install_api_docs(app)
     return app
+
+
+DOCS_ASSETS = "/api/docs/assets"
+
+
+def install_api_docs(app: FastAPI) -> None:
+    """`/api/docs`: Swagger UI, with its script and style served from the fastapi-offline
+    package, so the page works without the internet (no CDN, no validator badge)."""
+    from pathlib import Path
+
+    import fastapi_offline
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+    from starlette.responses import HTMLResponse
+
+    static = Path(fastapi_offline.__file__).parent / "static"
+    app.mount(DOCS_ASSETS, StaticFiles(directory=static), name="api-docs-assets")
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=str(app.openapi_url),
+            title="neurodatashare API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+            swagger_ui_parameters={"validatorUrl": None},
+        )

@@ -34,6 +34,16 @@ def _describe(errors: list[dict[str, Any]]) -> str:
     return "; ".join(parts)
 
 
+async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """Routing errors (no such path, wrong method) as `{"detail": sentence}`."""
+    detail = exc.detail
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"There is nothing at {request.url.path}."
+    elif exc.status_code == 405:
+        detail = f"{request.method} is not allowed on {request.url.path}."
+    return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NDSError)
     async def _nds_error(request: Request, exc: NDSError) -> JSONResponse:
@@ -47,14 +57,7 @@ def install_error_handlers(app: FastAPI) -> None:
             {"detail": f"Invalid request: {_describe(list(exc.errors()))}"}, status_code=400
         )
 
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        detail = exc.detail
-        if exc.status_code == 404 and detail == "Not Found":
-            detail = f"There is nothing at {request.url.path}."
-        elif exc.status_code == 405:
-            detail = f"{request.method} is not allowed on {request.url.path}."
-        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+    app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
 
     @app.exception_handler(DataError)
     async def _data_error(request: Request, exc: DataError) -> JSONResponse:

@@ -14,10 +14,12 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from neurodatashare.archive import Archive, assets, datasets, users, versions
 from neurodatashare.db.models import User
 from neurodatashare.errors import NDSError, NotAuthenticated, NotFound
+from neurodatashare.formatting import human_size
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -29,16 +31,42 @@ def static_files() -> StaticFiles:
     return StaticFiles(directory=HERE / "static")
 
 
-def human_size(n: int | float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if n < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n} B"  # pragma: no cover
-
-
 templates.env.filters["size"] = human_size
 templates.env.filters["urlquote"] = lambda s: quote(str(s))
+
+#: The licences dandischema allows, by their SPDX short identifier: (short name, full name).
+LICENCES = {
+    "CC-BY-4.0": ("CC BY 4.0", "Creative Commons Attribution 4.0 International"),
+    "CC0-1.0": ("CC0 1.0", "Creative Commons Zero v1.0 Universal (public domain)"),
+    "CC-BY-NC-4.0": (
+        "CC BY-NC 4.0",
+        "Creative Commons Attribution Non Commercial 4.0 International",
+    ),
+}
+
+
+def licence_name(value: str) -> dict[str, str]:
+    """'spdx:CC-BY-4.0' -> {short: 'CC BY 4.0', full: ..., url: the SPDX page}."""
+    ident = str(value).removeprefix("spdx:")
+    short, full = LICENCES.get(ident, (ident, ident))
+    return {"short": short, "full": full, "url": f"https://spdx.org/licenses/{quote(ident)}.html"}
+
+
+@lru_cache(maxsize=1)
+def _markdown() -> Any:
+    from markdown_it import MarkdownIt
+
+    # CommonMark with raw HTML switched off: tags in a description are shown as text, and
+    # markdown-it refuses javascript: and data: links by itself.
+    return MarkdownIt("commonmark", {"html": False}).enable("table").enable("strikethrough")
+
+
+def markdown(text: str | None) -> Markup:
+    return Markup(_markdown().render(text or ""))
+
+
+templates.env.filters["licence"] = licence_name
+templates.env.filters["markdown"] = markdown
 
 
 def _archive(request: Request) -> Archive:
@@ -64,6 +92,23 @@ def render(
 ) -> HTMLResponse:
     return templates.TemplateResponse(
         request, name, {"viewer": viewer, **context}, status_code=status
+    )
+
+
+def not_found_page(request: Request) -> HTMLResponse:
+    """The site's 404 page for a path no route serves."""
+    try:
+        viewer = _viewer(request)
+    except (NDSError, AssertionError):
+        viewer = None
+    return render(
+        request,
+        "error.html",
+        viewer,
+        status=404,
+        title="Page not found",
+        message=f"There is no page at {request.url.path}.",
+        needs_login=False,
     )
 
 
@@ -120,7 +165,10 @@ def dataset_latest(request: Request, dataset_id: str, viewer: ViewerDep) -> Resp
     except NDSError as exc:
         return error_page(request, viewer, exc)
     latest = data["most_recent_published_version"] or data["draft_version"]
-    return RedirectResponse(f"/dandiset/{data['identifier']}/{latest['version']}", 302)
+    target = f"/dandiset/{data['identifier']}/{latest['version']}"
+    if request.url.query:  # keep the folder (?location=...) and anything else asked for
+        target += f"?{request.url.query}"
+    return RedirectResponse(target, 302)
 
 
 @router.get("/dandiset/{dataset_id}/{version}", response_class=HTMLResponse)

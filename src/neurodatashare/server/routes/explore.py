@@ -252,3 +252,93 @@ def rois(asset_id: str, path: str, archive: ArchiveDep, user: UserDep) -> dict[s
     return explore.run(
         archive, asset_id=asset_id, user=user, read=lambda h5, _o: read_rois(h5, path)
     )
+
+
+# -- views chosen by neurodata type (nwb/explore_views.py) and the page's overview ----------
+
+
+@router.get("/overview")
+def overview(asset_id: str, archive: ArchiveDep, user: UserDep) -> dict[str, Any]:
+    from neurodatashare.nwb.explore_summary import file_overview
+
+    return explore.run(archive, asset_id=asset_id, user=user, read=lambda h5, _o: file_overview(h5))
+
+
+@router.get("/snippets")
+def snippets(
+    asset_id: str,
+    path: str,
+    archive: ArchiveDep,
+    user: UserDep,
+    start: float | None = None,
+    end: float | None = None,
+    limit: int = 200,
+) -> dict[str, Any]:
+    from neurodatashare.nwb.explore_views import read_snippets
+
+    return explore.run(
+        archive,
+        asset_id=asset_id,
+        user=user,
+        read=lambda h5, _o: read_snippets(h5, path, start=start, end=end, limit=limit),
+    )
+
+
+@router.get("/bands")
+def bands(
+    asset_id: str,
+    path: str,
+    archive: ArchiveDep,
+    user: UserDep,
+    start: float | None = None,
+    end: float | None = None,
+    width: int = 1000,
+    channel: int = 0,
+) -> Response:
+    from neurodatashare.nwb.explore_views import read_bands
+
+    return binary(
+        explore.run(
+            archive,
+            asset_id=asset_id,
+            user=user,
+            read=lambda h5, _o: read_bands(
+                h5, path, start=start, end=end, width=width, channel=channel
+            ),
+        )
+    )
+
+
+@router.get("/picture")
+def picture(
+    asset_id: str, path: str, archive: ArchiveDep, user: UserDep, index: int | None = None
+) -> Response:
+    from neurodatashare.nwb.explore_views import read_picture
+
+    return binary(
+        explore.run(
+            archive,
+            asset_id=asset_id,
+            user=user,
+            read=lambda h5, _o: read_picture(h5, path, index=index),
+        )
+    )
+
+
+@router.get("/events")
+def events(
+    asset_id: str,
+    path: str,
+    archive: ArchiveDep,
+    user: UserDep,
+    start: float | None = None,
+    end: float | None = None,
+) -> dict[str, Any]:
+    from neurodatashare.nwb.explore_views import read_events
+
+    return explore.run(
+        archive,
+        asset_id=asset_id,
+        user=user,
+        read=lambda h5, _o: read_events(h5, path, start=start, end=end),
+    )

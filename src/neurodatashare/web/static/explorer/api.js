@@ -21,12 +21,21 @@ function query(params) {
   return s ? `?${s}` : "";
 }
 
+/** FastAPI-style detail lists ([{loc, msg}]) and other shapes as one sentence. */
+function describeDetail(detail) {
+  if (Array.isArray(detail)) {
+    return detail.map((d) => (d && typeof d === "object" ? [d.loc?.join?.("."), d.msg].filter(Boolean).join(": ") : String(d))).join("; ");
+  }
+  if (detail && typeof detail === "object") return detail.message || detail.msg || JSON.stringify(detail);
+  return String(detail);
+}
+
 async function failure(response) {
   let detail = `${response.status} ${response.statusText}`;
   try {
     const body = await response.json();
     if (body && body.detail !== undefined) {
-      detail = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail);
+      detail = typeof body.detail === "string" ? body.detail : describeDetail(body.detail);
     }
   } catch (_) {
     /* not JSON: keep the status line */

@@ -115,11 +115,11 @@ export async function mount({ el, node, api, time, tree }) {
         note(tlStatus, `Trials: ${errorText(err)}`, "error");
       }
     }
-    const width = plotWidth(timeline, tlMargin);
     for (const ev of eventNodes) {
       try {
-        const w = await api.binary("window", { path: ev.path, start: a, end: b, width }, { signal });
-        events.set(ev.path, { times: Array.from(timesOf(w)), error: null });
+        const w = await api.json("events", { path: ev.path, start: a, end: b }, { signal });
+        const times = w.kind === "intervals" ? (w.intervals || []).map((q) => q[0]) : w.times || [];
+        events.set(ev.path, { times, error: null });
       } catch (err) {
         if (isAbort(err)) throw err;
         events.set(ev.path, { times: [], error: errorText(err) });

@@ -5,6 +5,7 @@
 import { ranges, timesOf } from "./api.js";
 import { plotly, CONFIG, MARGIN, bindTime, plotWidth, fmtTime, seriesExtent } from "./plot.js";
 import { h, note, errorText, isAbort, latest, debounce, select } from "./ui.js";
+import { displayUnit } from "./units.js";
 
 const ROI_COLORS = [[255, 99, 71], [65, 185, 255], [255, 215, 0], [50, 205, 50], [238, 130, 238],
   [255, 165, 0], [0, 255, 200], [255, 105, 180], [173, 255, 47], [135, 206, 250]];
@@ -432,7 +433,7 @@ export async function mount({ el, node, view, api, time, urlState, tree }) {
     }
     await P.react(tracePlot, traces, {
       margin: { ...MARGIN, l: 60 }, height: 200, showlegend: false, dragmode: "pan",
-      xaxis: { range: [...time.window], zeroline: false }, yaxis: { fixedrange: true, title: { text: win.meta.unit || rinfo.unit || "", standoff: 2 } },
+      xaxis: { range: [...time.window], zeroline: false }, yaxis: { fixedrange: true, title: { text: /DfOverF|dff/i.test(rrs.path) ? "dF/F" : displayUnit(win.meta.unit || rinfo.unit).label, standoff: 2 } },
       shapes: bindings[0].shapes(),
     }, CONFIG);
     note(traceStatus, `${win.meta.kind === "minmax" ? "min/max envelope" : "raw samples"} · ${rrs.path} · ROI ${roi}`, "info");
@@ -461,7 +462,7 @@ export async function mount({ el, node, view, api, time, urlState, tree }) {
     const times = timesOf(win);
     await P.react(heatPlot, [{
       type: "heatmap", x: mm ? times.map((t) => t + win.meta.dt / 2) : times, y: [...Array(nC).keys()], z, colorscale: "Viridis", zsmooth: false,
-      colorbar: { thickness: 10, title: { text: win.meta.unit || "", side: "right" } }, hovertemplate: "ROI %{y}<br>%{x:.3f} s<br>%{z:.3g}<extra></extra>",
+      colorbar: { thickness: 10, title: { text: /DfOverF|dff/i.test(rrs.path) ? "dF/F" : displayUnit(win.meta.unit).label, side: "right" } }, hovertemplate: "ROI %{y}<br>%{x:.3f} s<br>%{z:.3g}<extra></extra>",
     }], {
       margin: { ...MARGIN, l: 60, r: 70 }, height: 280, dragmode: "pan",
       xaxis: { range: [...time.window], title: { text: "time (s)", standoff: 4 }, zeroline: false },

@@ -5,7 +5,8 @@ import { Api } from "./api.js";
 import { urlState, TimeStore } from "./state.js";
 import { addNodes, buildTree, isIncomplete, TreeView, VIEW_LABELS } from "./tree.js";
 import { fmtTime, fmtNumber } from "./plot.js";
-import { message, errorText } from "./ui.js";
+import { message, errorText, readable } from "./ui.js";
+import { renderOverview } from "./overview.js";
 
 const VIEW_MODULES = {
   traces: () => import("./traces.js"),
@@ -15,6 +16,9 @@ const VIEW_MODULES = {
   behavior: () => import("./behavior.js"),
   events: () => import("./events.js"),
   table: () => import("./table.js"),
+  snippets: () => import("./snippets.js"),
+  bands: () => import("./bands.js"),
+  picture: () => import("./pictures.js"),
 };
 
 const root = document.getElementById("explorer");
@@ -49,7 +53,7 @@ function factsTable(node) {
     const dt = document.createElement("dt");
     dt.textContent = k;
     const dd = document.createElement("dd");
-    dd.textContent = typeof v === "object" ? JSON.stringify(v) : String(v);
+    dd.textContent = Array.isArray(v) ? v.map(readable).join(", ") : readable(v);
     dl.append(dt, dd);
   };
   add("Path", node.path);
@@ -244,7 +248,8 @@ function setupTimebar() {
       if (document.activeElement !== end) end.value = fmtNumber(Number(time.window[1].toPrecision(7)));
     }
     if (time.cursor !== null && document.activeElement !== cursor) cursor.value = fmtNumber(Number(time.cursor.toPrecision(7)));
-    info.textContent = time.bounds ? `recording ${fmtTime(time.bounds[0])} – ${fmtTime(time.bounds[1])}` : "";
+    const span = time.recording || time.bounds;
+    info.textContent = span ? `recording ${fmtTime(span[0])} – ${fmtTime(span[1])}` : "";
     bar.hidden = !time.bounds || !panels.size;
   };
   time.subscribe(show);
@@ -319,6 +324,11 @@ async function start() {
   time.subscribe(() => {
     document.getElementById("timebar").hidden = !time.bounds || !panels.size;
   });
+  window.addEventListener("nds:open", (e) => {
+    if (tree?.byPath.has(e.detail.path)) openObject(e.detail.path, { add: true });
+  });
+  const overviewEl = document.getElementById("overview");
+  const overview = api.json("overview").catch((err) => ({ error: err }));
   let data;
   try {
     data = await api.json("tree");
@@ -339,8 +349,14 @@ async function start() {
   treeView = new TreeView(treeEl, tree, { onOpen: (p, o) => openObject(p, o), loadChildren, selected: wanted });
   const filter = document.getElementById("tree-filter");
   filter.addEventListener("input", () => treeView.setFilter(filter.value));
+  // the overview first: session, subject, devices, electrodes, and the recording's span
+  const ov = await overview;
+  renderOverview(overviewEl, ov, { collapsed: wanted.length > 0, open: (p) => openObject(p, { add: true }) });
+  if (ov && !ov.error && ov.span) time.setRecording(ov.span[0], ov.span[1]);
   if (wanted.length) {
     wanted.forEach((p, i) => openObject(p, { add: i > 0 }));
+  } else if (ov && !ov.error && ov.main && tree.byPath.has(ov.main)) {
+    openObject(ov.main); // the file's main acquisition view, drawn at once
   } else {
     syncUrl();
   }

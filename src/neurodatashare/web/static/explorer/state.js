@@ -56,6 +56,7 @@ export class TimeStore {
     this.window = t0 !== null && t1 !== null && t1 > t0 ? [t0, t1] : null;
     this.cursor = urlState.getNumber("cursor");
     this.bounds = null;
+    this.recording = null;
     this.listeners = new Set();
     this.pending = null;
   }
@@ -65,6 +66,27 @@ export class TimeStore {
     return () => this.listeners.delete(fn);
   }
 
+  /** The whole recording's span (from the file's overview): what the time bar shows. */
+  setRecording(start, end) {
+    if (!Number.isFinite(start) || !Number.isFinite(end)) return;
+    this.recording = [start, Math.max(end, start + 1e-3)];
+    const b = this.bounds;
+    this.bounds = b ? [Math.min(b[0], start), Math.max(b[1], end)] : [...this.recording];
+    this.emit("init", "bounds");
+    if (!this.window) {
+      this.window = [start, Math.min(end, start + 10)];
+      this.emit("init", "window");
+    }
+    if (this.cursor === null) {
+      this.cursor = this.window[0] + (this.window[1] - this.window[0]) * 0.25;
+      this.emit("init", "cursor");
+    }
+  }
+
+  /**
+   * A view's data runs from `start` to `end`. The first view sets the window; a view whose
+   * data the current window misses entirely moves the window to its span (same width).
+   */
   addExtent(start, end) {
     if (!Number.isFinite(start) || !Number.isFinite(end)) return;
     if (end <= start) end = start + 1;
@@ -74,6 +96,14 @@ export class TimeStore {
     if (!this.window) {
       this.window = [start, Math.min(end, start + 10)];
       this.emit("init", "window");
+    } else if (this.window[1] <= start || this.window[0] >= end) {
+      const span = Math.min(this.window[1] - this.window[0], end - start);
+      this.window = [start, start + span];
+      if (this.cursor !== null && (this.cursor < start || this.cursor > start + span)) {
+        this.cursor = start + span * 0.25;
+        this.emit("span", "cursor");
+      }
+      this.emit("span", "window");
     }
     if (this.cursor === null) {
       this.cursor = this.window[0] + (this.window[1] - this.window[0]) * 0.25;

@@ -4,7 +4,19 @@
 import { tableColumns, tableTotal, columnSummary } from "./units.js";
 import { rowObjects } from "./rows.js";
 import { fmtNumber } from "./plot.js";
-import { h, note, errorText, isAbort, latest } from "./ui.js";
+import { h, note, errorText, isAbort, latest, readable } from "./ui.js";
+
+/** The name of an object path ("/general/extracellular_ephys/shank0" -> "shank0"). */
+export function objectName(path) {
+  return String(path).replace(/\/+$/, "").split("/").pop() || String(path);
+}
+
+function item(x) {
+  if (typeof x === "number") return fmtNumber(x);
+  if (Array.isArray(x)) return `[${x.length}]`;
+  if (x && typeof x === "object" && typeof x.path === "string") return objectName(x.path);
+  return readable(x);
+}
 
 const LIMIT = 50;
 const OPS = [[">=", "ge"], ["<=", "le"], ["!=", "ne"], [">", "gt"], ["<", "lt"], ["=", "eq"], ["~", "contains"]];
@@ -39,7 +51,8 @@ function summaryText(s) {
   }
   const top = s.top || s.most_common || s.values;
   if (Array.isArray(top)) {
-    return top.slice(0, 4).map((x) => (Array.isArray(x) ? `${x[0]} (${x[1]})` : typeof x === "object" ? `${x.value} (${x.count})` : String(x))).join(", ");
+    const name = (v) => (s.reference && typeof v === "string" && v.startsWith("/") ? objectName(v) : item(v));
+    return top.slice(0, 4).map((x) => (Array.isArray(x) ? `${name(x[0])} (${x[1]})` : x && typeof x === "object" ? `${name(x.value)} (${x.count})` : name(x))).join(", ");
   }
   if (top && typeof top === "object") return Object.entries(top).slice(0, 4).map(([k, v]) => `${k} (${v})`).join(", ");
   if (s.shape) return `array ${s.shape.join(" × ")}`;
@@ -55,19 +68,23 @@ function isNumeric(s) {
 function cellText(v) {
   if (v === null || v === undefined) return ["—", ""];
   if (Array.isArray(v)) {
-    const shown = v.slice(0, 4).map((x) => (typeof x === "number" ? fmtNumber(x) : Array.isArray(x) ? `[${x.length}]` : String(x)));
+    const shown = v.slice(0, 4).map(item);
     return [`[${v.length}${v.length >= 10 ? "+" : ""}] ${shown.join(", ")}${v.length > 4 ? ", …" : ""}`, "ragged"];
   }
   if (typeof v === "object") {
     if (Array.isArray(v.shape) && v.values === undefined) return [`array ${v.shape.join(" × ")}`, "ragged"];
     if (v.length !== undefined && Array.isArray(v.values)) {
-      const shown = v.values.slice(0, 4).map((x) => (typeof x === "number" ? fmtNumber(x) : String(x)));
+      const shown = v.values.slice(0, 4).map(item);
       return [`[${v.length}] ${shown.join(", ")}${v.length > 4 ? ", …" : ""}`, "ragged"];
     }
-    return [JSON.stringify(v), ""];
+    if (typeof v.path === "string") {
+      const range = Array.isArray(v.range) ? ` [${v.range.join("–")}]` : v.index !== undefined ? ` [${readable(v.index)}]` : "";
+      return [`${objectName(v.path)}${range}`, "ref"];
+    }
+    return [readable(v), ""];
   }
   if (typeof v === "number") return [fmtNumber(v), "num"];
-  return [String(v), ""];
+  return [readable(v), ""];
 }
 
 export async function mount({ el, node, api, time, urlState }) {
@@ -123,12 +140,18 @@ export async function mount({ el, node, api, time, urlState }) {
     note(status, `${columns.length} columns`, "info");
   });
 
+  const refKind = (c) => {
+    const col = (meta?.columns || []).find((x) => typeof x === "object" && x.name === c);
+    return col && (col.kind === "reference" || col.kind === "region");
+  };
+
   function render(rows, rebuild) {
     const table = h("table", { class: "datatable" });
     const head = h("tr", {});
     const filterRow = h("tr", { class: "filters" });
     for (const c of columns) {
       const s = columnSummary(meta, c);
+      if (s && refKind(c)) s.reference = true;
       const sorted = sort === c;
       const btn = h("button", { type: "button", title: `Sort by ${c}` }, c, sorted ? (desc ? " ▼" : " ▲") : "");
       btn.addEventListener("click", () => {
@@ -160,7 +183,19 @@ export async function mount({ el, node, api, time, urlState }) {
     for (const r of rows) {
       const tr = h("tr", { class: timed ? "clickable" : "" });
       for (const c of columns) {
-        const [text, cls] = cellText(r[c]);
+        const v = r[c];
+        const ref = refKind(c) && typeof v === "string" && v.startsWith("/") ? v : v && typeof v === "object" && typeof v.path === "string" ? v.path : null;
+        if (ref) {
+          const [text] = ref === v ? [objectName(v)] : cellText(v);
+          const link = h("button", { type: "button", class: "link ref", title: `Open ${ref}` }, text);
+          link.addEventListener("click", (e) => {
+            e.stopPropagation();
+            window.dispatchEvent(new CustomEvent("nds:open", { detail: { path: ref } }));
+          });
+          tr.append(h("td", { class: "ref" }, link));
+          continue;
+        }
+        const [text, cls] = cellText(v);
         tr.append(h("td", { class: cls, title: text.length > 40 ? text : null }, text));
       }
       if (timed && Number.isFinite(r.start_time)) {

@@ -5,6 +5,7 @@
 import { ranges, timesOf } from "./api.js";
 import { plotly, CONFIG, COLORS, MARGIN, bindTime, plotWidth, fmtTime, fmtNumber, median, seriesExtent } from "./plot.js";
 import { h, note, errorText, isAbort, latest, debounce, select } from "./ui.js";
+import { displayUnit } from "./units.js";
 
 export const PAGE = 32;
 const HEATMAP_PAGE = 256;
@@ -133,7 +134,7 @@ export async function mount({ el, node, api, time, urlState }) {
       : "no channels";
     prev.disabled = pageIndex <= 0;
     next.disabled = pageIndex >= pages() - 1;
-    gainBox.hidden = mode === "heatmap";
+    gainBox.hidden = mode === "heatmap" || n === 1;
     tools.querySelector(".pager").hidden = all.length <= pageSize();
   }
 
@@ -185,6 +186,7 @@ export async function mount({ el, node, api, time, urlState }) {
     revision += 1;
     const nC = chans.length;
     if (mode === "heatmap") return drawHeatmap(win, chans);
+    if (n === 1) return drawSingle(win);
     const traces = [];
     const offsets = chans.map((_, k) => -k);
     if (win) {
@@ -244,6 +246,41 @@ export async function mount({ el, node, api, time, urlState }) {
     return P.react(plot, traces, layout, CONFIG);
   }
 
+  // One channel: its real values, on a y axis labelled with the series' unit.
+  function drawSingle(win) {
+    const { factor, label } = displayUnit(win?.meta.unit || info.unit);
+    const traces = [];
+    if (win) {
+      const nT = win.shape[0];
+      const times = timesOf(win);
+      const at = reader(win);
+      const hover = `%{x:.4f} s: %{y:.4g} ${label}<extra></extra>`;
+      if (win.meta.kind === "minmax") {
+        const x = new Float64Array(2 * nT);
+        const y = new Float64Array(2 * nT);
+        for (let i = 0; i < nT; i++) {
+          const [lo, hi] = at(i, 0);
+          x[i] = times[i];
+          y[i] = hi * factor;
+          x[2 * nT - 1 - i] = times[i];
+          y[2 * nT - 1 - i] = lo * factor;
+        }
+        traces.push({ type: "scattergl", mode: "lines", x, y, fill: "toself", fillcolor: "#1f4e9c", line: { color: "#1f4e9c", width: 0.6 }, hovertemplate: hover });
+      } else {
+        const y = new Float64Array(nT);
+        for (let i = 0; i < nT; i++) y[i] = at(i, 0)[0] * factor;
+        traces.push({ type: "scattergl", mode: "lines", x: times, y, line: { color: "#1f4e9c", width: 1.2 }, hovertemplate: hover });
+      }
+    }
+    const layout = {
+      margin: { ...margin, l: 70 }, height: 280, datarevision: revision, showlegend: false, dragmode: "pan", hovermode: "closest",
+      xaxis: { range: [...time.window], title: { text: "time (s)", standoff: 4 }, zeroline: false, showgrid: false },
+      yaxis: { fixedrange: true, zeroline: false, title: { text: label, standoff: 4 } },
+      shapes: bound.shapes(),
+    };
+    return P.react(plot, traces, layout, CONFIG);
+  }
+
   function drawHeatmap(win, chans) {
     const nC = chans.length;
     const traces = [];
@@ -263,7 +300,7 @@ export async function mount({ el, node, api, time, urlState }) {
       const x = win.meta.kind === "minmax" ? times.map((t) => t + win.meta.dt / 2) : times;
       traces.push({
         type: "heatmap", x, y: chans.map((_, k) => k), z, colorscale: "Viridis", zsmooth: false,
-        colorbar: { thickness: 10, len: 0.9, title: { text: win.meta.unit || info.unit || "", side: "right" } },
+        colorbar: { thickness: 10, len: 0.9, title: { text: /DfOverF|dff/i.test(node.path) ? "dF/F" : displayUnit(win.meta.unit || info.unit).label, side: "right" } },
         customdata: chans.map((c) => new Array(nT).fill(labels[c])),
         hovertemplate: "%{customdata}<br>%{x:.3f} s<br>%{z:.3g}<extra></extra>",
       });

@@ -4,6 +4,7 @@
 const VIEW_LABELS = {
   traces: "Traces", units: "Units", imaging: "Imaging", segmentation: "ROIs",
   behavior: "Behaviour", events: "Events", table: "Table",
+  snippets: "Snippets", bands: "Bands", picture: "Picture",
 };
 export { VIEW_LABELS };
 

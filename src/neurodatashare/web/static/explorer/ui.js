@@ -22,11 +22,33 @@ export function note(el, text, kind = "info") {
   else el.removeAttribute("role");
 }
 
+/** Any value as short readable text: never "[object Object]". */
+export function readable(v) {
+  if (v === null || v === undefined) return "";
+  if (typeof v === "string") return v;
+  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  if (Array.isArray(v)) return v.map(readable).join(", ");
+  if (typeof v === "object") {
+    if (typeof v.message === "string") return v.message;
+    if (v.detail !== undefined) return readable(v.detail);
+    if (typeof v.msg === "string") return v.msg;
+    if (typeof v.path === "string") return v.path;
+    try {
+      return JSON.stringify(v);
+    } catch (_) {
+      return "an unreadable value";
+    }
+  }
+  return String(v);
+}
+
 export function errorText(err) {
   if (err instanceof ApiError) {
-    return err.status ? `${err.detail} (HTTP ${err.status})` : err.detail;
+    const detail = readable(err.detail) || "The server refused the request.";
+    return err.status ? `${detail} (HTTP ${err.status})` : detail;
   }
-  return err?.message || String(err);
+  if (err instanceof Error) return err.message || err.name || "Something went wrong.";
+  return readable(err) || "Something went wrong.";
 }
 
 export function isAbort(err) {

@@ -6,6 +6,24 @@ import { h, note, errorText, isAbort, latest, debounce, select } from "./ui.js";
 import { ranges } from "./api.js";
 
 const UNIT_PAGE = 40;
+const OTHERS = COLORS.filter((c) => c !== "#d62728"); // red marks the selected / largest
+
+/** Volts are shown as µV (spikes are tens of µV); other units as they are. */
+export function displayUnit(unit) {
+  const u = String(unit || "").trim();
+  if (/^(v|volt|volts)$/i.test(u)) return { factor: 1e6, label: "µV" };
+  if (/^(mv|millivolts?)$/i.test(u)) return { factor: 1e3, label: "µV" };
+  if (!u || /^(n\.?a\.?|n\/a|none|no unit|unknown)$/i.test(u)) return { factor: 1, label: "value (no unit given)" };
+  return { factor: 1, label: u };
+}
+
+/** A bin width that gives about 40 bins over the window, rounded to 1, 2 or 5 × 10^k s. */
+export function readableBin(span) {
+  const raw = Math.max(span, 1e-3) / 40;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].find((m) => m * p >= raw) * p;
+  return Number(step.toPrecision(3));
+}
 
 export function tableTotal(t) {
   return t.total ?? t.n_rows ?? t.count ?? t.n ?? (t.rows ? t.rows.length : 0);
@@ -239,7 +257,9 @@ export async function mount({ el, node, api, time, urlState, tree }) {
     psthBox.append(h("p", { class: "subhead" }, "PSTH: firing rate around each trial"), form, psthPlot, psthStatus);
     const pre = h("input", { type: "number", name: "pre", step: "0.1", min: "0", value: urlState.getNumber("pre", 0.5), "aria-label": "Seconds before" });
     const post = h("input", { type: "number", name: "post", step: "0.1", min: "0", value: urlState.getNumber("post", 1.0), "aria-label": "Seconds after" });
-    const bin = h("input", { type: "number", name: "bin", step: "0.005", min: "0.001", value: urlState.getNumber("bin", 0.02), "aria-label": "Bin width in seconds" });
+    const defaultBin = () => readableBin(Number(pre.value || 0) + Number(post.value || 0));
+    const bin = h("input", { type: "number", name: "bin", step: "0.005", min: "0.001", value: urlState.getNumber("bin", defaultBin()), "aria-label": "Bin width in seconds" });
+    let binChosen = urlState.getNumber("bin", null) !== null;
     let alignSel = null;
     let groupSel = null;
 
@@ -279,7 +299,9 @@ export async function mount({ el, node, api, time, urlState, tree }) {
     };
     for (const inp of [pre, post, bin]) {
       inp.addEventListener("change", () => {
-        urlState.set({ pre: pre.value, post: post.value, bin: bin.value });
+        if (inp === bin) binChosen = true;
+        else if (!binChosen) bin.value = String(defaultBin());
+        urlState.set({ pre: pre.value, post: post.value, bin: binChosen ? bin.value : null });
         reloadPsth();
       });
     }
@@ -291,7 +313,7 @@ export async function mount({ el, node, api, time, urlState, tree }) {
         return;
       }
       note(psthStatus, "Loading…", "loading");
-      const b = Number(bin.value) || 0.02;
+      const b = Number(bin.value) || defaultBin();
       const resp = await api.json("psth", {
         units_path: node.path, intervals_path: table.path, align: alignSel.value,
         group_by: groupSel.value || null, pre: pre.value, post: post.value, bin: b, units: `${unit}-${unit}`,
@@ -307,10 +329,12 @@ export async function mount({ el, node, api, time, urlState, tree }) {
       await P.react(psthPlot, traces, {
         margin: { l: 50, r: 10, t: 10, b: 40 }, height: 300, hovermode: "x",
         legend: { orientation: "h", y: -0.25, font: { size: 10 } },
-        xaxis: { title: { text: `time from ${alignSel.value} (s)`, standoff: 4 }, zeroline: true, zerolinecolor: "#999" },
+        xaxis: { title: { text: `time from ${alignSel.value} (s)`, standoff: 4 }, zeroline: false, range: [-Number(pre.value), Number(post.value)] },
         yaxis: { title: { text: "spikes/s", standoff: 4 }, rangemode: "tozero" },
+        shapes: [{ type: "line", name: "t0", xref: "x", yref: "paper", x0: 0, x1: 0, y0: 0, y1: 1, line: { color: "#444", width: 1.2, dash: "dash" } }],
+        annotations: [{ x: 0, y: 1, xref: "x", yref: "paper", text: `t = 0: ${alignSel.value}`, showarrow: false, xanchor: "left", yanchor: "top", font: { size: 10, color: "#444" } }],
       }, CONFIG);
-      note(psthStatus, `unit ${u.id} · ${ps.groups.reduce((s, g) => s + (g.n || 0), 0)} trials in ${ps.groups.length} group${ps.groups.length === 1 ? "" : "s"} · ${b * 1000} ms bins`, "info");
+      note(psthStatus, `unit ${u.id} · ${ps.groups.reduce((s, g) => s + (g.n || 0), 0)} trials in ${ps.groups.length} group${ps.groups.length === 1 ? "" : "s"} · ${Number((b * 1000).toPrecision(4))} ms bins`, "info");
     });
     reloadPsth = () => loadPsth().catch((err) => {
       if (!isAbort(err)) note(psthStatus, errorText(err), "error");
@@ -334,21 +358,26 @@ export async function mount({ el, node, api, time, urlState, tree }) {
         return;
       }
       const rate = Number(resp.sampling_rate ?? resp.rate ?? 0);
-      let ptp = 0;
-      for (const c of chans) ptp = Math.max(ptp, Math.max(...c) - Math.min(...c));
-      const sp = ptp * 0.6 || 1;
+      const { factor, label: yLabel } = displayUnit(resp.unit || u.unit || "volts");
+      // the channel with the largest peak-to-peak amplitude is drawn on top, thicker
+      const ptp = chans.map((c) => Math.max(...c) - Math.min(...c));
+      const peak = ptp.indexOf(Math.max(...ptp));
       const x = chans[0].map((_, i) => (rate ? (i / rate) * 1000 : i));
       const labels = u.electrodes || u.channels || resp.channels || null;
-      const traces = chans.map((c, k) => ({
-        type: "scatter", mode: "lines", x, y: c.map((v) => v - k * sp), line: { width: 1.4, color: COLORS[k % COLORS.length] },
-        name: labels ? `ch ${labels[k]}` : `ch ${k}`, hovertemplate: `${labels ? labels[k] : k}: %{x:.2f}<extra></extra>`,
+      const order = [...chans.keys()].filter((k) => k !== peak).concat([peak]);
+      const traces = order.map((k) => ({
+        type: "scatter", mode: "lines", x, y: chans[k].map((v) => v * factor),
+        line: { width: k === peak ? 2.4 : 1.2, color: k === peak ? "#d62728" : OTHERS[k % OTHERS.length] },
+        opacity: k === peak ? 1 : 0.7,
+        name: labels ? `electrode ${labels[k]}` : `channel ${k}`,
+        hovertemplate: `${labels ? `electrode ${labels[k]}` : `channel ${k}`}: %{y:.3g} ${yLabel}<extra></extra>`,
       }));
       await P.react(wavePlot, traces, {
-        margin: { l: 50, r: 10, t: 10, b: 40 }, height: 300, showlegend: false,
-        xaxis: { title: { text: rate ? "ms" : "samples", standoff: 4 } },
-        yaxis: { showticklabels: false, zeroline: false, title: { text: `${chans.length} channels`, standoff: 4 } },
+        margin: { l: 56, r: 10, t: 10, b: 40 }, height: 300, showlegend: false, hovermode: "closest",
+        xaxis: { title: { text: rate ? "time (ms)" : "sample", standoff: 4 }, zeroline: false },
+        yaxis: { zeroline: true, zerolinecolor: "#ddd", title: { text: yLabel, standoff: 4 } },
       }, CONFIG);
-      note(waveStatus, `unit ${u.id ?? unit} · ${chans.length} channels · ${resp.unit || u.unit || "volts"}`, "info");
+      note(waveStatus, `unit ${u.id ?? unit} · ${chans.length} channels overlaid, red: the largest (${labels ? `electrode ${labels[peak]}` : `channel ${peak}`})`, "info");
     });
     reloadWaves = () => loadWaves().catch((err) => {
       if (!isAbort(err)) note(waveStatus, errorText(err), "error");

@@ -46,11 +46,59 @@ def _parallel_store(index: dict[str, Any]) -> Any:
     return ParallelStore(index, mode="r")
 
 
+def _read_compound_rows() -> None:
+    """Let lindi's datasets answer row selections of compound datasets.
+
+    lindi (0.4) reads a compound dataset only field by field (`ds["idx_start"][:]`), but
+    hdmf reads rows (`ds[:]`, `ds[[0, 3]]`) for TimeSeriesReferenceVectorData (trials' and
+    epochs' `timeseries`, the icephys tables), so `to_dataframe()` of those tables failed.
+    The rows are inline in the index (lindi inlines every compound dataset), so a row
+    selection is answered from them, references as lindi references that hdmf resolves.
+    lindi has no hook for this: its group class names the dataset class it builds, which
+    is replaced here by a subclass (once per process).
+    """
+    import importlib
+
+    import h5py
+    import numpy as np
+    from lindi.LindiH5pyFile.LindiH5pyDataset import LindiH5pyDataset
+    from lindi.LindiH5pyFile.LindiH5pyReference import LindiH5pyReference
+
+    group_module = importlib.import_module("lindi.LindiH5pyFile.LindiH5pyGroup")
+    if getattr(group_module.LindiH5pyDataset, "nds_rows", False):
+        return
+
+    class RowsDataset(LindiH5pyDataset):
+        nds_rows = True
+
+        def _get_item_for_zarr(self, zarr_array: Any, selection: Any) -> Any:
+            dtype = self._compound_dtype
+            if (
+                dtype is None
+                or isinstance(selection, str)
+                or zarr_array.attrs.get("_EXTERNAL_ARRAY_LINK")
+            ):
+                return super()._get_item_for_zarr(zarr_array, selection)
+            names = dtype.names or ()
+            refs = [h5py.check_ref_dtype(dtype[n]) is not None for n in names]
+            fields = [(n, object if r else dtype[n]) for n, r in zip(names, refs, strict=True)]
+            rows = np.empty(zarr_array.shape[0], dtype=np.dtype(fields))
+            for i, row in enumerate(zarr_array[:]):
+                rows[i] = tuple(
+                    LindiH5pyReference(v["_REFERENCE"]) if r else v
+                    for v, r in zip(row, refs, strict=True)
+                )
+            return rows[selection]
+
+    group_module.LindiH5pyDataset = RowsDataset
+
+
 def open_hdf5(*, index: dict[str, Any] | None, url: str) -> Any:
     """An h5py-like file: LINDI over the index when given, else remfile over `url`."""
     if index is not None:
         import lindi
 
+        _read_compound_rows()
         return lindi.LindiH5pyFile.from_zarr_store(_parallel_store(index), mode="r")
     import h5py
     import remfile

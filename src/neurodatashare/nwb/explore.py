@@ -47,7 +47,7 @@ import h5py
 import numpy as np
 
 from neurodatashare.errors import BadRequest, Conflict, NotFound
-from neurodatashare.nwb import references
+from neurodatashare.nwb import links, references
 
 if TYPE_CHECKING:
     from neurodatashare.nwb.overview import OverviewLevel, OverviewReader
@@ -151,6 +151,10 @@ def _get(h5: h5py.File, path: Any) -> Any:
         obj = h5.get(p)
     except (KeyError, ValueError, RuntimeError, OSError):
         obj = None
+    if obj is None:
+        obj, missing = links.follow(p)
+        if missing:
+            raise NotFound(missing)
     if obj is None:
         raise NotFound(f"There is no object at {_cut(p, 120)} in this file.")
     return obj

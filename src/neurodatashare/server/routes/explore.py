@@ -48,10 +48,15 @@ def binary(payload: Any) -> Response:
 
 @router.get("/tree")
 def tree(asset_id: str, archive: ArchiveDep, user: UserDep) -> dict[str, Any]:
+    from neurodatashare.archive.links import graft_tree
     from neurodatashare.nwb.explore import describe_tree
+    from neurodatashare.nwb.links import FOLLOW
 
     nodes = explore.run(
-        archive, asset_id=asset_id, user=user, read=lambda h5, _o: describe_tree(h5)
+        archive,
+        asset_id=asset_id,
+        user=user,
+        read=lambda h5, _o: graft_tree(describe_tree(h5), FOLLOW.get() or []),
     )
     return {"asset_id": asset_id, "nodes": nodes}
 

@@ -158,9 +158,7 @@ def graft_index(
         if sib.asset is None:
             continue
         row = s.scalar(
-            select(Derived).where(
-                Derived.blob_id == sib.asset.blob_id, Derived.kind == INDEX_KIND
-            )
+            select(Derived).where(Derived.blob_id == sib.asset.blob_id, Derived.kind == INDEX_KIND)
         )
         if row is None or row.storage_key is None:
             continue

@@ -70,7 +70,7 @@ def _read_compound_rows() -> None:
     from lindi.LindiH5pyFile.LindiH5pyDataset import LindiH5pyDataset
     from lindi.LindiH5pyFile.LindiH5pyReference import LindiH5pyReference
 
-    group_module = importlib.import_module("lindi.LindiH5pyFile.LindiH5pyGroup")
+    group_module: Any = importlib.import_module("lindi.LindiH5pyFile.LindiH5pyGroup")
     if getattr(group_module.LindiH5pyDataset, "nds_rows", False):
         return
 

@@ -16,6 +16,7 @@ While the explorer reads a file, :data:`FOLLOW` holds the links it may follow;
 from __future__ import annotations
 
 import io
+from contextlib import suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -83,10 +84,8 @@ def external_links(h5: h5py.File, *, limit: int = MAX_LINKS) -> list[ExternalLin
                 return True
         return None
 
-    try:
+    with suppress(OSError, RuntimeError, KeyError, ValueError):
         h5.visititems_links(visit)
-    except (OSError, RuntimeError, KeyError, ValueError):
-        pass
     return found
 
 
@@ -124,9 +123,9 @@ def _split(path: str, links: list[Followed]) -> tuple[Followed, str] | None:
     best: tuple[Followed, str] | None = None
     for f in links:
         base = f.link.path
-        if path == base or path.startswith(base + "/"):
-            if best is None or len(base) > len(best[0].link.path):
-                best = (f, path[len(base) :])
+        inside = path == base or path.startswith(base + "/")
+        if inside and (best is None or len(base) > len(best[0].link.path)):
+            best = (f, path[len(base) :])
     return best
 
 
@@ -171,7 +170,7 @@ class _Hidden:
         return iter(self.keys())
 
     def __getitem__(self, name: Any) -> Any:
-        obj = h5py.Group.__getitem__(self, name)  # type: ignore[arg-type]
+        obj = h5py.Group.__getitem__(self, name)
         if isinstance(obj, h5py.Group) and not isinstance(obj, _Hidden):
             return _HiddenGroup(obj.id)
         return obj

@@ -61,7 +61,7 @@ def remote(caller: Caller, url: str, asset: dict[str, Any]) -> SimpleNamespace:
 def test_every_file_uploads_is_described_and_opens_remotely(live: Live, corpus: list[Path]) -> None:
     alice = live.user("alice")
     _ds, assets = upload_all(alice, corpus)
-    opened = 0
+    opened = indexed = 0
     undescribed: list[str] = []  # extraction gave up on the whole file (issue 9, item 1)
     for name, asset in assets.items():
         aid = asset["asset_id"]
@@ -71,7 +71,9 @@ def test_every_file_uploads_is_described_and_opens_remotely(live: Live, corpus: 
         assert report["results"] or report["metadata"], name
         if report["metadata"] is None:
             undescribed.append(name)
-        assert wait_for_index(alice, aid) in (200, 404)
+        index_status = wait_for_index(alice, aid)
+        assert index_status in (200, 404)
+        indexed += index_status == 200
         try:
             nwb = open_asset(remote(alice, live.url, asset))
         except NotNWBError as exc:
@@ -81,6 +83,7 @@ def test_every_file_uploads_is_described_and_opens_remotely(live: Live, corpus: 
         assert nwb.identifier
         opened += 1
     print(f"\n[{live.backend}] corpus files opened remotely: {opened}/{len(assets)}")
+    print(f"[{live.backend}] corpus files with a streaming index: {indexed}/{len(assets)}")
     print(f"[{live.backend}] files without extracted metadata: {sorted(undescribed)}")
     assert opened == len(assets) - len(UNOPENABLE)
 

@@ -289,7 +289,20 @@ def write_family(folder: Path, *, stem: str = "family") -> list[Path]:
 
 
 def write_extension(path: Path) -> Path:
-    """Pose estimation with the `ndx-pose` extension; pynwb caches its spec in the file."""
+    """Pose estimation with the `ndx-pose` extension; pynwb caches its spec in the file.
+
+    Written in a child process: importing an extension registers it in pynwb's global
+    type map, and every file pynwb writes afterwards in that process would cache its
+    spec too (which would change, for instance, the demo files' bytes).
+    """
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        return pool.submit(_write_extension_here, Path(path)).result()
+
+
+def _write_extension_here(path: Path) -> Path:
     from ndx_pose import PoseEstimation, PoseEstimationSeries, Skeleton, Skeletons
 
     nwbfile = _nwbfile("corpus-ndx-pose", "pose estimation stored with an extension")

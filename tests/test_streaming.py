@@ -190,3 +190,61 @@ def test_client_asset_open_as_in_the_docs(live: Live, ephys: Path) -> None:
     anonymous = Client(live.url, token=None)
     with pytest.raises(Exception, match=r"(?i)not found|log in|key|private"):
         list(anonymous.dataset(ds).assets())
+
+
+def _routed(live: Live, caller: Caller, index_response: httpx.Response) -> httpx.Client:
+    """An HTTP client that answers lindi.json itself and sends the rest to the archive."""
+    real = caller.http
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/lindi.json"):
+            return index_response
+        r = real.request(request.method, str(request.url), headers=dict(request.headers))
+        return httpx.Response(r.status_code, headers=r.headers, content=r.content)
+
+    return httpx.Client(transport=httpx.MockTransport(handler))
+
+
+@pytest.mark.parametrize(
+    "index_response",
+    [
+        httpx.Response(404, json={"detail": "This file has no streaming index (lindi failed)."}),
+        httpx.Response(200, json={"refs": {".zgroup": {"zarr_format": 2}}}),  # covers nothing
+        httpx.Response(200, content=b"not json"),
+    ],
+    ids=["no-index", "index-that-covers-nothing", "unreadable-index"],
+)
+def test_open_falls_back_to_range_requests(
+    live: Live, ephys: Path, index_response: httpx.Response
+) -> None:
+    alice = live.user("alice")
+    ds = alice.create_dataset("fallback")
+    asset = alice.add_file(ds, "ephys.nwb", ephys.read_bytes())
+    with _routed(live, alice, index_response) as http:
+        client = SimpleNamespace(http=http, api_url=f"{live.url}/api", token=alice.key)
+        nwb = open_asset(SimpleNamespace(client=client, id=asset["asset_id"], path="ephys.nwb"))
+        series = nwb.acquisition["ElectricalSeries"]
+        assert np.array_equal(series.data[:3000, :], local_values(ephys))
+
+
+def test_open_raises_only_documented_errors(live: Live) -> None:
+    from neurodatashare.client.errors import ClientError, NetworkError, NotFoundError
+
+    alice = live.user("alice")
+    ds = alice.create_dataset("errors")
+    junk = alice.add_file(ds, "junk.nwb", b"\x89HDF\r\n\x1a\n" + b"\0" * 2000)
+    with pytest.raises(NotNWBError, match=r"junk\.nwb"):
+        open_asset(as_remote(alice, live, junk))
+    missing = dict(junk, asset_id="00000000-0000-4000-8000-000000000000")
+    with pytest.raises(NotFoundError):
+        open_asset(as_remote(alice, live, missing))
+    from neurodatashare.testing.live import free_port
+
+    gone = SimpleNamespace(
+        client=SimpleNamespace(http=alice.http, api_url=f"http://127.0.0.1:{free_port()}/api"),
+        id=junk["asset_id"],
+        path="junk.nwb",
+    )
+    with pytest.raises(NetworkError):
+        open_asset(gone)
+    assert issubclass(NotNWBError, ClientError)

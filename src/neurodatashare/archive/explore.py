@@ -71,7 +71,7 @@ def asset_file(archive: Archive, *, asset_id: str, user: User | None) -> Iterato
     from neurodatashare.nwb.overview import OverviewReader
 
     with archive.db.read() as s:
-        asset, _dataset = visible_asset(s, asset_id=asset_id, user=user)
+        asset, dataset = visible_asset(s, asset_id=asset_id, user=user)
         blob = asset.blob
         overview_row = s.scalar(
             select(Derived).where(
@@ -97,11 +97,32 @@ def asset_file(archive: Archive, *, asset_id: str, user: User | None) -> Iterato
             ) from None
         reader = OverviewReader(overview_path) if overview_path else None
         try:
-            yield h5, reader
+            with _following_links(archive, asset, dataset, h5):
+                yield h5, reader
         finally:
             if reader is not None:
                 reader.close()
             h5.close()
+
+
+@contextmanager
+def _following_links(archive: Archive, asset: Any, dataset: Any, h5: Any) -> Iterator[None]:
+    """While reading, follow the file's external links into sibling assets (see links)."""
+    from neurodatashare.archive.links import blob_links, followed, siblings
+    from neurodatashare.nwb.links import FOLLOW
+
+    found = blob_links(asset.blob_id, h5)
+    if not found:
+        yield
+        return
+    with archive.db.read() as s:
+        resolved = siblings(s, asset=asset, dataset=dataset, links=found)
+    with followed(archive, resolved) as links:
+        token = FOLLOW.set(links)
+        try:
+            yield
+        finally:
+            FOLLOW.reset(token)
 
 
 def run(

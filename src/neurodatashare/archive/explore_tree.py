@@ -77,9 +77,20 @@ def tree_json(
     return b'{"asset_id":' + json.dumps(asset_id).encode() + b"," + body[1:]
 
 
-def _build(archive: Archive, key: tuple[Any, ...], *, asset_id: str, user: User | None) -> bytes:
+def _page_with_links(h5: Any, **page_args: Any) -> tuple[dict[str, Any], bool]:
+    """One page; the root page also lists the objects of followed external links."""
+    from neurodatashare.archive.links import graft_tree
+    from neurodatashare.nwb.links import FOLLOW
     from neurodatashare.nwb.tree_pages import tree_page
 
+    page = tree_page(h5, **page_args)
+    links = FOLLOW.get() or []
+    if links and page["offset"] == 0 and page["path"] == "/":
+        page["nodes"] = graft_tree(page["nodes"], links)
+    return page, bool(links)
+
+
+def _build(archive: Archive, key: tuple[Any, ...], *, asset_id: str, user: User | None) -> bytes:
     _blob, path, depth, offset, limit = key
     with _cache_lock:
         key_lock = _key_locks.setdefault(key, threading.Lock())
@@ -97,18 +108,21 @@ def _build(archive: Archive, key: tuple[Any, ...], *, asset_id: str, user: User 
         if not _builders.acquire(timeout=WAIT_SECONDS):
             raise busy
         try:
-            page = explore.run(
+            page, linked = explore.run(
                 archive,
                 asset_id=asset_id,
                 user=user,
-                read=lambda h5, _o: tree_page(
+                read=lambda h5, _o: _page_with_links(
                     h5, path=path, depth=depth, offset=offset, limit=limit
                 ),
             )
         finally:
             _builders.release()
         body = json.dumps(page, separators=(",", ":")).encode()
-        _store(key, body)
+        if not linked:
+            # A page that shows a sibling file's objects depends on the dataset, not only on
+            # the blob's bytes: it is not shared through the per-blob cache.
+            _store(key, body)
         return body
     finally:
         key_lock.release()

@@ -77,7 +77,14 @@ def schedule(s: Session, *, blob_id: str, path: str) -> None:
 
 @contextmanager
 def local_copy(archive: Archive, blob: Blob) -> Iterator[Path]:
-    """A filesystem path to the blob's bytes (a temporary copy where the store is remote)."""
+    """A filesystem path to the blob's bytes (a temporary copy where the store is remote).
+
+    Uploaded files are read only through here, so this is where HDF5 is told never to
+    open another file by itself when a file links to one (see nwb/links.py).
+    """
+    from neurodatashare.nwb.links import isolate
+
+    isolate()
     path = archive.store.local_path(blob.key)
     if path is not None:
         yield path

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import time
+from dataclasses import asdict
 from typing import Any
 from urllib.parse import urlencode
 
@@ -34,7 +35,7 @@ SIGNED_URL_LIFETIME = 6 * 3600  # as DANDI's presigned download URLs
 def index_producer() -> str:
     from importlib.metadata import version
 
-    return f"lindi-{version('lindi')}+nds-1"
+    return f"lindi-{version('lindi')}+nds-2"
 
 
 def index_key(blob_id: str) -> str:
@@ -48,12 +49,22 @@ def build_index_bytes(path: str) -> bytes:
     from lindi import LindiH5ZarrStore
     from lindi.LindiH5ZarrStore.LindiH5ZarrStoreOpts import LindiH5ZarrStoreOpts
 
+    from neurodatashare.archive.links import INDEX_LINKS_KEY
+    from neurodatashare.nwb.links import external_links, without_external_links
+
     # No "external array links": every chunk gets a reference, so a reader never falls
     # back to opening the HDF5 file remotely (which costs many round trips).
     opts = LindiH5ZarrStoreOpts(num_dataset_chunks_threshold=None)
     with LindiH5ZarrStore.from_file(path, url=TEMPLATE, opts=opts) as store:
+        # External links are left out (lindi cannot represent them) and listed first in
+        # the document, so serving can add the linked objects of sibling files.
+        external = external_links(store._h5f)
+        if external:
+            store._h5f = without_external_links(store._h5f)
         rfs = store.to_reference_file_system()
     rfs.pop("templates", None)
+    if external:
+        rfs = {INDEX_LINKS_KEY: [asdict(link) for link in external], **rfs}
     return json.dumps(rfs, separators=(",", ":")).encode()
 
 
@@ -103,6 +114,7 @@ def check_signed(archive: Archive, *, asset_id: str, expires: int, signature: st
 def asset_index(archive: Archive, *, asset_id: str, user: User | None) -> bytes:
     """The asset's LINDI index with `templates.u` set to its download URL."""
     from neurodatashare.archive.assets import visible_asset
+    from neurodatashare.archive.links import graft_index
     from neurodatashare.archive.processing import is_nwb
 
     with archive.db.read() as s:
@@ -122,6 +134,11 @@ def asset_index(archive: Archive, *, asset_id: str, user: User | None) -> bytes:
         raise NotFound(f"This file has no streaming index ({row.error}).")
     body = archive.store.read(row.storage_key)
     url = download_url(archive, asset_id=asset.id, dataset=dataset)
+    with archive.db.read() as s:
+        grafted = graft_index(archive, s, asset=asset, dataset=dataset, body=body)
+    if grafted is not None:
+        grafted["templates"] = {"u": url, **grafted.pop("nds_templates")}
+        return json.dumps(grafted, separators=(",", ":")).encode()
     # Splice the template in front instead of parsing a possibly large JSON document.
     return b'{"templates":' + json.dumps({"u": url}).encode() + b"," + body[1:]
 

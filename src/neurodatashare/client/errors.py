@@ -95,6 +95,10 @@ class VerificationError(ClientError):
     exit_code = EXIT_VERIFY
 
 
+class NotNWBError(ClientError):
+    """`asset.open()`: the asset is not an NWB file, or its bytes cannot be read as one."""
+
+
 class TransferError(ClientError):
     """Some files of an upload or download failed; `failures` maps each file to its error."""
 

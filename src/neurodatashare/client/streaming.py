@@ -1,24 +1,30 @@
 """Open a remote NWB file lazily: through the archive's LINDI index when it exists
 (one request to open), else through remfile over Range requests (about ten).
 
+`open_asset` always opens what can be opened: with no index (still being built, or none
+could be made), or an index the reader cannot use, it falls back to the ranged reader.
+It raises only the client's documented errors: `NotNWBError` when the bytes are not NWB,
+`NetworkError` and the `HTTPError` family when the archive cannot be asked.
+
 pynwb, h5py, lindi and remfile are imported inside the functions: the rest of the
 client stays light.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 import httpx
+
+from neurodatashare.client.errors import ClientError, NetworkError, NotNWBError, error_for_status
+from neurodatashare.client.http import describe_transport_error
 
 if TYPE_CHECKING:
     from pynwb import NWBFile
 
 
-class NotNWBError(Exception):
-    """The asset is not an NWB file, or its bytes cannot be read as one."""
-
-
+log = logging.getLogger("neurodatashare.client")
 FETCH_THREADS = 8
 
 
@@ -46,11 +52,59 @@ def _parallel_store(index: dict[str, Any]) -> Any:
     return ParallelStore(index, mode="r")
 
 
+def _read_compound_rows() -> None:
+    """Let lindi's datasets answer row selections of compound datasets.
+
+    lindi (0.4) reads a compound dataset only field by field (`ds["idx_start"][:]`), but
+    hdmf reads rows (`ds[:]`, `ds[[0, 3]]`) for TimeSeriesReferenceVectorData (trials' and
+    epochs' `timeseries`, the icephys tables), so `to_dataframe()` of those tables failed.
+    The rows are inline in the index (lindi inlines every compound dataset), so a row
+    selection is answered from them, references as lindi references that hdmf resolves.
+    lindi has no hook for this: its group class names the dataset class it builds, which
+    is replaced here by a subclass (once per process).
+    """
+    import importlib
+
+    import h5py
+    import numpy as np
+    from lindi.LindiH5pyFile.LindiH5pyDataset import LindiH5pyDataset
+    from lindi.LindiH5pyFile.LindiH5pyReference import LindiH5pyReference
+
+    group_module: Any = importlib.import_module("lindi.LindiH5pyFile.LindiH5pyGroup")
+    if getattr(group_module.LindiH5pyDataset, "nds_rows", False):
+        return
+
+    class RowsDataset(LindiH5pyDataset):
+        nds_rows = True
+
+        def _get_item_for_zarr(self, zarr_array: Any, selection: Any) -> Any:
+            dtype = self._compound_dtype
+            if (
+                dtype is None
+                or isinstance(selection, str)
+                or zarr_array.attrs.get("_EXTERNAL_ARRAY_LINK")
+            ):
+                return super()._get_item_for_zarr(zarr_array, selection)
+            names = dtype.names or ()
+            refs = [h5py.check_ref_dtype(dtype[n]) is not None for n in names]
+            fields = [(n, object if r else dtype[n]) for n, r in zip(names, refs, strict=True)]
+            rows = np.empty(zarr_array.shape[0], dtype=np.dtype(fields))
+            for i, row in enumerate(zarr_array[:]):
+                rows[i] = tuple(
+                    LindiH5pyReference(v["_REFERENCE"]) if r else v
+                    for v, r in zip(row, refs, strict=True)
+                )
+            return rows[selection]
+
+    group_module.LindiH5pyDataset = RowsDataset
+
+
 def open_hdf5(*, index: dict[str, Any] | None, url: str) -> Any:
     """An h5py-like file: LINDI over the index when given, else remfile over `url`."""
     if index is not None:
         import lindi
 
+        _read_compound_rows()
         return lindi.LindiH5pyFile.from_zarr_store(_parallel_store(index), mode="r")
     import h5py
     import remfile
@@ -68,25 +122,42 @@ def read_nwb(h5file: Any) -> NWBFile:
     return nwbfile
 
 
+def _get(http: httpx.Client, url: str) -> httpx.Response:
+    try:
+        return http.get(url)
+    except httpx.TransportError as exc:
+        raise NetworkError(describe_transport_error(exc, url)) from exc
+
+
+def _error(r: httpx.Response) -> ClientError:
+    detail = _detail(r)
+    return error_for_status(r.status_code, detail or r.reason_phrase, url=str(r.url))
+
+
 def fetch_index(http: httpx.Client, api_url: str, asset_id: str) -> dict[str, Any] | None:
-    """The asset's LINDI index, or None while it is being built."""
-    r = http.get(f"{api_url}/assets/{asset_id}/lindi.json")
+    """The asset's LINDI index, or None while it is being built or when it has none."""
+    r = _get(http, f"{api_url}/assets/{asset_id}/lindi.json")
     if r.status_code == 200:
-        index: dict[str, Any] = r.json()
-        return index
+        try:
+            index: dict[str, Any] = r.json()
+        except ValueError:
+            return None
+        return index if isinstance(index, dict) and "refs" in index else None
     if r.status_code == 409:
         return None
     detail = _detail(r)
     if r.status_code == 404 and "not an NWB file" in detail:
         raise NotNWBError(detail)
-    r.raise_for_status()
-    return None
+    if r.status_code == 404 and "no streaming index" in detail:
+        return None  # the index could not be built: the ranged reader may still read it
+    raise _error(r)
 
 
 def keyless_url(http: httpx.Client, api_url: str, asset_id: str) -> str:
     """A download URL readers can use without headers (signed for private data)."""
-    r = http.get(f"{api_url}/assets/{asset_id}/download-url/")
-    r.raise_for_status()
+    r = _get(http, f"{api_url}/assets/{asset_id}/download-url/")
+    if r.status_code != 200:
+        raise _error(r)
     url: str = r.json()["url"]
     return url
 
@@ -95,15 +166,26 @@ def open_asset(asset: Any) -> NWBFile:
     """`RemoteAsset.open()`: the asset's NWBFile, read lazily over HTTP."""
     client = asset.client
     index = fetch_index(client.http, client.api_url, asset.id)
-    url = None if index is not None else keyless_url(client.http, client.api_url, asset.id)
+    if index is not None:
+        try:
+            return read_nwb(open_hdf5(index=index, url=""))
+        # lindi, zarr and hdmf raise many kinds of errors on what they cannot read; the
+        # ranged reader below reads the HDF5 file itself, so any failure here falls back
+        except Exception:
+            log.info("the index of %s cannot be read; using Range requests", asset.path)
+    url = keyless_url(client.http, client.api_url, asset.id)
     try:
-        return read_nwb(open_hdf5(index=index, url=url or ""))
-    except (OSError, ValueError, KeyError) as exc:
+        return read_nwb(open_hdf5(index=None, url=url))
+    except ClientError:
+        raise
+    # h5py, remfile and hdmf raise OSError, KeyError, ValueError, TypeError and plain
+    # Exception for bytes that are not (readable) NWB: all mean the same to the caller
+    except Exception as exc:
         raise NotNWBError(f"{asset.path} could not be read as NWB: {exc}") from exc
 
 
 def _detail(r: httpx.Response) -> str:
     try:
         return str(r.json().get("detail", ""))
-    except ValueError:
+    except (ValueError, AttributeError):
         return r.text

@@ -47,6 +47,7 @@ import h5py
 import numpy as np
 
 from neurodatashare.errors import BadRequest, Conflict, NotFound
+from neurodatashare.nwb import links, references
 from neurodatashare.nwb.view_types import spec_unit, type_views
 
 if TYPE_CHECKING:
@@ -152,6 +153,10 @@ def _get(h5: h5py.File, path: Any) -> Any:
     except (KeyError, ValueError, RuntimeError, OSError):
         obj = None
     if obj is None:
+        obj, missing = links.follow(p)
+        if missing:
+            raise NotFound(missing)
+    if obj is None:
         raise NotFound(f"There is no object at {_cut(p, 120)} in this file.")
     return obj
 
@@ -173,13 +178,7 @@ def _ndtype(obj: Any) -> str | None:
 
 def _deref(h5: h5py.File, ref: Any) -> str | None:
     """The path an object reference points at (or None when it is empty or dangling)."""
-    try:
-        if not ref:
-            return None
-        name = h5[ref].name
-        return str(name) if name else None
-    except (ValueError, KeyError, RuntimeError, OSError, TypeError):
-        return None
+    return references.target_path(h5, ref)
 
 
 def _num(value: Any, default: float) -> float:
@@ -321,7 +320,7 @@ def _small_value(value: Any, h5: h5py.File) -> Any:
             return _clean(np.array(items, dtype=object).reshape(value.shape))
         return items
     if isinstance(value, np.void):
-        return str(value)
+        return _clean(references.compound_cell(h5, value.dtype, value))
     return _clean(value)
 
 
@@ -1268,6 +1267,7 @@ class _Table:
         self.path = p
         self.neurodata_type = _ndtype(obj)
         names = [_text(c) for c in np.atleast_1d(obj.attrs["colnames"])]
+        names += references.category_columns(obj)
         ids = obj.get("id")
         if not isinstance(ids, h5py.Dataset) or ids.ndim != 1:
             raise BadRequest(f"{p} has no id column, so it is not a valid table.")
@@ -1385,7 +1385,7 @@ def _cell_value(h5: h5py.File, col: _Column, value: Any) -> Any:
     if col.kind == "text":
         return _cut(_text(value))
     if col.kind == "compound":
-        return [_clean(v) for v in (value.tolist() if hasattr(value, "tolist") else value)]
+        return _clean(references.compound_cell(h5, col.data.dtype, value))
     return _clean(value)
 
 

@@ -4,8 +4,9 @@ Routes come from the application's own router (`create_app().routes`), so a rout
 tomorrow is checked tomorrow: if this test does not know how to fill one of its path
 parameters, required query parameters or (for POST/PUT) its body, it fails and says so.
 
-For an open, an embargoed and a private dataset (each with a draft and a published
-version, an NWB asset with its streaming index, an unfinished upload and a blob) every
+For an open, an embargoed and a private dataset, and one that was open (read by everyone,
+indexes built, links handed out) and then made private, each with a draft and a published
+version, an NWB asset with its streaming index, an unfinished upload and a blob, every
 route is called as anonymous, as another signed-in user (API key and web session) and as
 the owner. Then:
 
@@ -35,7 +36,10 @@ from neurodatashare.testing.factories import dandi_etag, poll, publishable_metad
 from neurodatashare.testing.live import Live
 from neurodatashare.testing.nwbfiles import make_ephys_file
 
-STATES = ("open", "embargoed", "private")
+# "made-private" was open (files uploaded, a version published, indexes built) and was
+# then made private: nothing handed out or cached while it was open may still show it.
+STATES = ("open", "embargoed", "private", "made-private")
+LEVEL = {"open": "open", "embargoed": "embargoed", "private": "private", "made-private": "private"}
 ROLES = ("anonymous", "other", "owner")
 EMBARGO_END = "2099-01-01"
 MISSING_DATASET = "999999"
@@ -131,7 +135,7 @@ BODIES: dict[tuple[str, str], Fill] = {
     ("POST", "/api/dandisets/"): lambda _t, _r, _w: {"name": "Matrix created"},
     ("PUT", "/api/dandisets/{dataset_id}/users/"): lambda _t, _r, _w: [{"username": "alice"}],
     ("PUT", "/api/dandisets/{dataset_id}/access/"): lambda t, _r, _w: {
-        "access": t.state,
+        "access": LEVEL[t.state],
         "embargo_end": EMBARGO_END if t.state == "embargoed" else None,
     },
     ("PUT", "/api/dandisets/{dataset_id}/versions/{version}/"): lambda t, _r, _w: {
@@ -193,6 +197,20 @@ VARIANTS: dict[str, list[dict[str, Fill]]] = {
     ],
     "/dandiset/{dataset_id}/{version}": [{"location": lambda t, _r, _w: t.name.lower()}],
 }
+# Dedup: the target's blob offered for the caller's *own* dataset, as (own path, body).
+WRITE_VARIANTS: dict[tuple[str, str], list[tuple[bool, Fill | None]]] = {
+    ("POST", "/api/uploads/initialize/"): [
+        (
+            False,
+            lambda t, r, w: {
+                "contentSize": t.size,
+                "digest": {"algorithm": "dandi:dandi-etag", "value": t.etag},
+                "dandiset": w.own[r],
+            },
+        )
+    ],
+    ("POST", "/api/dandisets/{dataset_id}/versions/{version}/assets/"): [(True, None)],
+}
 # The same path with another spelling of its last segment (the explorer page's JSON).
 SUFFIXES: dict[str, list[str]] = {"/asset/{asset_id}": [".json"]}
 
@@ -204,6 +222,7 @@ class World:
     headers: dict[str, dict[str, str]]
     cookies: dict[str, dict[str, str]]
     secrets: list[str]
+    own: dict[str, str]  # each role's own open dataset (anonymous: the other user's)
     clients: dict[str, httpx.Client] = field(default_factory=dict)
 
 
@@ -226,7 +245,7 @@ def _build(live: Live, tmp: Path) -> World:
         ds = alice.create_dataset(
             name,
             metadata=meta,
-            access=state,
+            access="open" if state == "made-private" else state,
             embargo_end=EMBARGO_END if state == "embargoed" else None,
         )
         nwb = make_ephys_file(
@@ -258,6 +277,12 @@ def _build(live: Live, tmp: Path) -> World:
         init = r.json()
         query = dict(httpx.URL(init["parts"][0]["upload_url"]).params)
         blob = alice.get(f"/api/assets/{asset['asset_id']}/").json()
+        if state == "made-private":
+            for caller in (anon, bob):  # read while open, so anything cached is warm
+                for tail in ("", "lindi.json", "download-url/", "explore/tree", "validation/"):
+                    assert caller.get(f"/api/assets/{asset['asset_id']}/{tail}").status_code == 200
+            r = alice.put(f"/api/dandisets/{ds}/access/", json={"access": "private"})
+            assert r.status_code == 200, r.text
         hidden = [name, meta["description"], path, path.rsplit("/", 1)[-1], asset["asset_id"]]
         hidden += [asset["blob"], blob["digest"]["dandi:dandi-etag"], init["upload_id"]]
         if state != "open":
@@ -278,7 +303,6 @@ def _build(live: Live, tmp: Path) -> World:
             )
             for version in ("draft", published)
         ]
-    del anon
     return World(
         live=live,
         targets=targets,
@@ -293,6 +317,11 @@ def _build(live: Live, tmp: Path) -> World:
             "owner": _login(live, "alice", "alice-password"),
         },
         secrets=secrets,
+        own={
+            "anonymous": bob.create_dataset("Bob's own"),
+            "other": bob.create_dataset("Bob's other"),
+            "owner": alice.create_dataset("Alice's other"),
+        },
     )
 
 
@@ -302,6 +331,8 @@ class Call:
     path: str  # the route's path template
     url_suffix: str
     query: tuple[tuple[str, Fill], ...]
+    own_dataset: bool = False  # the dataset in the path is the caller's own, not the target's
+    body: Fill | None = None  # instead of BODIES[(method, path)]
 
 
 def _walk(dependant: Any) -> Any:
@@ -342,6 +373,8 @@ def enumerate_calls(app: Any) -> tuple[list[Call], list[str]]:
             for extra in [{}, *(VARIANTS.get(path, []) if reads else [])]:
                 for suffix in ["", *SUFFIXES.get(path, [])]:
                     calls.append(Call(method, path, suffix, base + tuple(extra.items())))
+            for own, body in WRITE_VARIANTS.get((method, path), []):
+                calls.append(Call(method, path, "", base, own_dataset=own, body=body))
     return calls, unknown
 
 
@@ -355,13 +388,16 @@ class Answer:
 def _prepare(world: World, call: Call, target: Target, role: str) -> dict[str, Any]:
     path = call.path
     for name in re.findall(r"{(\w+)}", path):
-        path = path.replace("{" + name + "}", str(PATH_PARAMS[name](target, role, world)))
+        value = PATH_PARAMS[name](target, role, world)
+        if name == "dataset_id" and call.own_dataset:
+            value = world.own[role]
+        path = path.replace("{" + name + "}", str(value))
     request: dict[str, Any] = {
         "method": call.method,
         "url": path + call.url_suffix,
         "params": {k: fill(target, role, world) for k, fill in call.query},
     }
-    body_fill = BODIES.get((call.method, call.path))
+    body_fill = call.body or BODIES.get((call.method, call.path))
     body = body_fill(target, role, world) if body_fill else None
     if (call.method, call.path) in FORM_BODIES:
         request["data"] = body
@@ -402,7 +438,7 @@ def _normal(body: bytes) -> bytes:
 
 
 def _may_see(role: str, state: str) -> bool:
-    return role == "owner" or state == "open"
+    return role == "owner" or LEVEL[state] == "open"
 
 
 def _order(call: Call) -> tuple[int, int]:

@@ -60,6 +60,12 @@ def can_edit(dataset: Dataset, user: User | None) -> bool:
     return user is not None and (user.is_admin or is_owner(dataset, user))
 
 
+def revoke_signed_links(dataset: Dataset) -> None:
+    """Bump the dataset's access generation: every signed link handed out for its files
+    stops working (archive/streaming.py). Call it on any change of who may read it."""
+    dataset.access_generation = (dataset.access_generation or 0) + 1
+
+
 def visible_clause(user: User | None) -> ColumnElement[bool]:
     """SQL condition for the datasets `user` may see (listings, search)."""
     ended = and_(

@@ -327,7 +327,7 @@ def download_for(
                 signature=signature,
                 generation=holders[0].access_generation if holders else None,
             )
-            assert found is not None
+            assert found is not None  # check_signed refuses links to missing assets
             asset = found
         else:
             asset, _dataset = visible_asset(s, asset_id=asset_id, user=user)

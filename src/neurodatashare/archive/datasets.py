@@ -13,6 +13,7 @@ from neurodatashare.archive.access import (
     effective_access,
     load_dataset,
     require_user,
+    revoke_signed_links,
     today,
     visible_clause,
 )
@@ -218,7 +219,7 @@ def set_access(
     with archive.db.write() as s:
         dataset = load_dataset(s, dataset_id=dataset_id, user=user, edit=True)
         dataset.access, dataset.embargo_end = level, end
-        dataset.access_generation += 1  # revokes every signed link handed out so far
+        revoke_signed_links(dataset)
         s.flush()
         return dataset_json(archive, s, dataset=dataset)
 
@@ -245,7 +246,7 @@ def set_owners(
         s.flush()
         for u in users:
             s.add(DatasetOwner(dataset_id=dataset.id, user_id=u.id))
-        dataset.access_generation += 1  # a removed owner's signed links stop working
+        revoke_signed_links(dataset)  # a removed owner's links stop working
         s.flush()
         s.refresh(dataset)
         return [{"username": o.username, "name": o.username} for o in dataset.owners]

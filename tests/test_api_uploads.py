@@ -128,11 +128,9 @@ def test_wrong_bytes_fail_validation_and_leave_nothing(live: Live) -> None:
     # the upload can simply be started again and succeeds with the right bytes
     blob = alice.upload_blob(ds, data)
     assert (
-        live.anonymous()
-        .post(
+        alice.post(
             "/api/blobs/digest/", json={"algorithm": "dandi:dandi-etag", "value": dandi_etag(data)}
-        )
-        .json()["blob_id"]
+        ).json()["blob_id"]
         == blob
     )
 

@@ -94,8 +94,11 @@ def test_asset_page_follows_access_rules(live: Live) -> None:
         owner.post("/login", data={"username": "alice", "password": "alice-password"})
         page = owner.get(f"/asset/{aid}")
         assert page.status_code == 200 and "secret.nwb" in page.text
-    missing = httpx.get(f"{live.url}/asset/{uuid.uuid4()}")
-    assert missing.status_code == 404 and "Not available" in missing.text
+    # hidden is absent: a missing id gets the very same login page as the private one
+    other = str(uuid.uuid4())
+    missing = httpx.get(f"{live.url}/asset/{other}")
+    assert missing.status_code == 401
+    assert missing.text.replace(other, aid) == anon.text
     garbage = httpx.get(f"{live.url}/asset/not-a-uuid")
     assert garbage.status_code in (400, 404) and "Not available" in garbage.text
 

@@ -589,6 +589,55 @@ def test_python_api_create_upload_publish(site: Site, monkeypatch: pytest.Monkey
         assert pub.get_version(version).asset_count == 1
 
 
+def test_embargoed_dataset_with_a_key(site: Site) -> None:
+    """The client sends its key only after a 401, so embargoed data must answer 401 to
+    anonymous calls; with the key it uploads and downloads as usual, without it gets
+    nothing (docs/security.md)."""
+    with site.http() as c:
+        r = c.post(
+            "/dandisets/",
+            params={"embargo": "true", "embargo_end_date": "2099-01-01"},
+            json={"name": "Embargoed", "metadata": {"name": "Embargoed", **METADATA}},
+        )
+        assert r.status_code == 200, r.text
+        ds = r.json()["identifier"]
+    root = site.work / "embargoed"
+    root.mkdir()
+    site.dandi("download", "--download", "dandiset.yaml", f"{site.api}/dandisets/{ds}/", cwd=root)
+    local = root / ds
+    make_nwb(root / "src" / "e.nwb", "e1")
+    site.dandi("organize", "-f", "copy", str(root / "src"), cwd=local)
+    site.dandi("upload", "-i", site.api, cwd=local)
+    files = local_files(local)
+    assert set(site.assets(ds)) == set(files) and len(files) == 1
+    out = root / "out"
+    out.mkdir()
+    site.dandi("download", "-o", str(out), f"{site.api}/dandisets/{ds}/", cwd=root)
+    got = local_files(out / ds)
+    assert set(got) == set(files)
+    for path in files:
+        assert sha256(got[path]) == sha256(files[path])
+    # without a key the client is refused and gets no file
+    keyless = {k: v for k, v in site.client_env().items() if not k.endswith("_API_KEY")}
+    denied = root / "denied"
+    denied.mkdir()
+    done = site.dandi(
+        "download",
+        "-o",
+        str(denied),
+        f"{site.api}/dandisets/{ds}/",
+        cwd=root,
+        env=keyless,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert not [p for p in denied.rglob("*") if p.is_file()]
+    with httpx.Client(base_url=site.api, timeout=30) as anon:
+        hidden, missing = anon.get(f"/dandisets/{ds}/"), anon.get("/dandisets/999999/")
+    assert hidden.status_code == missing.status_code == 401
+    assert hidden.json()["detail"].replace(ds, "999999") == missing.json()["detail"]
+
+
 def test_delete_and_move(site: Site, nwb: dict[str, Any]) -> None:
     """Runs last: it changes the NWB assets that the tests above compare against."""
     ds, local = nwb["id"], nwb["local"]

@@ -1,8 +1,12 @@
 """Who may see and change a dataset. Every route goes through these.
 
-A user who may not see a dataset gets the same 404 as for an id that does not exist,
-so private ids cannot be probed. Anonymous callers get 401 instead, because the `dandi`
-client only sends its key after a 401 (research/dandi-api.md section 2).
+Hidden is absent: a caller who may not see a dataset or asset gets exactly the answer
+(status and body) it would get for an identifier that does not exist, from `absent`.
+For a signed-in caller that is a 404. For an anonymous caller it is a 401 for every
+unknown or hidden identifier alike, because the `dandi` client sends its key only after
+a 401 (dandi/dandiarchive.py, `navigate`: it retries with `dandi_authenticate()` when
+`get_dandiset` or `get_assets` answers 401), so embargoed data stays reachable with a key
+while the status says nothing about existence. See docs/security.md.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from neurodatashare.db.models import Dataset, DatasetOwner, User
-from neurodatashare.errors import Forbidden, NotAuthenticated, NotFound
+from neurodatashare.errors import Forbidden, NDSError, NotAuthenticated, NotFound
 
 DATASET_ID_RE = re.compile(r"^\d{6}$")
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -56,6 +60,12 @@ def can_edit(dataset: Dataset, user: User | None) -> bool:
     return user is not None and (user.is_admin or is_owner(dataset, user))
 
 
+def revoke_signed_links(dataset: Dataset) -> None:
+    """Bump the dataset's access generation: every signed link handed out for its files
+    stops working (archive/streaming.py). Call it on any change of who may read it."""
+    dataset.access_generation = (dataset.access_generation or 0) + 1
+
+
 def visible_clause(user: User | None) -> ColumnElement[bool]:
     """SQL condition for the datasets `user` may see (listings, search)."""
     ended = and_(
@@ -80,8 +90,14 @@ def parse_dataset_id(identifier: str | int) -> int:
     return int(text)
 
 
-def _not_found(dataset_id: int) -> NotFound:
-    return NotFound(f"Dataset {dataset_id:06d} was not found.")
+def absent(what: str, user: User | None) -> NDSError:
+    """The one answer for something that does not exist or that `user` may not see."""
+    if user is None:
+        return NotAuthenticated(
+            f"{what} was not found. If it is yours, send your API key "
+            "(Authorization: token KEY) or log in."
+        )
+    return NotFound(f"{what} was not found.")
 
 
 def load_dataset(
@@ -90,15 +106,8 @@ def load_dataset(
     """Load a dataset the user may see (and, with edit=True, change) or raise."""
     number = parse_dataset_id(dataset_id)
     dataset = s.get(Dataset, number)
-    if dataset is None:
-        raise _not_found(number)
-    if not can_view(dataset, user):
-        if user is None:
-            raise NotAuthenticated(
-                f"Dataset {number:06d} is private or embargoed, or does not exist. "
-                "Send your API key (Authorization: token KEY) to see it if you own it."
-            )
-        raise _not_found(number)
+    if dataset is None or not can_view(dataset, user):
+        raise absent(f"Dataset {number:06d}", user)
     if edit and not can_edit(dataset, user):
         if user is None:
             raise NotAuthenticated("Log in or send your API key to change a dataset.")

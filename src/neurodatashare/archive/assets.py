@@ -12,12 +12,12 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from neurodatashare.archive import processing
-from neurodatashare.archive.access import UUID_RE, can_view, check_uuid, load_dataset
+from neurodatashare.archive import blobs, processing
+from neurodatashare.archive.access import absent, can_view, check_uuid, load_dataset
 from neurodatashare.archive.context import Archive
 from neurodatashare.archive.versions import load_version, touch_draft
 from neurodatashare.db.models import Asset, Blob, Dataset, User, Version, VersionAsset, utcnow
-from neurodatashare.errors import BadRequest, Conflict, MethodNotAllowed, NotAuthenticated, NotFound
+from neurodatashare.errors import BadRequest, Conflict, MethodNotAllowed, NotFound
 
 MAX_PATH = 512
 # Unicode categories refused anywhere in a path: controls (Cc) and format characters (Cf).
@@ -124,7 +124,10 @@ def asset_metadata_json(
 
     blob = asset.blob
     # What the archive extracted from the file fills in what the client did not send.
-    meta = {**processing.extracted_metadata(s, blob_id=asset.blob_id), **asset.meta}
+    meta = {
+        **processing.extracted_metadata(s, blob_id=asset.blob_id, path=asset.path),
+        **asset.meta,
+    }
     digest = {"dandi:dandi-etag": blob.etag}
     if blob.sha256:
         digest["dandi:sha2-256"] = blob.sha256
@@ -301,29 +304,30 @@ def get_asset(
         return asset_metadata_json(s, archive, asset, dataset=dataset)
 
 
-def visible_asset(s: Session, *, asset_id: str, user: User | None) -> tuple[Asset, Dataset]:
-    """An asset by id alone: visible if any dataset holding it is visible to `user`."""
-    check_uuid(asset_id, what="Asset")
-    asset = s.get(Asset, asset_id)
-    hidden = False
-    if asset is not None:
-        datasets = s.scalars(
+def datasets_holding(s: Session, *, asset_id: str) -> list[Dataset]:
+    return list(
+        s.scalars(
             select(Dataset)
             .join(Version, Version.dataset_id == Dataset.id)
             .join(VersionAsset, VersionAsset.version_id == Version.id)
             .where(VersionAsset.asset_id == asset_id)
             .distinct()
         ).all()
-        for dataset in datasets:
+    )
+
+
+def visible_asset(s: Session, *, asset_id: str, user: User | None) -> tuple[Asset, Dataset]:
+    """An asset by id alone: visible if any dataset holding it is visible to `user`.
+
+    One that exists but is hidden gets exactly the answer of one that does not exist.
+    """
+    check_uuid(asset_id, what="Asset")
+    asset = s.get(Asset, asset_id)
+    if asset is not None:
+        for dataset in datasets_holding(s, asset_id=asset_id):
             if can_view(dataset, user):
                 return asset, dataset
-        hidden = bool(datasets)
-    if hidden and user is None:
-        raise NotAuthenticated(
-            f"Asset {asset_id} is private or embargoed, or does not exist. "
-            "Send your API key to see it if you own it."
-        )
-    raise NotFound(f"Asset {asset_id} was not found.")
+    raise absent(f"Asset {asset_id}", user)
 
 
 def get_asset_by_id(
@@ -350,10 +354,17 @@ def download_for(
             from neurodatashare.archive.streaming import check_signed
 
             check_uuid(asset_id, what="Asset")
-            check_signed(archive, asset_id=asset_id, expires=expires, signature=signature)
             found = s.get(Asset, asset_id)
-            if found is None:
-                raise NotFound(f"Asset {asset_id} was not found.")
+            holders = datasets_holding(s, asset_id=asset_id) if found is not None else []
+            # A link for a missing asset fails exactly like a forged one (403).
+            check_signed(
+                archive,
+                asset_id=asset_id,
+                expires=expires,
+                signature=signature,
+                generation=holders[0].access_generation if holders else None,
+            )
+            assert found is not None  # check_signed refuses links to missing assets
             asset = found
         else:
             asset, _dataset = visible_asset(s, asset_id=asset_id, user=user)
@@ -401,21 +412,30 @@ def _check_collisions(s: Session, *, version: Version, path: str, ignore: str | 
 
 
 def _new_asset(
-    s: Session, *, version: Version, metadata: Any, blob_id: Any, replacing: str | None = None
+    s: Session,
+    archive: Archive,
+    *,
+    user: User | None,
+    version: Version,
+    metadata: Any,
+    blob_id: Any,
+    replacing: str | None = None,
 ) -> Asset:
     if not isinstance(metadata, dict):
         raise BadRequest("metadata must be a JSON object with at least a 'path'.")
     if not isinstance(blob_id, str) or not blob_id:
         raise BadRequest("blob_id is required (the id returned by the upload's validate step).")
     path = validate_path(metadata.get("path"))
-    blob = s.get(Blob, blob_id) if UUID_RE.match(blob_id) else None
-    if blob is None:
+    blob = blobs.readable_blob(s, archive, user=user, column=Blob.id, value=blob_id)
+    if blob is None:  # also for a blob that exists but that the caller may not read
         raise BadRequest(f"Blob {blob_id} does not exist; upload the file first.")
     _check_collisions(s, version=version, path=path, ignore=replacing)
     stored = {k: v for k, v in metadata.items() if k not in COMPUTED_KEYS and k != "@context"}
     asset = Asset(id=str(uuid.uuid4()), path=path, blob_id=blob.id, meta=stored)
     s.add(asset)
     s.flush()
+    if user is not None:
+        blobs.use_claim(s, blob_id=blob.id, user=user)
     processing.schedule(s, blob_id=blob.id, path=path)
     return asset
 
@@ -452,7 +472,7 @@ def create_asset(
 ) -> dict[str, Any]:
     with archive.db.write() as s:
         dataset, ver = _version_for(s, dataset_id=dataset_id, version=version, user=user, edit=True)
-        asset = _new_asset(s, version=ver, metadata=metadata, blob_id=blob_id)
+        asset = _new_asset(s, archive, user=user, version=ver, metadata=metadata, blob_id=blob_id)
         s.add(VersionAsset(version_id=ver.id, asset_id=asset.id, path=asset.path))
         touch_draft(s, dataset)
         s.flush()
@@ -474,7 +494,15 @@ def replace_asset(
     with archive.db.write() as s:
         dataset, ver = _version_for(s, dataset_id=dataset_id, version=version, user=user, edit=True)
         old = _load_asset_in_version(s, version=ver, asset_id=asset_id)
-        asset = _new_asset(s, version=ver, metadata=metadata, blob_id=blob_id, replacing=old.id)
+        asset = _new_asset(
+            s,
+            archive,
+            user=user,
+            version=ver,
+            metadata=metadata,
+            blob_id=blob_id,
+            replacing=old.id,
+        )
         _unlink(s, version=ver, asset_id=old.id)
         s.add(VersionAsset(version_id=ver.id, asset_id=asset.id, path=asset.path))
         asset.created = old.created

@@ -13,6 +13,7 @@ from neurodatashare.archive.access import (
     effective_access,
     load_dataset,
     require_user,
+    revoke_signed_links,
     today,
     visible_clause,
 )
@@ -25,7 +26,7 @@ from neurodatashare.archive.versions import (
     refresh_status,
     version_summary_json,
 )
-from neurodatashare.db.models import Dataset, DatasetOwner, User, Version
+from neurodatashare.db.models import Dataset, DatasetOwner, RetiredDatasetId, User, Version
 from neurodatashare.errors import BadRequest, Forbidden, NotFound
 
 ACCESS_LEVELS = ("open", "embargoed", "private")
@@ -109,11 +110,15 @@ def create_dataset(
     for _attempt in range(5):  # ids are max+1; a concurrent create can take ours first
         try:
             with archive.db.write() as s:
-                number = requested or (s.scalar(select(func.max(Dataset.id))) or 0) + 1
+                number = requested or _next_id(s)
                 if number >= 1_000_000:
                     raise BadRequest("This archive has no dataset identifiers left.")
                 if requested and s.get(Dataset, number) is not None:
                     raise BadRequest(f"Dataset {number:06d} already exists.")
+                if requested and s.get(RetiredDatasetId, number) is not None:
+                    raise BadRequest(
+                        f"Dataset {number:06d} was deleted; its identifier is never reused."
+                    )
                 dataset = Dataset(id=number, access=access, embargo_end=end)
                 s.add(dataset)
                 s.flush()
@@ -129,6 +134,13 @@ def create_dataset(
             if requested:
                 raise BadRequest(f"Dataset {requested:06d} already exists.") from None
     raise BadRequest("Could not allocate a dataset identifier; try again.")
+
+
+def _next_id(s: Session) -> int:
+    """One more than any identifier ever given out, deleted datasets included."""
+    live = s.scalar(select(func.max(Dataset.id))) or 0
+    retired = s.scalar(select(func.max(RetiredDatasetId.id))) or 0
+    return max(live, retired) + 1
 
 
 def get_dataset(archive: Archive, *, dataset_id: str, user: User | None) -> dict[str, Any]:
@@ -191,6 +203,7 @@ def delete_dataset(archive: Archive, *, dataset_id: str, user: User | None) -> N
         from neurodatashare.archive.assets import drop_version_assets
 
         drop_version_assets(s, draft_of(s, dataset))
+        s.add(RetiredDatasetId(id=dataset.id))
         s.delete(dataset)
 
 
@@ -206,6 +219,7 @@ def set_access(
     with archive.db.write() as s:
         dataset = load_dataset(s, dataset_id=dataset_id, user=user, edit=True)
         dataset.access, dataset.embargo_end = level, end
+        revoke_signed_links(dataset)
         s.flush()
         return dataset_json(archive, s, dataset=dataset)
 
@@ -232,6 +246,7 @@ def set_owners(
         s.flush()
         for u in users:
             s.add(DatasetOwner(dataset_id=dataset.id, user_id=u.id))
+        revoke_signed_links(dataset)  # a removed owner's links stop working
         s.flush()
         s.refresh(dataset)
         return [{"username": o.username, "name": o.username} for o in dataset.owners]

@@ -46,6 +46,12 @@ def is_nwb(path: str) -> bool:
     return path.lower().endswith(".nwb")
 
 
+def nwb_asset() -> Any:
+    """SQL for `is_nwb(Asset.path)`. Results are stored per blob, but which checks apply
+    depends on the asset: the same bytes under `notes.txt` are not judged as NWB."""
+    return func.lower(Asset.path).like("%.nwb")
+
+
 def up_to_date(s: Session, *, blob_id: str) -> bool:
     wanted = producers()
     have = dict(
@@ -257,7 +263,7 @@ def pending_count(s: Session, version: Version) -> int:
         .outerjoin(Derived, done)
         .where(
             VersionAsset.version_id == version.id,
-            func.lower(Asset.path).like("%.nwb"),
+            nwb_asset(),
             Derived.id.is_(None),
         )
     )
@@ -270,7 +276,12 @@ def has_asset_errors(s: Session, version: Version) -> bool:
             select(VersionAsset.asset_id)
             .join(Asset, Asset.id == VersionAsset.asset_id)
             .join(Derived, (Derived.blob_id == Asset.blob_id) & (Derived.kind == "validation"))
-            .where(VersionAsset.version_id == version.id, Derived.max_severity >= ERROR_LEVEL)
+            .where(
+                VersionAsset.version_id == version.id,
+                nwb_asset(),
+                Derived.producer == producers()["validation"],
+                Derived.max_severity >= ERROR_LEVEL,
+            )
             .limit(1)
         )
         is not None
@@ -285,7 +296,9 @@ def asset_errors(s: Session, version: Version) -> list[dict[str, Any]]:
         .join(Derived, Derived.blob_id == Asset.blob_id)
         .where(
             VersionAsset.version_id == version.id,
+            nwb_asset(),
             Derived.kind == "validation",
+            Derived.producer == producers()["validation"],
             Derived.max_severity >= ERROR_LEVEL,
         )
         .order_by(Asset.path)
@@ -310,11 +323,12 @@ def assets_summary(s: Session, version: Version) -> dict[str, Any]:
     """The version's `assetsSummary`, aggregated over its assets' extracted metadata."""
     from neurodatashare.nwb.extract import summarize_assets
 
+    extracted = (Derived.blob_id == Asset.blob_id) & (Derived.kind == "metadata") & nwb_asset()
     rows = s.execute(
         select(Asset.meta, Blob.size, Derived.payload)
         .join(VersionAsset, VersionAsset.asset_id == Asset.id)
         .join(Blob, Blob.id == Asset.blob_id)
-        .outerjoin(Derived, (Derived.blob_id == Asset.blob_id) & (Derived.kind == "metadata"))
+        .outerjoin(Derived, extracted)
         .where(VersionAsset.version_id == version.id)
     ).all()
     metas = [{**(meta or {}), **(derived or {})} for meta, _size, derived in rows]
@@ -340,8 +354,10 @@ def summarize_version(archive: Archive, payload: dict[str, Any]) -> None:
         version.meta = meta
 
 
-def extracted_metadata(s: Session, *, blob_id: str) -> dict[str, Any]:
-    """The metadata extracted from a blob, or {} if there is none (yet)."""
+def extracted_metadata(s: Session, *, blob_id: str, path: str) -> dict[str, Any]:
+    """The metadata extracted from an NWB asset's blob, or {} (none yet, or not NWB)."""
+    if not is_nwb(path):
+        return {}
     payload = s.scalar(
         select(Derived.payload).where(Derived.blob_id == blob_id, Derived.kind == "metadata")
     )

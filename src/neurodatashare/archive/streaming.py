@@ -7,6 +7,10 @@ needs with Range requests. The index is built once per blob with chunk reference
 the template `{{u}}`; when served for an asset, `templates.u` is set to that asset's
 download URL (signed when the dataset is not open, so readers that cannot send headers,
 such as lindi, fsspec and remfile, still work and the key never appears in a URL).
+
+A signed link names the asset, its expiry and the dataset's access generation, a counter
+bumped by every change of access level or owners: such a change revokes every link
+handed out before it, not only at expiry (docs/security.md, "Signed links").
 """
 
 from __future__ import annotations
@@ -29,7 +33,9 @@ from neurodatashare.storage.signing import signature_matches
 
 INDEX_KIND = "lindi"
 TEMPLATE = "{{u}}"
-SIGNED_URL_LIFETIME = 6 * 3600  # as DANDI's presigned download URLs
+# Short: a link is a bearer capability, usable by whoever holds it until it expires or the
+# dataset's access changes. Readers (lindi, remfile) fetch a fresh index to go on.
+SIGNED_URL_LIFETIME = 3600
 
 
 def index_producer() -> str:
@@ -86,9 +92,10 @@ def build_index(archive: Archive, payload: dict[str, Any]) -> None:
 # -- signed URLs -------------------------------------------------------------------------
 
 
-def _signature(archive: Archive, asset_id: str, expires: int) -> str:
+def _signature(archive: Archive, asset_id: str, expires: int, generation: int) -> str:
     secret = archive.settings.resolved_secret_key.encode()
-    return hmac.new(secret, f"download\n{asset_id}\n{expires}".encode(), hashlib.sha256).hexdigest()
+    message = f"download\n{asset_id}\n{expires}\n{generation}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
 def download_url(archive: Archive, *, asset_id: str, dataset: Dataset) -> str:
@@ -97,13 +104,24 @@ def download_url(archive: Archive, *, asset_id: str, dataset: Dataset) -> str:
     if effective_access(dataset) == "open":
         return url
     expires = int(time.time()) + SIGNED_URL_LIFETIME
-    query = urlencode({"expires": expires, "signature": _signature(archive, asset_id, expires)})
-    return f"{url}?{query}"
+    signature = _signature(archive, asset_id, expires, dataset.access_generation)
+    return f"{url}?{urlencode({'expires': expires, 'signature': signature})}"
 
 
-def check_signed(archive: Archive, *, asset_id: str, expires: int, signature: str) -> None:
-    if not signature_matches(_signature(archive, asset_id, expires), signature):
-        raise Forbidden("This download link's signature is not valid.")
+def check_signed(
+    archive: Archive, *, asset_id: str, expires: int, signature: str, generation: int | None
+) -> None:
+    """Accept a link signed for this asset at the dataset's current access generation.
+
+    `generation` is None when the asset does not exist: the answer is then the same 403
+    as for a forged link, so links cannot be used to probe for ids.
+    """
+    good = _signature(archive, asset_id, expires, generation if generation is not None else -1)
+    if generation is None or not signature_matches(good, signature):
+        raise Forbidden(
+            "This download link is not valid (it may have been revoked because the "
+            "dataset's access changed); ask the archive for a new one."
+        )
     if expires < time.time():
         raise Forbidden("This download link has expired; ask the archive for a new one.")
 

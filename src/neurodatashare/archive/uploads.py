@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from neurodatashare.archive import blobs
 from neurodatashare.archive.access import check_uuid, load_dataset, require_user
 from neurodatashare.archive.context import Archive
 from neurodatashare.archive.processing import SHA256
@@ -49,7 +50,9 @@ def initialize_upload(
         raise BadRequest("Say which dataset the upload is for ('dandiset': '000001').")
     with archive.db.read() as s:
         dataset = load_dataset(s, dataset_id=dataset_id, user=uploader, edit=True)
-        existing = s.scalar(select(Blob).where(Blob.etag == etag))
+        # Only a blob the uploader may read is "already stored"; for any other the upload
+        # goes through as usual, and validate stores the bytes once (archive/blobs.py).
+        existing = blobs.readable_blob(s, archive, user=uploader, column=Blob.etag, value=etag)
     if existing is not None:
         raise Conflict("This file is already stored.", headers={"Location": existing.id})
     upload_id = str(uuid.uuid4())
@@ -136,7 +139,8 @@ def storage_complete_xml(archive: Archive, *, upload_id: str) -> str:
 
 
 def validate_upload(archive: Archive, *, upload_id: str, user: User | None) -> dict[str, Any]:
-    upload = _load_upload(archive, upload_id=upload_id, user=user)
+    uploader = require_user(user, action="upload files")
+    upload = _load_upload(archive, upload_id=upload_id, user=uploader)
     facts = archive.store.assemble(
         upload_id=upload_id, part_count=upload.part_count, size=upload.size
     )
@@ -163,22 +167,14 @@ def validate_upload(archive: Archive, *, upload_id: str, user: User | None) -> d
             if facts.sha256 is None:
                 enqueue(s, kind=SHA256, key=blob_id, payload={"blob_id": blob_id}, priority=50)
         else:
-            blob = existing
+            blob = existing  # the same bytes are stored once, whoever sent them first
+        blobs.claim(s, blob_id=blob.id, user=uploader)
         s.execute(delete(Upload).where(Upload.id == upload_id))
     if existing is not None:
         archive.store.abort(upload_id=upload_id)
-    return {"blob_id": blob.id, "etag": blob.etag, "sha256": blob.sha256, "size": blob.size}
-
-
-def blob_by_digest(archive: Archive, *, algorithm: Any, value: Any) -> dict[str, Any]:
-    column = {"dandi:dandi-etag": Blob.etag, "dandi:sha2-256": Blob.sha256}.get(str(algorithm))
-    if column is None:
-        raise BadRequest("algorithm must be dandi:dandi-etag or dandi:sha2-256.")
-    with archive.db.read() as s:
-        blob = s.scalar(select(Blob).where(column == value))
-    if blob is None:
-        raise NotFound("No blob has that digest.")
-    return {"blob_id": blob.id, "etag": blob.etag, "sha256": blob.sha256, "size": blob.size}
+    # The digests this upload computed, not the stored blob's: an answer that carried the
+    # sha256 of an earlier upload would tell that someone else already has these bytes.
+    return {"blob_id": blob.id, "etag": facts.etag, "sha256": facts.sha256, "size": facts.size}
 
 
 def discard_stale_uploads(archive: Archive) -> int:

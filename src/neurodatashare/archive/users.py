@@ -16,8 +16,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 
+from neurodatashare.archive.access import revoke_signed_links
 from neurodatashare.archive.context import Archive
-from neurodatashare.db.models import ApiKey, DatasetOwner, Upload, User, utcnow
+from neurodatashare.db.models import ApiKey, BlobClaim, Dataset, DatasetOwner, Upload, User, utcnow
 from neurodatashare.errors import BadRequest, Conflict, NotAuthenticated, NotFound
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,149}$")
@@ -218,6 +219,14 @@ def set_disabled(archive: Archive, *, username: str, disabled: bool) -> None:
         user.disabled = disabled
         if disabled:
             user.session_generation += 1
+            _revoke_links_of(s, user.id)
+
+
+def _revoke_links_of(s: Any, user_id: int) -> None:
+    """Links the user may have been handed for its datasets stop working with the account."""
+    owned = select(DatasetOwner.dataset_id).where(DatasetOwner.user_id == user_id)
+    for dataset in s.scalars(select(Dataset).where(Dataset.id.in_(owned))):
+        revoke_signed_links(dataset)
 
 
 def sole_owned_datasets(s: Any, user_id: int) -> list[str]:
@@ -251,7 +260,8 @@ def delete_user(archive: Archive, *, username: str, force: bool = False) -> list
                 "(then only administrators can change them)."
             )
         uploads = list(s.scalars(select(Upload.id).where(Upload.user_id == user.id)))
-        for model in (ApiKey, DatasetOwner, Upload):
+        _revoke_links_of(s, user.id)
+        for model in (ApiKey, BlobClaim, DatasetOwner, Upload):
             s.execute(delete(model).where(model.user_id == user.id))
         s.delete(user)
     for upload_id in uploads:

@@ -102,11 +102,23 @@ class Dataset(Base):
     embargo_end: Mapped[date | None] = mapped_column(Date)
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     modified: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Bumped by every change of access level or owners; signed links carry it, so a
+    # change revokes every link handed out before it (archive/streaming.py).
+    access_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     owners: Mapped[list[User]] = relationship(secondary="dataset_owners", lazy="selectin")
     versions: Mapped[list[Version]] = relationship(
         back_populates="dataset", cascade="all, delete-orphan", passive_deletes=True
     )
+
+
+class RetiredDatasetId(Base):
+    """Identifiers of deleted datasets: never handed out again (citations may name them)."""
+
+    __tablename__ = "retired_dataset_ids"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    deleted: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Version(Base):
@@ -133,6 +145,24 @@ class Blob(Base):
     sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     size: Mapped[int] = mapped_column(BigInteger)
     key: Mapped[str] = mapped_column(String(255))
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BlobClaim(Base):
+    """A user who uploaded a blob's bytes and has not yet made an asset of it.
+
+    Until the blob is in an asset the claimant can see, this is what makes it readable
+    to them (archive/blobs.py); it is used up by that asset and expires like an upload.
+    """
+
+    __tablename__ = "blob_claims"
+
+    blob_id: Mapped[str] = mapped_column(
+        ForeignKey("blobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from neurodatashare.archive import uploads
+from neurodatashare.archive import blobs, uploads
 from neurodatashare.errors import NotFound
 from neurodatashare.server.deps import ArchiveDep, JsonBody, UserDep, field
 from neurodatashare.server.params import Epoch, PartNumber, Size
@@ -45,9 +45,10 @@ def validate(upload_id: str, archive: ArchiveDep, user: UserDep) -> dict[str, An
 
 
 @router.post("/blobs/digest/")
-def blob_digest(archive: ArchiveDep, body: JsonBody) -> dict[str, Any]:
-    return uploads.blob_by_digest(
-        archive, algorithm=field(body, "algorithm"), value=field(body, "value")
+def blob_digest(archive: ArchiveDep, user: UserDep, body: JsonBody) -> dict[str, Any]:
+    """A stored blob by digest; only blobs the caller may read are found."""
+    return blobs.blob_by_digest(
+        archive, user=user, algorithm=field(body, "algorithm"), value=field(body, "value")
     )
 
 

@@ -1,0 +1,98 @@
+"""Which stored blobs a caller may use: the one rule behind every deduplication answer.
+
+Blobs are content-addressed and shared between datasets, so "is this digest stored?" is a
+question about other people's files. A blob is *readable* by a caller when it is in an
+asset of a version the caller may see, or when the caller uploaded its bytes and has not
+yet made an asset of them (a claim, which expires like an upload). Digest lookups, the
+upload's "already stored" answer and asset creation from a `blob_id` all ask
+`readable_blob`; for any other blob they answer exactly as if it did not exist.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, exists, select
+from sqlalchemy.orm import Session
+
+from neurodatashare.archive.access import visible_clause
+from neurodatashare.archive.context import Archive
+from neurodatashare.db.models import (
+    Asset,
+    Blob,
+    BlobClaim,
+    Dataset,
+    User,
+    Version,
+    VersionAsset,
+    utcnow,
+)
+from neurodatashare.errors import BadRequest, NotFound
+
+DIGEST_COLUMNS = {"dandi:dandi-etag": Blob.etag, "dandi:sha2-256": Blob.sha256}
+
+
+def readable_blob(
+    s: Session, archive: Archive, *, user: User | None, column: Any, value: object
+) -> Blob | None:
+    """The blob whose `column` (Blob.id, Blob.etag or Blob.sha256) equals `value`, if the
+    caller may read it; None when it does not exist or the caller may not read it."""
+    if not isinstance(value, str) or not value:
+        return None
+    blob = s.scalar(select(Blob).where(column == value))
+    if blob is None:
+        return None
+    in_visible_version = exists(
+        select(Version.id)
+        .join(VersionAsset, VersionAsset.version_id == Version.id)
+        .join(Asset, Asset.id == VersionAsset.asset_id)
+        .join(Dataset, Dataset.id == Version.dataset_id)
+        .where(Asset.blob_id == blob.id, visible_clause(user))
+    )
+    if s.scalar(select(in_visible_version)):
+        return blob
+    if user is not None:
+        cutoff = utcnow() - timedelta(hours=archive.settings.upload_expiry_hours)
+        claimed = s.scalar(
+            select(BlobClaim.blob_id).where(
+                BlobClaim.blob_id == blob.id,
+                BlobClaim.user_id == user.id,
+                BlobClaim.created >= cutoff,
+            )
+        )
+        if claimed is not None:
+            return blob
+    return None
+
+
+def claim(s: Session, *, blob_id: str, user: User) -> None:
+    """Record that `user` has just uploaded the blob's bytes (so may make an asset of it)."""
+    row = s.get(BlobClaim, (blob_id, user.id))
+    if row is None:
+        s.add(BlobClaim(blob_id=blob_id, user_id=user.id))
+    else:
+        row.created = utcnow()
+
+
+def use_claim(s: Session, *, blob_id: str, user: User) -> None:
+    """The blob is now in one of the user's assets; from here on that asset decides."""
+    s.execute(delete(BlobClaim).where(BlobClaim.blob_id == blob_id, BlobClaim.user_id == user.id))
+
+
+def blob_json(blob: Blob) -> dict[str, Any]:
+    return {"blob_id": blob.id, "etag": blob.etag, "sha256": blob.sha256, "size": blob.size}
+
+
+def blob_by_digest(
+    archive: Archive, *, user: User | None, algorithm: Any, value: Any
+) -> dict[str, Any]:
+    """`POST /api/blobs/digest/`: a readable blob by its dandi-etag or sha256."""
+    column = DIGEST_COLUMNS.get(str(algorithm))
+    if column is None:
+        raise BadRequest("algorithm must be dandi:dandi-etag or dandi:sha2-256.")
+    with archive.db.read() as s:
+        blob = readable_blob(s, archive, user=user, column=column, value=value)
+    if blob is None:
+        raise NotFound("No blob has that digest.")
+    return blob_json(blob)

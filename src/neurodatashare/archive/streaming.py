@@ -119,8 +119,8 @@ def check_signed(
     good = _signature(archive, asset_id, expires, generation if generation is not None else -1)
     if generation is None or not signature_matches(good, signature):
         raise Forbidden(
-            "This download link is not valid (it may have been revoked because the "
-            "dataset's access changed); ask the archive for a new one."
+            "This download link's signature is not valid (the link may have been revoked "
+            "because the dataset's access changed); ask the archive for a new one."
         )
     if expires < time.time():
         raise Forbidden("This download link has expired; ask the archive for a new one.")

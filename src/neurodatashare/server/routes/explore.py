@@ -270,9 +270,9 @@ def snippets(
     path: str,
     archive: ArchiveDep,
     user: UserDep,
-    start: float | None = None,
-    end: float | None = None,
-    limit: int = 200,
+    start: Seconds | None = None,
+    end: Seconds | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Snippets to draw, 1 to 1,000.")] = 200,
 ) -> dict[str, Any]:
     from neurodatashare.nwb.explore_views import read_snippets
 
@@ -290,10 +290,10 @@ def bands(
     path: str,
     archive: ArchiveDep,
     user: UserDep,
-    start: float | None = None,
-    end: float | None = None,
-    width: int = 1000,
-    channel: int = 0,
+    start: Seconds | None = None,
+    end: Seconds | None = None,
+    width: PixelWidth = 1000,
+    channel: Index = 0,
 ) -> Response:
     from neurodatashare.nwb.explore_views import read_bands
 
@@ -311,7 +311,7 @@ def bands(
 
 @router.get("/picture")
 def picture(
-    asset_id: str, path: str, archive: ArchiveDep, user: UserDep, index: int | None = None
+    asset_id: str, path: str, archive: ArchiveDep, user: UserDep, index: Index | None = None
 ) -> Response:
     from neurodatashare.nwb.explore_views import read_picture
 
@@ -331,8 +331,8 @@ def events(
     path: str,
     archive: ArchiveDep,
     user: UserDep,
-    start: float | None = None,
-    end: float | None = None,
+    start: Seconds | None = None,
+    end: Seconds | None = None,
 ) -> dict[str, Any]:
     from neurodatashare.nwb.explore_views import read_events
 

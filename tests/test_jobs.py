@@ -67,6 +67,7 @@ def test_expired_leases_are_requeued(live: Live) -> None:
         s.execute(update(Job).values(lease_until=utcnow() - timedelta(seconds=1)))
     again = claim(db, worker="other")
     assert again is not None and again.attempts == 2
+    finish(db, again.id)  # a leased job left behind would hold up the next test's reset
 
 
 def test_concurrent_workers_never_run_a_job_twice(live: Live) -> None:

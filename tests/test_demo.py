@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from neurodatashare.cli.cmd_demo import command as demo_command
 from neurodatashare.nwb.convert.layout import COMPRESSION, ephys_chunks, imaging_chunks
-from neurodatashare.testing.demo import (
+from neurodatashare.demo.nwbfile import (
     DEMO_SUBJECTS,
     FS_RAW,
     N_CHANNELS,

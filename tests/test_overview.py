@@ -77,7 +77,7 @@ def test_plan_levels() -> None:
 
 @pytest.fixture(scope="module")
 def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from neurodatashare.testing.demo import DEMO_SUBJECTS, write_demo_dataset
+    from neurodatashare.demo.nwbfile import DEMO_SUBJECTS, write_demo_dataset
 
     out = tmp_path_factory.mktemp("demo")
     (path,) = write_demo_dataset(out, duration_s=6, subjects=DEMO_SUBJECTS[:1], n_sessions=1)

@@ -16,7 +16,7 @@ from neurodatashare.testing.live import Live
 
 @pytest.fixture(scope="module")
 def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from neurodatashare.demo.nwbfile import write_demo_dataset
+    from neurodatashare.demo.write import write_demo_dataset
 
     return write_demo_dataset(tmp_path_factory.mktemp("demo"), duration_s=6, jobs=1)[0]
 

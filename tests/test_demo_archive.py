@@ -13,7 +13,7 @@ from neurodatashare.testing.live import Live
 
 @pytest.fixture(scope="module")
 def demo_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
-    from neurodatashare.demo.nwbfile import write_demo_dataset
+    from neurodatashare.demo.write import write_demo_dataset
 
     root = tmp_path_factory.mktemp("demo")
     return root, write_demo_dataset(root, duration_s=6)

@@ -56,7 +56,7 @@ def _load_demo(settings: Settings) -> None:
 
     from neurodatashare.archive import Archive
     from neurodatashare.archive.demo import find_demo, load_demo
-    from neurodatashare.demo.nwbfile import write_demo_dataset
+    from neurodatashare.demo.write import write_demo_dataset
 
     archive = Archive.open(settings)
     try:

@@ -116,7 +116,7 @@ def main() -> None:
         elif args.synthetic:
             files = make_files(Path(tmp))
         else:
-            from neurodatashare.testing.demo import write_demo_dataset
+            from neurodatashare.demo.write import write_demo_dataset
 
             print(f"writing the demo dataset to {tmp} ...", flush=True)
             files = write_demo_dataset(Path(tmp), jobs=2)

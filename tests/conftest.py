@@ -7,10 +7,13 @@ reached the tests fail with the reason (set NDS_TEST_POSTGRES_URL to point elsew
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from neurodatashare.archive import Archive
+from neurodatashare.cli.cmd_demo import command as demo_command
 from neurodatashare.config import Settings
 from neurodatashare.testing.live import Live, database_url, free_port, serve_in_thread
 
@@ -40,3 +43,28 @@ def live(live_server: Live) -> Iterator[Live]:
     live_server.reset()
     yield live_server
     live_server.reset()
+
+
+DEMO_SECONDS = 6.0  # per session: two trials' worth, and a raw series long enough for overviews
+
+
+@pytest.fixture(scope="session")
+def demo_dataset(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
+    """The demo dataset (seed 0, 6 s sessions), written once per test session by `nds demo`
+    itself (2 worker processes), so every test using it covers the CLI too.
+
+    Shared by every test: read it, and copy a file before changing it.
+    """
+    out = tmp_path_factory.mktemp("demo")
+    result = CliRunner().invoke(
+        demo_command, ["--out", str(out), "--seed", "0", "--duration", str(DEMO_SECONDS)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Wrote 4 NWB files" in result.output, result.output
+    return out, sorted(out.rglob("*.nwb"))
+
+
+@pytest.fixture(scope="session")
+def demo_file(demo_dataset: tuple[Path, list[Path]]) -> Path:
+    """The first demo file: sub-mouse01, session day1."""
+    return demo_dataset[1][0]

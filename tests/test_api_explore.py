@@ -8,17 +8,9 @@ from typing import Any
 
 import h5py
 import numpy as np
-import pytest
 
 from neurodatashare.testing.factories import Caller, poll
 from neurodatashare.testing.live import Live
-
-
-@pytest.fixture(scope="module")
-def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from neurodatashare.testing.demo import write_demo_dataset
-
-    return write_demo_dataset(tmp_path_factory.mktemp("demo"), duration_s=6, jobs=1)[0]
 
 
 def setup(live: Live, demo_file: Path, *, access: str | None = None) -> tuple[Caller, str]:

@@ -9,12 +9,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from neurodatashare.cli.cmd_demo import command as demo_command
-from neurodatashare.nwb.convert.layout import COMPRESSION, ephys_chunks, imaging_chunks
-from neurodatashare.testing.demo import (
-    DEMO_SUBJECTS,
+from neurodatashare.demo.simulate import (
     FS_RAW,
     N_CHANNELS,
     N_ROIS,
@@ -22,12 +18,15 @@ from neurodatashare.testing.demo import (
     TROUGH_SAMPLE,
     UV_PER_BIT,
     simulate_session,
-    write_demo_dataset,
-    write_demo_session,
+    simulate_trials,
 )
+from neurodatashare.demo.subjects import DEMO_SUBJECTS
+from neurodatashare.demo.write import write_demo_dataset, write_demo_session
+from neurodatashare.nwb.convert.layout import COMPRESSION, ephys_chunks, imaging_chunks
 
-SHORT_S = 10.0
-SEED = 3
+SHORT_S = 6.0  # seconds per session of the shared demo (tests/conftest.py)
+
+SEED = 0  # the session's demo (tests/conftest.py), written by `nds demo`
 EXPECTED = [
     "sub-mouse01/sub-mouse01_ses-day1_behavior+ecephys+ophys.nwb",
     "sub-mouse01/sub-mouse01_ses-day2_behavior+ecephys+ophys.nwb",
@@ -46,16 +45,9 @@ def _inspect(path: Path) -> list[Any]:
     return list(inspect_nwbfile(nwbfile_path=path, config=load_config("dandi")))
 
 
-@pytest.fixture(scope="module")
-def short_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 10 s demo written through the CLI (so the CLI is covered too)."""
-    out = tmp_path_factory.mktemp("demo")
-    result = CliRunner().invoke(
-        demo_command, ["--out", str(out), "--seed", str(SEED), "--duration", str(SHORT_S)]
-    )
-    assert result.exit_code == 0, result.output
-    assert "Wrote 4 NWB files" in result.output or "sub-mouse02" in result.output
-    return out
+@pytest.fixture
+def short_demo(demo_dataset: tuple[Path, list[Path]]) -> Path:
+    return demo_dataset[0]
 
 
 def test_layout_is_dandi_style(short_demo: Path) -> None:
@@ -65,7 +57,7 @@ def test_layout_is_dandi_style(short_demo: Path) -> None:
 
 
 def test_names_match_dandi_organize(short_demo: Path) -> None:
-    organize = pytest.importorskip("dandi.organize")
+    from dandi import organize  # a test dependency: missing, this fails
     from dandi.metadata.nwb import get_metadata
 
     records = []
@@ -78,7 +70,7 @@ def test_names_match_dandi_organize(short_demo: Path) -> None:
 
 
 def test_same_seed_same_bytes_other_seed_other_data(short_demo: Path, tmp_path: Path) -> None:
-    # the CLI wrote with 2 worker processes; write one file again, in this process
+    # `nds demo` wrote with 2 worker processes; write one file again, in this process
     path = write_demo_session(
         tmp_path / "again.nwb",
         subject=DEMO_SUBJECTS[1],
@@ -170,7 +162,7 @@ def test_content(short_demo: Path) -> None:
         assert beh["running_speed"].unit == "m/s"
         assert beh["licks"].timestamps.shape[0] >= 1
         trials = f.trials.to_dataframe()
-        assert len(trials) >= 2
+        assert len(trials) == len(simulate_trials(SEED, (0, 0), SHORT_S)) >= 1
         for col in ("stimulus_orientation", "stimulus_contrast", "correct", "go"):
             assert col in trials.columns
         assert set(trials["stimulus_orientation"]) <= {0.0, 45.0, 90.0, 135.0}

@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
-import pytest
-
-from neurodatashare.archive.demo import find_demo, load_demo
+from neurodatashare.archive.demo import ensure_demo, find_demo
 from neurodatashare.testing.factories import Caller
 from neurodatashare.testing.live import Live
 
 
-@pytest.fixture(scope="module")
-def demo_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Path]]:
-    from neurodatashare.testing.demo import write_demo_dataset
-
-    root = tmp_path_factory.mktemp("demo")
-    return root, write_demo_dataset(root, duration_s=6)
-
-
 def test_demo_is_published_and_owned_by_demo(
-    live: Live, demo_files: tuple[Path, list[Path]]
+    live: Live, demo_dataset: tuple[Path, list[Path]], tmp_path: Path
 ) -> None:
-    root, files = demo_files
-    dataset_id, key = load_demo(live.archive, files=files, root=root)
+    shared, _ = demo_dataset
+    root = tmp_path / "home" / "demo"  # as `nds serve --demo` finds it under NDS_HOME
+    shutil.copytree(shared, root)
+    files = sorted(root.rglob("*.nwb"))
+    said: list[str] = []
+    dataset_id, key = ensure_demo(live.archive, root=root, say=said.append)
+    assert len(said) == 1 and said[0].startswith("Loading it")  # the files were reused
     demo = Caller(live.url, key)
     live.callers.append(demo)
     info = demo.get(f"/api/dandisets/{dataset_id}/").json()
@@ -40,6 +36,6 @@ def test_demo_is_published_and_owned_by_demo(
     for asset in listing.json()["results"]:
         assert demo.get(f"/api/assets/{asset['asset_id']}/lindi.json").status_code == 200
     # a second start finds the same dataset and only hands out a new key
-    again, key2 = load_demo(live.archive, files=files, root=root)
-    assert again == dataset_id and key2 != key
+    again, key2 = ensure_demo(live.archive, root=root, say=said.append)
+    assert again == dataset_id and key2 != key and len(said) == 1
     assert find_demo(live.archive)[1] == dataset_id

@@ -19,13 +19,6 @@ def notebook_example() -> str:
     return section.split("```python\n", 1)[1].split("```", 1)[0]
 
 
-@pytest.fixture(scope="module")
-def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from neurodatashare.testing.demo import write_demo_dataset
-
-    return write_demo_dataset(tmp_path_factory.mktemp("demo"), duration_s=6, jobs=1)[0]
-
-
 def test_the_notebook_example_runs_on_the_demo(
     live: Live, demo_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -30,17 +30,8 @@ PS = "/processing/ophys/ImageSegmentation/PlaneSegmentation"
 
 
 @pytest.fixture(scope="module")
-def demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from neurodatashare.testing.demo import DEMO_SUBJECTS, write_demo_dataset
-
-    out = tmp_path_factory.mktemp("demo")
-    (path,) = write_demo_dataset(out, duration_s=6, subjects=DEMO_SUBJECTS[:1], n_sessions=1)
-    return path
-
-
-@pytest.fixture(scope="module")
-def demo(demo_path: Path) -> Iterator[h5py.File]:
-    with h5py.File(demo_path, "r") as f:
+def demo(demo_file: Path) -> Iterator[h5py.File]:
+    with h5py.File(demo_file, "r") as f:
         yield f
 
 

@@ -75,15 +75,6 @@ def test_plan_levels() -> None:
     assert overview.needs_overview(20_000, 384)
 
 
-@pytest.fixture(scope="module")
-def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from neurodatashare.testing.demo import DEMO_SUBJECTS, write_demo_dataset
-
-    out = tmp_path_factory.mktemp("demo")
-    (path,) = write_demo_dataset(out, duration_s=6, subjects=DEMO_SUBJECTS[:1], n_sessions=1)
-    return path
-
-
 def test_demo_levels_equal_brute_force(demo_file: Path, tmp_path: Path) -> None:
     seen: list[tuple[str, int, int]] = []
     with h5py.File(demo_file, "r") as f:

@@ -3,7 +3,9 @@ real content at once."""
 
 from __future__ import annotations
 
+import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ from neurodatashare.archive.context import Archive
 from neurodatashare.archive.ingest import ingest_file
 from neurodatashare.archive.processing import handlers
 from neurodatashare.db.models import Dataset, DatasetOwner, Job, User, Version
+from neurodatashare.demo.write import write_demo_dataset
 from neurodatashare.jobs import Worker
 
 DEMO_USER = "demo"
@@ -93,3 +96,31 @@ def load_demo(archive: Archive, *, files: list[Path], root: Path) -> tuple[str, 
         finish_jobs(archive)
         publish.publish(archive, dataset_id=dataset_id, user=user)
     return dataset_id, users.new_api_key(archive, user=user)
+
+
+def ensure_demo(
+    archive: Archive,
+    *,
+    root: Path,
+    say: Callable[[str], None] = lambda _message: None,
+    duration_s: float = 60.0,
+    jobs: int = 2,
+) -> tuple[str, str]:
+    """The demo dataset, made on first use; return (dataset id, a new API key of its user).
+
+    The files are written once under ``root`` (through ``root``'s sibling ``demo.partial``
+    and a rename, so a crash never leaves half a demo), then loaded, checked and published.
+    Later calls reuse both the files and the dataset. ``say`` hears what is being done.
+    """
+    _user, existing = find_demo(archive)
+    files = sorted(root.rglob("*.nwb")) if root.exists() else []
+    if existing is None and not files:
+        say(f"Writing the demo dataset to {root} (under a minute)...")
+        partial = root.with_name(root.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        write_demo_dataset(partial, duration_s=duration_s, jobs=jobs)
+        partial.rename(root)
+        files = sorted(root.rglob("*.nwb"))
+    if existing is None:
+        say("Loading it into the archive (checking and indexing every file)...")
+    return load_demo(archive, files=files, root=root)

@@ -43,7 +43,7 @@ def command(out: Path, seed: int, duration: float, jobs: int) -> None:
     """
     from rich.console import Console
 
-    from neurodatashare.testing.demo import write_demo_dataset
+    from neurodatashare.demo.write import write_demo_dataset
 
     console = Console(stderr=True)
     t0 = time.perf_counter()

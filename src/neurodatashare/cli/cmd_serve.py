@@ -52,27 +52,12 @@ def command(host: str | None, port: int | None, demo: bool) -> None:
 
 
 def _load_demo(settings: Settings) -> None:
-    import shutil
-
     from neurodatashare.archive import Archive
-    from neurodatashare.archive.demo import find_demo, load_demo
-    from neurodatashare.testing.demo import write_demo_dataset
+    from neurodatashare.archive.demo import ensure_demo
 
     archive = Archive.open(settings)
     try:
-        root = settings.home / "demo"
-        _user, existing = find_demo(archive)
-        files = sorted(root.rglob("*.nwb")) if root.exists() else []
-        if existing is None and not files:
-            click.echo(f"Writing the demo dataset to {root} (under a minute)...")
-            partial = root.with_name("demo.partial")  # a crash never leaves half a demo
-            shutil.rmtree(partial, ignore_errors=True)
-            write_demo_dataset(partial, jobs=2)
-            partial.rename(root)
-            files = sorted(root.rglob("*.nwb"))
-        if existing is None:
-            click.echo("Loading it into the archive (checking and indexing every file)...")
-        dataset_id, key = load_demo(archive, files=files, root=root)
+        dataset_id, key = ensure_demo(archive, root=settings.home / "demo", say=click.echo)
     finally:
         archive.close()
     url = settings.resolved_public_url

@@ -2,7 +2,7 @@
 analysis software writes them, for testing converters without downloading test data.
 
 Each writer returns the path a user would hand to ``nds convert --source`` and fills it
-with a few seconds of the demo's simulated signals (:mod:`neurodatashare.testing.demo`),
+with a few seconds of the demo's simulated signals (:mod:`neurodatashare.demo.simulate`),
 so a test can compare what comes out of the NWB file with what went in.
 
 ==========================  ====================================  =======================
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neurodatashare.testing.demo import (
+from neurodatashare.demo.simulate import (
     FRAME_RATE,
     FS_RAW,
     TEMPLATE_SAMPLES,

@@ -18,6 +18,7 @@ from neurodatashare.archive.context import Archive
 from neurodatashare.archive.versions import load_version, touch_draft
 from neurodatashare.db.models import Asset, Blob, Dataset, User, Version, VersionAsset, utcnow
 from neurodatashare.errors import BadRequest, Conflict, MethodNotAllowed, NotFound
+from neurodatashare.formats import format_for, media_type
 
 MAX_PATH = 512
 # Unicode categories refused anywhere in a path: controls (Cc) and format characters (Cf).
@@ -32,7 +33,16 @@ _CONTROL_NAMES = {
     "\x7f": "DELETE",
 }
 # Keys the server computes from the blob and the asset row; never stored.
-COMPUTED_KEYS = ("id", "identifier", "path", "contentUrl", "contentSize", "digest", "access")
+COMPUTED_KEYS = (
+    "id",
+    "identifier",
+    "path",
+    "contentUrl",
+    "contentSize",
+    "digest",
+    "access",
+    "nds:format",
+)
 
 
 def _describe_char(ch: str) -> str:
@@ -142,6 +152,7 @@ def asset_metadata_json(
             "digest": digest,
             "contentUrl": [f"{archive.api_url}/assets/{asset.id}/download/"],
             "encodingFormat": meta.get("encodingFormat") or guess_encoding(asset.path),
+            "nds:format": format_for(asset.path).name,
             "access": [
                 {
                     "schemaKey": "AccessRequirements",
@@ -156,11 +167,8 @@ def asset_metadata_json(
 
 
 def guess_encoding(path: str) -> str:
-    import mimetypes
-
-    if path.endswith(".nwb"):
-        return "application/x-nwb"
-    return mimetypes.guess_type(path)[0] or "application/octet-stream"
+    """The media type of the asset's format (formats/)."""
+    return media_type(path)
 
 
 def asset_info_json(

@@ -1,6 +1,9 @@
-"""What the archive learns from each NWB file: metadata and validation, once per blob.
+"""What the archive learns from each file: metadata and validation, once per blob.
 
-An asset that points at an NWB blob queues an `nwb.process` job in the same transaction.
+Which checks apply is decided by the asset's format (formats/: NWB, any registered
+plugin, plain files with nothing to check). An asset whose format processes files
+queues a process job (`nwb.process` for NWB, `blob.process` for other formats) in the
+same transaction.
 The job opens the file once, extracts dandischema-shaped metadata and runs every
 validator, and stores both as `Derived` rows keyed by the blob (blobs are content-
 addressed, so a second asset with the same bytes reuses them at no cost). Then every
@@ -18,15 +21,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from neurodatashare.archive.context import Archive
 from neurodatashare.db.models import Asset, Blob, Derived, Version, VersionAsset
+from neurodatashare.formats import Format, format_for, formats
 from neurodatashare.jobs import enqueue
 
 log = logging.getLogger("neurodatashare.processing")
 PROCESS_NWB = "nwb.process"
+PROCESS = "blob.process"  # the same job for formats other than NWB
 SUMMARIZE = "version.summarize"
 BUILD_INDEX = "nwb.index"
 SHA256 = "blob.sha256"
@@ -34,26 +39,44 @@ BUILD_OVERVIEW = "nwb.overview"
 ERROR_LEVEL = 40  # validation.types.Severity.ERROR, without importing pynwb here
 
 
-def producers() -> dict[str, str]:
+def producers(fmt: Format | None = None) -> dict[str, str]:
     """The tool versions each derived kind was made with; a change means recompute."""
-    from neurodatashare.nwb.extract import EXTRACTOR_VERSION
-    from neurodatashare.validation.run import VALIDATOR_VERSION
+    fmt = fmt or format_for("x.nwb")
+    return {
+        "metadata": getattr(fmt, "metadata_version", fmt.version),
+        "validation": fmt.version,
+    }
 
-    return {"metadata": f"extract-{EXTRACTOR_VERSION}", "validation": VALIDATOR_VERSION}
+
+def checked_format(path: str) -> Format | None:
+    """The asset's format if it has checks (plain files have none)."""
+    fmt = format_for(path)
+    return fmt if fmt.name != "plain" and fmt.suffixes else None
 
 
 def is_nwb(path: str) -> bool:
-    return path.lower().endswith(".nwb")
+    """Whether the asset's format is NWB (the streaming index and overview are NWB's)."""
+    return format_for(path).name == "nwb"
 
 
-def nwb_asset() -> Any:
-    """SQL for `is_nwb(Asset.path)`. Results are stored per blob, but which checks apply
-    depends on the asset: the same bytes under `notes.txt` are not judged as NWB."""
-    return func.lower(Asset.path).like("%.nwb")
+def _path_of(fmt: Format) -> Any:
+    return or_(*(func.lower(Asset.path).like(f"%{suffix}") for suffix in fmt.suffixes))
 
 
-def up_to_date(s: Session, *, blob_id: str) -> bool:
-    wanted = producers()
+def checked_asset(*, validated_now: bool = False) -> Any:
+    """SQL for `checked_format(Asset.path) is not None`. Results are stored per blob, but
+    which checks apply depends on the asset: the same bytes under `notes.txt` are not
+    judged as NWB. With `validated_now`, also: the joined Derived row is by today's tools."""
+    terms = [
+        and_(_path_of(f), Derived.producer == f.version) if validated_now else _path_of(f)
+        for f in formats()
+        if f.suffixes
+    ]
+    return or_(*terms) if terms else false()
+
+
+def up_to_date(s: Session, *, blob_id: str, fmt: Format | None = None) -> bool:
+    wanted = producers(fmt)
     have = dict(
         s.execute(
             select(Derived.kind, Derived.producer).where(
@@ -65,11 +88,15 @@ def up_to_date(s: Session, *, blob_id: str) -> bool:
 
 
 def schedule(s: Session, *, blob_id: str, path: str) -> None:
-    """Queue processing for an NWB blob, unless its results are already cached."""
-    if not is_nwb(path):
+    """Queue processing for a blob of a checked format, unless its results are cached."""
+    fmt = checked_format(path)
+    if fmt is None:
         return
-    if not up_to_date(s, blob_id=blob_id):
-        enqueue(s, kind=PROCESS_NWB, key=blob_id, payload={"blob_id": blob_id})
+    if not up_to_date(s, blob_id=blob_id, fmt=fmt):
+        kind = PROCESS_NWB if fmt.name == "nwb" else PROCESS
+        enqueue(s, kind=kind, key=blob_id, payload={"blob_id": blob_id, "path": path})
+    if fmt.name != "nwb":
+        return
     from neurodatashare.archive.streaming import INDEX_KIND, index_producer
 
     if derived_producer(s, blob_id=blob_id, kind=INDEX_KIND) != index_producer():
@@ -100,44 +127,6 @@ def local_copy(archive: Archive, blob: Blob) -> Iterator[Path]:
         with archive.store.open(blob.key) as src, open(target, "wb") as dst:
             shutil.copyfileobj(src, dst, 8 * 2**20)
         yield target
-
-
-def analyse(path: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]], str | None]:
-    """(metadata or None, validation results as dicts, extraction error) for one file.
-
-    A file pynwb cannot read still gets metadata (subject, session, stored types) and
-    its findings; only a file that is not NWB (HDF5) at all has no metadata.
-    """
-    from neurodatashare.nwb.extract import asset_metadata_from_open
-    from neurodatashare.nwb.read import NWBReadError, open_nwb
-    from neurodatashare.validation.run import read_error_result, validate_open_nwb
-    from neurodatashare.validation.types import Severity, ValidationResult
-
-    try:
-        with open_nwb(path) as nwb:
-            results = validate_open_nwb(nwb)
-            try:
-                metadata: dict[str, Any] | None = asset_metadata_from_open(nwb)
-                error = None
-            except Exception as exc:
-                log.warning("metadata extraction failed for %s", path, exc_info=True)
-                metadata, error = None, f"metadata extraction failed: {type(exc).__name__}"
-    except NWBReadError as exc:
-        results, metadata, error = [read_error_result(exc)], None, exc.message
-    except Exception as exc:
-        log.warning("could not analyse %s", path, exc_info=True)
-        error = f"The archive could not read this file ({type(exc).__name__})."
-        metadata = None
-        results = [
-            ValidationResult(
-                severity=Severity.CRITICAL,
-                origin="file",
-                check="unreadable",
-                message=error,
-                how_to_fix="Open the file with pynwb to find the problem, or export it again.",
-            )
-        ]
-    return metadata, [r.model_dump(mode="json") for r in results], error
 
 
 def derived_producer(s: Session, *, blob_id: str, kind: str) -> str | None:
@@ -204,13 +193,22 @@ def store_derived(s: Session, *, blob_id: str, kind: str, producer: str, **value
 def process_blob(archive: Archive, payload: dict[str, Any]) -> None:
     """The `nwb.process` job."""
     blob_id = payload["blob_id"]
+    fmt = checked_format(payload.get("path", "x.nwb"))  # jobs queued before 0.x: NWB
+    if fmt is None:
+        return
     with archive.db.read() as s:
         blob = s.get(Blob, blob_id)
-        if blob is None or up_to_date(s, blob_id=blob_id):
+        if blob is None or up_to_date(s, blob_id=blob_id, fmt=fmt):
             return
-    with local_copy(archive, blob) as path:
-        metadata, results, error = analyse(path)
-    made_by = producers()
+    from neurodatashare.nwb.links import isolate
+
+    isolate()  # HDF5 never opens another file by itself (see nwb/links.py)
+    with archive.store.open(blob.key) as reader:
+        done = fmt.process(reader, path=payload.get("path", blob.key))
+    if done is None:
+        return
+    metadata, results, error = done.metadata, done.results, done.error
+    made_by = producers(fmt)
     worst = max((_severity_number(r["severity"]) for r in results), default=None)
     with archive.db.write() as s:
         store_derived(
@@ -254,7 +252,7 @@ def pending_count(s: Session, version: Version) -> int:
     done = (
         (Derived.blob_id == Asset.blob_id)
         & (Derived.kind == "validation")
-        & (Derived.producer == producers()["validation"])
+        & checked_asset(validated_now=True)
     )
     count = s.scalar(
         select(func.count())
@@ -263,7 +261,7 @@ def pending_count(s: Session, version: Version) -> int:
         .outerjoin(Derived, done)
         .where(
             VersionAsset.version_id == version.id,
-            nwb_asset(),
+            checked_asset(),
             Derived.id.is_(None),
         )
     )
@@ -278,8 +276,7 @@ def has_asset_errors(s: Session, version: Version) -> bool:
             .join(Derived, (Derived.blob_id == Asset.blob_id) & (Derived.kind == "validation"))
             .where(
                 VersionAsset.version_id == version.id,
-                nwb_asset(),
-                Derived.producer == producers()["validation"],
+                checked_asset(validated_now=True),
                 Derived.max_severity >= ERROR_LEVEL,
             )
             .limit(1)
@@ -296,9 +293,8 @@ def asset_errors(s: Session, version: Version) -> list[dict[str, Any]]:
         .join(Derived, Derived.blob_id == Asset.blob_id)
         .where(
             VersionAsset.version_id == version.id,
-            nwb_asset(),
+            checked_asset(validated_now=True),
             Derived.kind == "validation",
-            Derived.producer == producers()["validation"],
             Derived.max_severity >= ERROR_LEVEL,
         )
         .order_by(Asset.path)
@@ -323,7 +319,7 @@ def assets_summary(s: Session, version: Version) -> dict[str, Any]:
     """The version's `assetsSummary`, aggregated over its assets' extracted metadata."""
     from neurodatashare.nwb.extract import summarize_assets
 
-    extracted = (Derived.blob_id == Asset.blob_id) & (Derived.kind == "metadata") & nwb_asset()
+    extracted = (Derived.blob_id == Asset.blob_id) & (Derived.kind == "metadata") & checked_asset()
     rows = s.execute(
         select(Asset.meta, Blob.size, Derived.payload)
         .join(VersionAsset, VersionAsset.asset_id == Asset.id)
@@ -355,8 +351,8 @@ def summarize_version(archive: Archive, payload: dict[str, Any]) -> None:
 
 
 def extracted_metadata(s: Session, *, blob_id: str, path: str) -> dict[str, Any]:
-    """The metadata extracted from an NWB asset's blob, or {} (none yet, or not NWB)."""
-    if not is_nwb(path):
+    """The metadata extracted from an asset's blob, or {} (none yet, or nothing to check)."""
+    if checked_format(path) is None:
         return {}
     payload = s.scalar(
         select(Derived.payload).where(Derived.blob_id == blob_id, Derived.kind == "metadata")
@@ -374,13 +370,15 @@ def asset_report(s: Session, *, blob_id: str, path: str) -> dict[str, Any]:
             )
         )
     }
-    if not is_nwb(path):
+    fmt = checked_format(path)
+    if fmt is None:
         return {"status": "not-applicable", "results": [], "metadata": None}
     validation = rows.get("validation")
-    if validation is None or validation.producer != producers()["validation"]:
+    if validation is None or validation.producer != producers(fmt)["validation"]:
         from neurodatashare.jobs import job_states
 
-        state = job_states(s, key=blob_id).get(PROCESS_NWB, "queued")
+        kind = PROCESS_NWB if fmt.name == "nwb" else PROCESS
+        state = job_states(s, key=blob_id).get(kind, "queued")
         return {
             "status": "failed" if state == "failed" else "pending",
             "results": [],
@@ -421,6 +419,7 @@ def handlers(archive: Archive) -> dict[str, Any]:
 
     return {
         PROCESS_NWB: lambda payload: process_blob(archive, payload),
+        PROCESS: lambda payload: process_blob(archive, payload),
         SUMMARIZE: lambda payload: summarize_version(archive, payload),
         BUILD_INDEX: lambda payload: build_index(archive, payload),
         SHA256: lambda payload: compute_sha256(archive, payload),

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from neurodatashare.archive import blobs, processing
+from neurodatashare.archive import blobs, derived, processing
 from neurodatashare.archive.access import absent, can_view, check_uuid, load_dataset
 from neurodatashare.archive.context import Archive
 from neurodatashare.archive.versions import load_version, touch_draft
@@ -135,7 +135,7 @@ def asset_metadata_json(
     blob = asset.blob
     # What the archive extracted from the file fills in what the client did not send.
     meta = {
-        **processing.extracted_metadata(s, blob_id=asset.blob_id, path=asset.path),
+        **derived.extracted_metadata(s, blob_id=asset.blob_id, path=asset.path),
         **asset.meta,
     }
     digest = {"dandi:dandi-etag": blob.etag}

@@ -12,12 +12,13 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from neurodatashare.archive import blobs, processing
+from neurodatashare.archive import blobs, derived, processing
 from neurodatashare.archive.access import absent, can_view, check_uuid, load_dataset
 from neurodatashare.archive.context import Archive
 from neurodatashare.archive.versions import load_version, touch_draft
 from neurodatashare.db.models import Asset, Blob, Dataset, User, Version, VersionAsset, utcnow
 from neurodatashare.errors import BadRequest, Conflict, MethodNotAllowed, NotFound
+from neurodatashare.formats import format_for, media_type
 
 MAX_PATH = 512
 # Unicode categories refused anywhere in a path: controls (Cc) and format characters (Cf).
@@ -32,7 +33,16 @@ _CONTROL_NAMES = {
     "\x7f": "DELETE",
 }
 # Keys the server computes from the blob and the asset row; never stored.
-COMPUTED_KEYS = ("id", "identifier", "path", "contentUrl", "contentSize", "digest", "access")
+COMPUTED_KEYS = (
+    "id",
+    "identifier",
+    "path",
+    "contentUrl",
+    "contentSize",
+    "digest",
+    "access",
+    "nds:format",
+)
 
 
 def _describe_char(ch: str) -> str:
@@ -125,7 +135,7 @@ def asset_metadata_json(
     blob = asset.blob
     # What the archive extracted from the file fills in what the client did not send.
     meta = {
-        **processing.extracted_metadata(s, blob_id=asset.blob_id, path=asset.path),
+        **derived.extracted_metadata(s, blob_id=asset.blob_id, path=asset.path),
         **asset.meta,
     }
     digest = {"dandi:dandi-etag": blob.etag}
@@ -142,6 +152,7 @@ def asset_metadata_json(
             "digest": digest,
             "contentUrl": [f"{archive.api_url}/assets/{asset.id}/download/"],
             "encodingFormat": meta.get("encodingFormat") or guess_encoding(asset.path),
+            "nds:format": format_for(asset.path).name,
             "access": [
                 {
                     "schemaKey": "AccessRequirements",
@@ -156,11 +167,8 @@ def asset_metadata_json(
 
 
 def guess_encoding(path: str) -> str:
-    import mimetypes
-
-    if path.endswith(".nwb"):
-        return "application/x-nwb"
-    return mimetypes.guess_type(path)[0] or "application/octet-stream"
+    """The media type of the asset's format (formats/)."""
+    return media_type(path)
 
 
 def asset_info_json(

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from neurodatashare.archive.access import load_dataset
 from neurodatashare.archive.context import Archive
-from neurodatashare.archive.processing import asset_errors, assets_summary, pending_count
+from neurodatashare.archive.version_status import asset_errors, assets_summary, pending_count
 from neurodatashare.archive.versions import draft_of, metadata_problems, version_info_json
 from neurodatashare.db.models import User, Version, VersionAsset, utcnow
 from neurodatashare.errors import BadRequest, Conflict

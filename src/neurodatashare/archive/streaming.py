@@ -45,7 +45,7 @@ def index_producer() -> str:
 
 
 def index_key(blob_id: str) -> str:
-    from neurodatashare.archive.processing import storage_key
+    from neurodatashare.archive.derived import storage_key
 
     return storage_key(blob_id, INDEX_KIND)
 
@@ -76,7 +76,7 @@ def build_index_bytes(path: str) -> bytes:
 
 def build_index(archive: Archive, payload: dict[str, Any]) -> None:
     """The `nwb.index` job."""
-    from neurodatashare.archive.processing import build_artifact, local_copy
+    from neurodatashare.archive.derived import build_artifact, local_copy
 
     blob_id = payload["blob_id"]
 
@@ -132,8 +132,8 @@ def check_signed(
 def asset_index(archive: Archive, *, asset_id: str, user: User | None) -> bytes:
     """The asset's LINDI index with `templates.u` set to its download URL."""
     from neurodatashare.archive.assets import visible_asset
+    from neurodatashare.archive.derived import is_nwb
     from neurodatashare.archive.links import graft_index
-    from neurodatashare.archive.processing import is_nwb
 
     with archive.db.read() as s:
         asset, dataset = visible_asset(s, asset_id=asset_id, user=user)

@@ -9,6 +9,16 @@ from sqlalchemy.orm import Session
 
 from neurodatashare.archive.access import effective_access, load_dataset
 from neurodatashare.archive.context import Archive
+from neurodatashare.archive.version_status import (
+    asset_errors,
+    refresh_draft,
+)
+from neurodatashare.archive.version_status import (
+    metadata_problems as metadata_problems,
+)
+from neurodatashare.archive.version_status import (
+    refresh_status as refresh_status,
+)
 from neurodatashare.db.models import Asset, Blob, Dataset, User, Version, VersionAsset, utcnow
 from neurodatashare.errors import BadRequest, MethodNotAllowed, NotFound
 
@@ -65,53 +75,8 @@ def version_stats(s: Session, version: Version) -> tuple[int, int]:
     return int(count), int(size)
 
 
-def metadata_problems(meta: dict[str, Any], name: str) -> list[dict[str, str]]:
-    """What a version lacks before it may be published, as DANDI's validation errors."""
-    problems = []
-    if not (name or meta.get("name")):
-        problems.append({"field": "name", "message": "The dataset needs a name."})
-    if not meta.get("description"):
-        problems.append({"field": "description", "message": "Add a description of the dataset."})
-    if not meta.get("license"):
-        problems.append(
-            {
-                "field": "license",
-                "message": 'Choose a license, for example ["spdx:CC-BY-4.0"].',
-            }
-        )
-    contributors = meta.get("contributor") or []
-    has_contact = any(
-        isinstance(c, dict) and "dcite:ContactPerson" in (c.get("roleName") or [])
-        for c in contributors
-    )
-    if not has_contact:
-        problems.append(
-            {
-                "field": "contributor",
-                "message": "Name a contact person: a contributor whose roleName includes "
-                '"dcite:ContactPerson".',
-            }
-        )
-    return problems
-
-
-def refresh_status(s: Session, version: Version) -> None:
-    """Set the draft's status: Pending while files are being checked, Valid when it could
-    be published, Invalid when metadata is missing or a file has blocking findings."""
-    from neurodatashare.archive.processing import has_asset_errors, pending_count
-
-    if pending_count(s, version):
-        version.status = "Pending"
-    elif metadata_problems(version.meta, version.name) or has_asset_errors(s, version):
-        version.status = "Invalid"
-    else:
-        version.status = "Valid"
-
-
 def touch_draft(s: Session, dataset: Dataset) -> Version:
     """After any change to the draft: new status, new modified time, summary queued."""
-    from neurodatashare.archive.processing import refresh_draft
-
     draft = draft_of(s, dataset)
     s.flush()
     refresh_draft(s, draft)
@@ -201,8 +166,6 @@ def version_info_json(
     data["dandiset"] = dataset_json(archive, s, dataset=dataset, with_versions=False)
     data["metadata"] = version_metadata_json(archive, s, dataset=dataset, version=version)
     data["contact_person"] = contact_person(version.meta)
-    from neurodatashare.archive.processing import asset_errors
-
     if version.version == "draft" and version.status != "Published":
         data["version_validation_errors"] = metadata_problems(version.meta, version.name)
         data["asset_validation_errors"] = asset_errors(s, version)

@@ -55,7 +55,7 @@ from neurodatashare.client.errors import (
     VerificationError,
 )
 from neurodatashare.client.http import RETRY_STATUSES, describe_transport_error
-from neurodatashare.storage.digests import etag_from_part_md5s, part_plan
+from neurodatashare.storage.digests import EtagHasher, part_plan
 
 if TYPE_CHECKING:
     from neurodatashare.client.http import RestClient
@@ -72,39 +72,6 @@ class Cancelled(Exception):
 
 
 # -- digests ------------------------------------------------------------------------------
-
-
-class EtagHasher:
-    """The dandi-etag of `size` bytes fed in order, in one pass."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.plan = part_plan(size)
-        self.part_md5s: list[str] = []
-        self.fed = 0
-        self._md5 = hashlib.md5()
-        self._left = self.plan[0].size if self.plan else 0
-
-    def update(self, data: bytes | memoryview) -> None:
-        view = memoryview(data)
-        while view.nbytes:
-            if len(self.part_md5s) >= len(self.plan):
-                raise ValueError(f"more than the expected {self.size} bytes")
-            take = min(view.nbytes, self._left)
-            self._md5.update(view[:take])
-            self._left -= take
-            self.fed += take
-            view = view[take:]
-            if self._left == 0:
-                self.part_md5s.append(self._md5.hexdigest())
-                if len(self.part_md5s) < len(self.plan):
-                    self._md5 = hashlib.md5()
-                    self._left = self.plan[len(self.part_md5s)].size
-
-    def hexdigest(self) -> str:
-        if self.fed != self.size:
-            raise ValueError(f"got {self.fed} of {self.size} bytes")
-        return etag_from_part_md5s(self.part_md5s)
 
 
 def file_etag(

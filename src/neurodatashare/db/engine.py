@@ -2,7 +2,7 @@
 
 SQLite: WAL, a busy timeout and `BEGIN IMMEDIATE` for every write transaction. A deferred
 BEGIN cannot upgrade a read snapshot to a write lock, so under two processes it fails with
-"database is locked" (research/scaleout.md 4.2 measured 123 failures in 1,000 writes).
+"database is locked" under concurrent writers.
 PostgreSQL: a bounded pool with pre-ping.
 """
 

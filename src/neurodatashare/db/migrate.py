@@ -1,7 +1,7 @@
 """Run alembic migrations from code, under an advisory lock on PostgreSQL.
 
-Several processes may start together (research/scaleout.md 4.3: without the lock 3 of 4
-concurrent starters crashed), so on PostgreSQL the upgrade holds pg_advisory_xact_lock.
+Several processes may start together (without the lock, concurrent starters race on
+the same DDL and crash), so on PostgreSQL the upgrade holds pg_advisory_xact_lock.
 """
 
 from __future__ import annotations

@@ -1,0 +1,41 @@
+"""Asset formats as plugins: `register(fmt)` adds one, `format_for(path, head)` picks one.
+
+Formats are tried in registration order (NWB first); plain files are the fallback.
+"""
+
+from __future__ import annotations
+
+from neurodatashare.formats.base import Artifact, Format, Processed
+from neurodatashare.formats.nwb import NWB_FORMAT
+from neurodatashare.formats.plain import PLAIN
+
+__all__ = ["Artifact", "Format", "Processed", "format_for", "formats", "register", "unregister"]
+
+_FORMATS: list[Format] = [NWB_FORMAT]
+
+
+def register(fmt: Format) -> None:
+    """Add a format (a later registration of the same name replaces the earlier one)."""
+    unregister(fmt.name)
+    _FORMATS.append(fmt)
+
+
+def unregister(name: str) -> None:
+    _FORMATS[:] = [f for f in _FORMATS if f.name != name]
+
+
+def formats() -> list[Format]:
+    """The registered formats, in the order they are tried (plain not included)."""
+    return list(_FORMATS)
+
+
+def format_for(path: str, head: bytes = b"") -> Format:
+    for fmt in _FORMATS:
+        if fmt.claims(path, head):
+            return fmt
+    return PLAIN
+
+
+def media_type(path: str, head: bytes = b"") -> str:
+    fmt = format_for(path, head)
+    return PLAIN.media_type_for(path) if fmt is PLAIN else fmt.media_type

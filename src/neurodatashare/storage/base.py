@@ -31,9 +31,30 @@ class BlobFacts:
     sha256: str | None  # None: computed later by a background job (it needs a full read)
 
 
+class PartSink(Protocol):
+    """One part being received: `write` chunks, then `finish` (its MD5 hex) or `close`."""
+
+    def write(self, chunk: bytes) -> None: ...
+
+    def finish(self) -> str: ...
+
+    def close(self) -> None: ...
+
+
 class BlobStore(Protocol):
     # -- uploads ------------------------------------------------------------------------
     def begin_upload(self, *, upload_id: str, size: int) -> list[PartPlan]: ...
+
+    def part_writer(
+        self, *, upload_id: str, part_number: int, total: int, expires: int, signature: str
+    ) -> PartSink:
+        """Check a part URL's signature and open the part for writing (the archive's own
+        part URLs; a store whose client PUTs parts elsewhere raises NotFound)."""
+        ...
+
+    def check_complete_signature(self, *, upload_id: str, signature: str) -> None:
+        """Raise Forbidden unless `signature` signs this upload's completion URL."""
+        ...
 
     def complete_url(self, *, upload_id: str) -> str: ...
 
@@ -58,7 +79,19 @@ class BlobStore(Protocol):
     # -- blobs --------------------------------------------------------------------------
     def exists(self, key: str) -> bool: ...
 
-    def open(self, key: str) -> BinaryIO: ...
+    def open(self, key: str) -> BinaryIO:
+        """The blob as a seekable, read-only binary file object (h5py opens it directly).
+
+        On the local store this is the file itself; a remote store returns a
+        `storage.ranged.RangedReader` over its `read_range`.
+        """
+        ...
+
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        """Up to `length` bytes of blob `key` from `start` (fewer only at its end)."""
+        ...
+
+    def size(self, key: str) -> int: ...
 
     def local_path(self, key: str) -> Path | None:
         """A filesystem path the server can stream with Range, or None."""

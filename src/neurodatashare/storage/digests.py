@@ -30,21 +30,48 @@ def etag_from_part_md5s(md5_hexes: Iterable[str]) -> str:
     return f"{hashlib.md5(b''.join(digests)).hexdigest()}-{len(digests)}"
 
 
+class EtagHasher:
+    """The dandi-etag of `size` bytes fed in order, in one pass (client and server alike)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.plan = part_plan(size)
+        self.part_md5s: list[str] = []
+        self.fed = 0
+        self._md5 = hashlib.md5()
+        self._left = self.plan[0].size if self.plan else 0
+
+    def update(self, data: bytes | memoryview) -> None:
+        view = memoryview(data)
+        while view.nbytes:
+            if len(self.part_md5s) >= len(self.plan):
+                raise ValueError(f"more than the expected {self.size} bytes")
+            take = min(view.nbytes, self._left)
+            self._md5.update(view[:take])
+            self._left -= take
+            self.fed += take
+            view = view[take:]
+            if self._left == 0:
+                self.part_md5s.append(self._md5.hexdigest())
+                if len(self.part_md5s) < len(self.plan):
+                    self._md5 = hashlib.md5()
+                    self._left = self.plan[len(self.part_md5s)].size
+
+    def hexdigest(self) -> str:
+        if self.fed != self.size:
+            raise ValueError(f"got {self.fed} of {self.size} bytes")
+        return etag_from_part_md5s(self.part_md5s)
+
+
 def file_digests(path: str, *, chunk: int = 8 * 1024 * 1024) -> tuple[str, str]:
     """Return (sha256, dandi-etag) of a file in one read pass."""
-
     sha = hashlib.sha256()
-    part_md5s = []
+    etag = EtagHasher(os.path.getsize(path))
     with open(path, "rb") as f:
-        for part in part_plan(os.path.getsize(path)):
-            md5 = hashlib.md5()
-            remaining = part.size
-            while remaining:
-                block = f.read(min(chunk, remaining))
-                if not block:
-                    raise ValueError(f"{path} is shorter than its size")
-                md5.update(block)
-                sha.update(block)
-                remaining -= len(block)
-            part_md5s.append(md5.hexdigest())
-    return sha.hexdigest(), etag_from_part_md5s(part_md5s)
+        while block := f.read(chunk):
+            sha.update(block)
+            etag.update(block)
+    try:
+        return sha.hexdigest(), etag.hexdigest()
+    except ValueError as exc:
+        raise ValueError(f"{path} changed while it was read: {exc}") from None

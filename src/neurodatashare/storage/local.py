@@ -169,6 +169,14 @@ class LocalBlobStore:
     def open(self, key: str) -> BinaryIO:
         return open(self.root / key, "rb")
 
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        with open(self.root / key, "rb") as f:
+            f.seek(start)
+            return f.read(length)
+
+    def size(self, key: str) -> int:
+        return (self.root / key).stat().st_size
+
     def local_path(self, key: str) -> Path | None:
         return self.root / key
 

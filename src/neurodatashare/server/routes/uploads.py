@@ -14,7 +14,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from neurodatashare.archive import blobs, uploads
-from neurodatashare.errors import NotFound
 from neurodatashare.server.deps import ArchiveDep, JsonBody, UserDep, field
 from neurodatashare.server.params import Epoch, PartNumber, Size
 
@@ -62,10 +61,7 @@ async def put_part(
     expires: Epoch,
     signature: str,
 ) -> Response:
-    opener = getattr(archive.store, "part_writer", None)
-    if opener is None:
-        raise NotFound("This archive stores blobs elsewhere; use the URLs it gave you.")
-    writer = opener(
+    writer = archive.store.part_writer(
         upload_id=upload_id,
         part_number=part_number,
         total=total,
@@ -89,9 +85,6 @@ async def put_part(
 
 @router.post("/uploads/{upload_id}/storage-complete/", include_in_schema=False)
 def storage_complete(upload_id: str, archive: ArchiveDep, signature: str) -> Response:
-    checker = getattr(archive.store, "check_complete_signature", None)
-    if checker is None:
-        raise NotFound("This archive stores blobs elsewhere; use the URLs it gave you.")
-    checker(upload_id=upload_id, signature=signature)
+    archive.store.check_complete_signature(upload_id=upload_id, signature=signature)
     xml = uploads.storage_complete_xml(archive, upload_id=upload_id)
     return Response(xml, media_type="application/xml")

@@ -1,0 +1,146 @@
+"""A version's status and summary, from its assets' stored results (archive/derived.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from neurodatashare.archive.derived import _severity_number, checked_asset
+from neurodatashare.db.models import Asset, Blob, Derived, Version, VersionAsset
+from neurodatashare.jobs import enqueue
+
+SUMMARIZE = "version.summarize"
+ERROR_LEVEL = 40  # validation.types.Severity.ERROR, without importing pynwb here
+
+
+def metadata_problems(meta: dict[str, Any], name: str) -> list[dict[str, str]]:
+    """What a version lacks before it may be published, as DANDI's validation errors."""
+    problems = []
+    if not (name or meta.get("name")):
+        problems.append({"field": "name", "message": "The dataset needs a name."})
+    if not meta.get("description"):
+        problems.append({"field": "description", "message": "Add a description of the dataset."})
+    if not meta.get("license"):
+        problems.append(
+            {
+                "field": "license",
+                "message": 'Choose a license, for example ["spdx:CC-BY-4.0"].',
+            }
+        )
+    contributors = meta.get("contributor") or []
+    has_contact = any(
+        isinstance(c, dict) and "dcite:ContactPerson" in (c.get("roleName") or [])
+        for c in contributors
+    )
+    if not has_contact:
+        problems.append(
+            {
+                "field": "contributor",
+                "message": "Name a contact person: a contributor whose roleName includes "
+                '"dcite:ContactPerson".',
+            }
+        )
+    return problems
+
+
+def pending_count(s: Session, version: Version) -> int:
+    """NWB assets of the version whose validation is not computed (by today's tools) yet."""
+    done = (
+        (Derived.blob_id == Asset.blob_id)
+        & (Derived.kind == "validation")
+        & checked_asset(validated_now=True)
+    )
+    count = s.scalar(
+        select(func.count())
+        .select_from(VersionAsset)
+        .join(Asset, Asset.id == VersionAsset.asset_id)
+        .outerjoin(Derived, done)
+        .where(
+            VersionAsset.version_id == version.id,
+            checked_asset(),
+            Derived.id.is_(None),
+        )
+    )
+    return int(count or 0)
+
+
+def has_asset_errors(s: Session, version: Version) -> bool:
+    return (
+        s.scalar(
+            select(VersionAsset.asset_id)
+            .join(Asset, Asset.id == VersionAsset.asset_id)
+            .join(Derived, (Derived.blob_id == Asset.blob_id) & (Derived.kind == "validation"))
+            .where(
+                VersionAsset.version_id == version.id,
+                checked_asset(validated_now=True),
+                Derived.max_severity >= ERROR_LEVEL,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def asset_errors(s: Session, version: Version) -> list[dict[str, Any]]:
+    """DANDI's `asset_validation_errors`: one entry per blocking finding, with its file."""
+    query = (
+        select(Asset.path, Derived.payload)
+        .join(VersionAsset, VersionAsset.asset_id == Asset.id)
+        .join(Derived, Derived.blob_id == Asset.blob_id)
+        .where(
+            VersionAsset.version_id == version.id,
+            checked_asset(validated_now=True),
+            Derived.kind == "validation",
+            Derived.max_severity >= ERROR_LEVEL,
+        )
+        .order_by(Asset.path)
+    )
+    errors = []
+    for path, results in s.execute(query):
+        for r in results or []:
+            if _severity_number(r["severity"]) >= ERROR_LEVEL:
+                errors.append(
+                    {
+                        "field": r.get("object_path") or "",
+                        "message": r["message"],
+                        "path": path,
+                        "severity": r["severity"],
+                        "how_to_fix": r.get("how_to_fix"),
+                    }
+                )
+    return errors
+
+
+def assets_summary(s: Session, version: Version) -> dict[str, Any]:
+    """The version's `assetsSummary`, aggregated over its assets' extracted metadata."""
+    from neurodatashare.nwb.extract import summarize_assets
+
+    extracted = (Derived.blob_id == Asset.blob_id) & (Derived.kind == "metadata") & checked_asset()
+    rows = s.execute(
+        select(Asset.meta, Blob.size, Derived.payload)
+        .join(VersionAsset, VersionAsset.asset_id == Asset.id)
+        .join(Blob, Blob.id == Asset.blob_id)
+        .outerjoin(Derived, extracted)
+        .where(VersionAsset.version_id == version.id)
+    ).all()
+    metas = [{**(meta or {}), **(derived or {})} for meta, _size, derived in rows]
+    return summarize_assets(metas, sizes=[size for _meta, size, _derived in rows])
+
+
+def refresh_status(s: Session, version: Version) -> None:
+    """Set the draft's status: Pending while files are being checked, Valid when it could
+    be published, Invalid when metadata is missing or a file has blocking findings."""
+    if pending_count(s, version):
+        version.status = "Pending"
+    elif metadata_problems(version.meta, version.name) or has_asset_errors(s, version):
+        version.status = "Invalid"
+    else:
+        version.status = "Valid"
+
+
+def refresh_draft(s: Session, draft: Version) -> None:
+    """Recompute the draft's status now and queue its summary (cheap to ask twice)."""
+    refresh_status(s, draft)
+    enqueue(s, kind=SUMMARIZE, key=str(draft.id), payload={"version_id": draft.id})

@@ -1,0 +1,49 @@
+"""The format protocol: what the archive needs to know about one kind of asset file.
+
+A format recognises its files (path and first bytes), processes one open file into
+dandischema-shaped metadata plus validation results, lists the derived artifacts it
+builds, and names the explorer views it offers. The pipeline (archive/processing.py)
+and the asset metadata (archive/assets.py) only talk to this protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, Protocol
+
+
+@dataclass
+class Processed:
+    """One file's processing result: metadata (None if unreadable), findings, error."""
+
+    metadata: dict[str, Any] | None
+    results: list[dict[str, Any]] = field(default_factory=list)  # ValidationResult dicts
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A derived artifact builder: `build(reader, blob_id=...)` returns a JSON summary."""
+
+    kind: str
+    producer: Callable[[], str]
+    build: Callable[..., Any]
+
+
+class Format(Protocol):
+    name: str
+    media_type: str
+    suffixes: tuple[str, ...]  # lower-case path endings; SQL filters use them
+    version: str  # producer version of `process` (a change means reprocess)
+    artifacts: Sequence[Artifact]
+
+    def claims(self, path: str, head: bytes) -> bool: ...
+
+    def process(self, reader: BinaryIO, *, path: str) -> Processed | None:
+        """None: this format has nothing to check (plain files)."""
+        ...
+
+    def views(self, asset: dict[str, Any]) -> list[str]:
+        """Names of the explorer views offered for an asset of this format."""
+        ...

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import click
@@ -12,11 +14,17 @@ if TYPE_CHECKING:
     from neurodatashare.archive import Archive
 
 
-def _archive() -> Archive:
+@contextmanager
+def _archive() -> Iterator[Archive]:
+    """The archive of this machine's settings, closed when the command is done."""
     from neurodatashare.archive import Archive
     from neurodatashare.config import Settings
 
-    return Archive.open(Settings())
+    archive = Archive.open(Settings())
+    try:
+        yield archive
+    finally:
+        archive.close()
 
 
 @click.group(name="admin")
@@ -37,14 +45,11 @@ def create_user(username: str, is_admin: bool, email: str | None, password: bool
     secret = (
         click.prompt("Password", hide_input=True, confirmation_prompt=True) if password else None
     )
-    archive = _archive()
-    try:
+    with _archive() as archive:
         user = users.create_user(
             archive, username=username, email=email, is_admin=is_admin, password=secret
         )
         key = users.new_api_key(archive, user=user)
-    finally:
-        archive.close()
     role = "administrator" if is_admin else "user"
     click.echo(f"Created {role} {username}. Its API key (shown only now):")
     click.echo(key)
@@ -57,11 +62,8 @@ def new_key(username: str) -> None:
     """Print a new API key for USERNAME (old keys keep working)."""
     from neurodatashare.archive import users
 
-    archive = _archive()
-    try:
+    with _archive() as archive:
         key = users.new_api_key(archive, user=users.get_user(archive, username=username))
-    finally:
-        archive.close()
     click.echo(key)
 
 
@@ -79,11 +81,8 @@ def set_password(username: str, password: str) -> None:
     """Set the web login password of USERNAME (ends all its web sessions)."""
     from neurodatashare.archive import users
 
-    archive = _archive()
-    try:
+    with _archive() as archive:
         users.set_password(archive, username=username, password=password)
-    finally:
-        archive.close()
     click.echo(f"Password set for {username}.")
 
 
@@ -94,11 +93,8 @@ def list_keys(username: str) -> None:
     """List USERNAME's API keys: id, prefix, created and last used (never the key)."""
     from neurodatashare.archive import users
 
-    archive = _archive()
-    try:
+    with _archive() as archive:
         keys = users.list_api_keys(archive, username=username)
-    finally:
-        archive.close()
     if not keys:
         click.echo(f"{username} has no API keys.")
         return
@@ -118,11 +114,8 @@ def revoke_key(username: str, key: str) -> None:
     """Revoke one of USERNAME's API keys, named by its id or prefix (see list-keys)."""
     from neurodatashare.archive import users
 
-    archive = _archive()
-    try:
+    with _archive() as archive:
         key_id = users.revoke_api_key(archive, username=username, key=key)
-    finally:
-        archive.close()
     click.echo(f"Revoked API key {key_id} of {username}; it stops working at once.")
 
 
@@ -133,11 +126,8 @@ def disable_user(username: str) -> None:
     """Disable USERNAME: its API keys and web sessions stop working at once."""
     from neurodatashare.archive import users
 
-    archive = _archive()
-    try:
+    with _archive() as archive:
         users.set_disabled(archive, username=username, disabled=True)
-    finally:
-        archive.close()
     click.echo(f"Disabled {username}; its keys and sessions no longer work.")
 
 
@@ -148,11 +138,8 @@ def enable_user(username: str) -> None:
     """Enable a disabled USERNAME again (its keys work again; it must log in again)."""
     from neurodatashare.archive import users
 
-    archive = _archive()
-    try:
+    with _archive() as archive:
         users.set_disabled(archive, username=username, disabled=False)
-    finally:
-        archive.close()
     click.echo(f"Enabled {username}.")
 
 
@@ -168,11 +155,8 @@ def delete_user(username: str, force: bool) -> None:
     """Delete USERNAME, its keys and sessions. Refused while it solely owns a dataset."""
     from neurodatashare.archive import users
 
-    archive = _archive()
-    try:
+    with _archive() as archive:
         orphaned = users.delete_user(archive, username=username, force=force)
-    finally:
-        archive.close()
     click.echo(f"Deleted {username}.")
     if orphaned:
         click.echo(
@@ -185,6 +169,6 @@ def delete_user(username: str, force: bool) -> None:
 @friendly_errors
 def migrate() -> None:
     """Create or upgrade the database schema (also done by `nds serve` at start-up)."""
-    archive = _archive()
-    archive.close()
+    with _archive():  # opening the archive applies the migrations
+        pass
     click.echo("Database is up to date.")

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import Session
 
-from neurodatashare.db.models import Dataset, DatasetOwner, User
+from neurodatashare.db.models import Asset, Dataset, DatasetOwner, User, Version, VersionAsset
 from neurodatashare.errors import Forbidden, NDSError, NotAuthenticated, NotFound
 
 DATASET_ID_RE = re.compile(r"^\d{6}$")
@@ -121,3 +121,29 @@ def require_user(user: User | None, *, action: str) -> User:
     if not user.approved:
         raise Forbidden(f"Your account is not approved yet, so you cannot {action}.")
     return user
+
+
+def datasets_holding(s: Session, *, asset_id: str) -> list[Dataset]:
+    return list(
+        s.scalars(
+            select(Dataset)
+            .join(Version, Version.dataset_id == Dataset.id)
+            .join(VersionAsset, VersionAsset.version_id == Version.id)
+            .where(VersionAsset.asset_id == asset_id)
+            .distinct()
+        ).all()
+    )
+
+
+def visible_asset(s: Session, *, asset_id: str, user: User | None) -> tuple[Asset, Dataset]:
+    """An asset by id alone: visible if any dataset holding it is visible to `user`.
+
+    One that exists but is hidden gets exactly the answer of one that does not exist.
+    """
+    check_uuid(asset_id, what="Asset")
+    asset = s.get(Asset, asset_id)
+    if asset is not None:
+        for dataset in datasets_holding(s, asset_id=asset_id):
+            if can_view(dataset, user):
+                return asset, dataset
+    raise absent(f"Asset {asset_id}", user)

@@ -13,7 +13,12 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from neurodatashare.archive import blobs, derived, processing
-from neurodatashare.archive.access import absent, can_view, check_uuid, load_dataset
+from neurodatashare.archive.access import (
+    check_uuid,
+    datasets_holding,
+    load_dataset,
+    visible_asset,
+)
 from neurodatashare.archive.context import Archive
 from neurodatashare.archive.versions import load_version, touch_draft
 from neurodatashare.db.models import Asset, Blob, Dataset, User, Version, VersionAsset, utcnow
@@ -310,32 +315,6 @@ def get_asset(
         if info:
             return asset_info_json(s, archive, asset, dataset=dataset)
         return asset_metadata_json(s, archive, asset, dataset=dataset)
-
-
-def datasets_holding(s: Session, *, asset_id: str) -> list[Dataset]:
-    return list(
-        s.scalars(
-            select(Dataset)
-            .join(Version, Version.dataset_id == Dataset.id)
-            .join(VersionAsset, VersionAsset.version_id == Version.id)
-            .where(VersionAsset.asset_id == asset_id)
-            .distinct()
-        ).all()
-    )
-
-
-def visible_asset(s: Session, *, asset_id: str, user: User | None) -> tuple[Asset, Dataset]:
-    """An asset by id alone: visible if any dataset holding it is visible to `user`.
-
-    One that exists but is hidden gets exactly the answer of one that does not exist.
-    """
-    check_uuid(asset_id, what="Asset")
-    asset = s.get(Asset, asset_id)
-    if asset is not None:
-        for dataset in datasets_holding(s, asset_id=asset_id):
-            if can_view(dataset, user):
-                return asset, dataset
-    raise absent(f"Asset {asset_id}", user)
 
 
 def get_asset_by_id(

@@ -10,52 +10,25 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from neurodatashare.archive.access import (
-    effective_access,
     load_dataset,
     require_user,
     revoke_signed_links,
     today,
     visible_clause,
 )
+from neurodatashare.archive.assets import drop_version_assets
 from neurodatashare.archive.context import Archive
 from neurodatashare.archive.versions import (
     clean_metadata,
-    contact_person,
+    dataset_json,
     draft_of,
     latest_published,
     refresh_status,
-    version_summary_json,
 )
 from neurodatashare.db.models import Dataset, DatasetOwner, RetiredDatasetId, User, Version
 from neurodatashare.errors import BadRequest, Forbidden, NotFound
 
 ACCESS_LEVELS = ("open", "embargoed", "private")
-EMBARGO_STATUS = {"open": "OPEN", "embargoed": "EMBARGOED", "private": "EMBARGOED"}
-
-
-def dataset_json(
-    archive: Archive, s: Session, *, dataset: Dataset, with_versions: bool = True
-) -> dict[str, Any]:
-    draft = draft_of(s, dataset)
-    access = effective_access(dataset)
-    data: dict[str, Any] = {
-        "identifier": f"{dataset.id:06d}",
-        "created": dataset.created.isoformat(),
-        "modified": dataset.modified.isoformat(),
-        "contact_person": contact_person(draft.meta),
-        "embargo_status": EMBARGO_STATUS[access],
-        "access": access,
-        "embargo_end": dataset.embargo_end.isoformat() if dataset.embargo_end else None,
-        "star_count": 0,
-        "is_starred": False,
-    }
-    if with_versions:
-        published = latest_published(s, dataset)
-        data["draft_version"] = version_summary_json(s, draft)
-        data["most_recent_published_version"] = (
-            version_summary_json(s, published) if published else None
-        )
-    return data
 
 
 def _parse_access(access: str, embargo_end: str | date | None) -> tuple[str, date | None]:
@@ -200,8 +173,6 @@ def delete_dataset(archive: Archive, *, dataset_id: str, user: User | None) -> N
                 f"Dataset {dataset.id:06d} has published versions, which are permanent "
                 "and citable, so it cannot be deleted."
             )
-        from neurodatashare.archive.assets import drop_version_assets
-
         drop_version_assets(s, draft_of(s, dataset))
         s.add(RetiredDatasetId(id=dataset.id))
         s.delete(dataset)

@@ -66,7 +66,7 @@ def asset_file(archive: Archive, *, asset_id: str, user: User | None) -> Iterato
     """(h5py file, overview reader or None) of an NWB asset the user may see."""
     import h5py
 
-    from neurodatashare.archive.assets import visible_asset
+    from neurodatashare.archive.access import visible_asset
     from neurodatashare.archive.processing import is_nwb, local_copy
     from neurodatashare.nwb.overview import OverviewReader
 

@@ -50,7 +50,7 @@ def _store(key: tuple[Any, ...], body: bytes) -> None:
 
 
 def _blob_of(archive: Archive, *, asset_id: str, user: User | None) -> str:
-    from neurodatashare.archive.assets import visible_asset
+    from neurodatashare.archive.access import visible_asset
 
     with archive.db.read() as s:
         asset, _dataset = visible_asset(s, asset_id=asset_id, user=user)

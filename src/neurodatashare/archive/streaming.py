@@ -131,7 +131,7 @@ def check_signed(
 
 def asset_index(archive: Archive, *, asset_id: str, user: User | None) -> bytes:
     """The asset's LINDI index with `templates.u` set to its download URL."""
-    from neurodatashare.archive.assets import visible_asset
+    from neurodatashare.archive.access import visible_asset
     from neurodatashare.archive.derived import is_nwb
     from neurodatashare.archive.links import graft_index
 
@@ -163,7 +163,7 @@ def asset_index(archive: Archive, *, asset_id: str, user: User | None) -> bytes:
 
 def asset_download_url(archive: Archive, *, asset_id: str, user: User | None) -> dict[str, Any]:
     """Extension: a URL that reads the asset without a key (signed unless open)."""
-    from neurodatashare.archive.assets import visible_asset
+    from neurodatashare.archive.access import visible_asset
 
     with archive.db.read() as s:
         asset, dataset = visible_asset(s, asset_id=asset_id, user=user)

@@ -157,11 +157,38 @@ def version_metadata_json(
     return meta
 
 
+# DANDI calls the dataset status "embargo_status"; private data answers as embargoed.
+EMBARGO_STATUS = {"open": "OPEN", "embargoed": "EMBARGOED", "private": "EMBARGOED"}
+
+
+def dataset_json(
+    archive: Archive, s: Session, *, dataset: Dataset, with_versions: bool = True
+) -> dict[str, Any]:
+    draft = draft_of(s, dataset)
+    access = effective_access(dataset)
+    data: dict[str, Any] = {
+        "identifier": f"{dataset.id:06d}",
+        "created": dataset.created.isoformat(),
+        "modified": dataset.modified.isoformat(),
+        "contact_person": contact_person(draft.meta),
+        "embargo_status": EMBARGO_STATUS[access],
+        "access": access,
+        "embargo_end": dataset.embargo_end.isoformat() if dataset.embargo_end else None,
+        "star_count": 0,
+        "is_starred": False,
+    }
+    if with_versions:
+        published = latest_published(s, dataset)
+        data["draft_version"] = version_summary_json(s, draft)
+        data["most_recent_published_version"] = (
+            version_summary_json(s, published) if published else None
+        )
+    return data
+
+
 def version_info_json(
     archive: Archive, s: Session, *, dataset: Dataset, version: Version
 ) -> dict[str, Any]:
-    from neurodatashare.archive.datasets import dataset_json
-
     data = version_summary_json(s, version)
     data["dandiset"] = dataset_json(archive, s, dataset=dataset, with_versions=False)
     data["metadata"] = version_metadata_json(archive, s, dataset=dataset, version=version)

@@ -19,8 +19,9 @@ from click.testing import CliRunner, Result
 
 from neurodatashare.cli.main import cli
 from neurodatashare.client import config, http
+from neurodatashare.client.engine import drain
 from neurodatashare.client.remote import Client
-from neurodatashare.client.transfer import Uploader, collect_uploads, drain
+from neurodatashare.client.upload import Uploader, collect_uploads
 from neurodatashare.testing.factories import Caller
 from neurodatashare.testing.live import Live, free_port
 from test_client import MiB, flaky

@@ -20,6 +20,8 @@ import pytest
 
 import neurodatashare
 from neurodatashare.client import config, http
+from neurodatashare.client.digests import file_etag
+from neurodatashare.client.engine import drain
 from neurodatashare.client.errors import (
     EXIT_NETWORK,
     EXIT_VERIFY,
@@ -30,14 +32,8 @@ from neurodatashare.client.errors import (
     TransferError,
 )
 from neurodatashare.client.remote import Client, parse_target
-from neurodatashare.client.transfer import (
-    EtagHasher,
-    Uploader,
-    collect_uploads,
-    drain,
-    file_etag,
-)
-from neurodatashare.storage.digests import file_digests
+from neurodatashare.client.upload import Uploader, collect_uploads
+from neurodatashare.storage.digests import EtagHasher, file_digests
 from neurodatashare.testing.factories import dandi_etag
 from neurodatashare.testing.live import Live
 from neurodatashare.testing.proxy import CountingProxy
@@ -424,7 +420,8 @@ def test_uploads_keep_the_client_light() -> None:
     import sys
 
     code = (
-        "import sys, neurodatashare.client, neurodatashare.client.transfer;"
+        "import sys, neurodatashare.client, neurodatashare.client.upload;"
+        "import neurodatashare.client.download;"
         "heavy = {'dandi', 'pynwb', 'h5py', 'fastapi', 'sqlalchemy', 'numpy'} & "
         "{m.split('.')[0] for m in sys.modules}; print(sorted(heavy))"
     )

@@ -27,7 +27,7 @@ from neurodatashare.nwb.convert.metadata import (
     parse_metadata,
 )
 from neurodatashare.nwb.convert.pipeline import ConversionResult, convert
-from neurodatashare.testing import formats
+from neurodatashare.testing import sources
 from neurodatashare.validation import blocks_publishing, validate_nwb_file
 
 # --- fixtures -------------------------------------------------------------------------
@@ -38,15 +38,15 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("sources")
     return {
         "root": root,
-        "openephys": formats.write_openephys_binary(root / "oe"),
-        "spikeglx": formats.write_spikeglx(root / "sglx"),
-        "phy": formats.write_phy(root / "phy"),
-        "tiff": formats.write_tiff_stack(root / "movie.tif"),
-        "suite2p": formats.write_suite2p(root / "s2p"),
-        "npy": formats.write_timeseries_npy(root / "signal.npy"),
-        "csv": formats.write_timeseries_csv(root / "signal.csv"),
-        "trials": formats.write_trials_csv(root / "trials.csv"),
-        "events": formats.write_events_csv(root / "rewards.csv"),
+        "openephys": sources.write_openephys_binary(root / "oe"),
+        "spikeglx": sources.write_spikeglx(root / "sglx"),
+        "phy": sources.write_phy(root / "phy"),
+        "tiff": sources.write_tiff_stack(root / "movie.tif"),
+        "suite2p": sources.write_suite2p(root / "s2p"),
+        "npy": sources.write_timeseries_npy(root / "signal.npy"),
+        "csv": sources.write_timeseries_csv(root / "signal.csv"),
+        "trials": sources.write_trials_csv(root / "trials.csv"),
+        "events": sources.write_events_csv(root / "rewards.csv"),
     }
 
 

@@ -16,7 +16,7 @@ from neurodatashare.metadata import vocabulary as vocab
 from neurodatashare.nwb.convert.metadata import MetadataError, parse_metadata
 from neurodatashare.nwb.extract import _participant, extract_asset_metadata
 from neurodatashare.nwb.facts import FileFacts, SubjectFacts
-from neurodatashare.testing import formats
+from neurodatashare.testing import sources
 from neurodatashare.validation import blocks_publishing, validate_nwb_file
 from neurodatashare.validation.rules import check_facts
 from neurodatashare.validation.types import Severity
@@ -164,7 +164,7 @@ def test_every_age_the_converter_takes_passes_the_rules_and_is_extracted(age: st
 def test_ferret_converts_to_a_file_the_archive_publishes(tmp_path: Path) -> None:
     """`nds convert` says "ready to upload" from the archive's own validation."""
     source = tmp_path / "signal.csv"
-    formats.write_timeseries_csv(source)
+    sources.write_timeseries_csv(source)
     meta = {
         "subject": {"subject_id": "f1", "species": "ferret", "sex": "male", "age": "P20W"},
         "session": {"session_start_time": START, "description": "ferret V1"},

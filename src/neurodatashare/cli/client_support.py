@@ -22,8 +22,8 @@ from neurodatashare.errors import NDSError
 from neurodatashare.formatting import human_size
 
 if TYPE_CHECKING:
+    from neurodatashare.client.engine import Event, TransferSummary
     from neurodatashare.client.remote import Client
-    from neurodatashare.client.transfer import Event, TransferSummary
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -101,7 +101,7 @@ def show_transfer(
     """Draw an engine's events: bars per file and in total on a terminal, else lines."""
     from rich.console import Console
 
-    from neurodatashare.client.transfer import TransferSummary
+    from neurodatashare.client.engine import TransferSummary
 
     summary = TransferSummary()
     err = Console(stderr=True)

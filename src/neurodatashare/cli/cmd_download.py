@@ -49,8 +49,8 @@ def command(target: str, output: Path, jobs: int, as_json: bool) -> None:
     against the archive's digest, and only then renamed to NAME. Files already present
     with the same content are skipped.
     """
+    from neurodatashare.client.download import Downloader
     from neurodatashare.client.remote import RemoteVersion, parse_target
-    from neurodatashare.client.transfer import Downloader
 
     ident, version, path = parse_target(target)
     with open_client() as client:

@@ -44,7 +44,7 @@ def command(
     upload resumes where it stopped when you run the command again.
     """
     from neurodatashare.client.remote import dataset_identifier
-    from neurodatashare.client.transfer import Uploader, collect_uploads
+    from neurodatashare.client.upload import Uploader, collect_uploads
 
     ident = dataset_identifier(dataset)
     items = collect_uploads(paths, path_prefix=path_prefix)

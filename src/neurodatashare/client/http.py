@@ -15,9 +15,11 @@
 from __future__ import annotations
 
 import email.utils
+import functools
 import random
 import time
 from collections.abc import Iterator
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,10 +39,15 @@ DEFAULT_RETRIES = 5  # attempts after the first
 DEFAULT_BACKOFF = 0.5  # seconds before the first retry; doubles each time
 
 
+@functools.cache
 def _user_agent() -> str:
-    from neurodatashare import __version__
-
-    return f"neurodatashare-client/{__version__}"
+    # Read as neurodatashare/__init__.py reads `__version__`: importing that module from here
+    # would close an import cycle, since it exposes `Client` (client/remote.py) lazily.
+    try:
+        release = version("neurodatashare")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        release = "0.0.0"
+    return f"neurodatashare-client/{release}"
 
 
 def detail_of(r: httpx.Response) -> str:

@@ -21,17 +21,11 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from neurodatashare.client import config
+from neurodatashare.client.download import Downloader, DownloadItem, safe_destination
+from neurodatashare.client.engine import TransferSummary, drain
 from neurodatashare.client.errors import ClientError, ConfigurationError, NotFoundError
 from neurodatashare.client.http import RestClient
-from neurodatashare.client.transfer import (
-    Downloader,
-    DownloadItem,
-    TransferSummary,
-    Uploader,
-    collect_uploads,
-    drain,
-    safe_destination,
-)
+from neurodatashare.client.upload import Uploader, collect_uploads
 
 if TYPE_CHECKING:
     from pynwb import NWBFile

@@ -1,4 +1,5 @@
-"""The BlobStore interface. Services talk only to this; backends live beside it.
+"""The BlobStore interface. Services talk only to this; backends live beside it
+(`storage/local.py`), and `neurodatashare.storage.get_blob_store` picks one.
 
 A blob is immutable and addressed by a storage key. Uploads are multipart, as in S3:
 the server plans the parts (dandischema's PartGenerator), the client PUTs each part to
@@ -11,10 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Protocol
-
-if TYPE_CHECKING:
-    from neurodatashare.config import Settings
+from typing import BinaryIO, Protocol
 
 
 @dataclass(frozen=True)
@@ -118,17 +116,3 @@ class BlobStore(Protocol):
 def blob_key(blob_id: str) -> str:
     """`blobs/abc/def/<uuid>`: spreads blobs over folders so none grows huge."""
     return f"blobs/{blob_id[:3]}/{blob_id[3:6]}/{blob_id}"
-
-
-def get_blob_store(settings: Settings) -> BlobStore:
-    from neurodatashare.errors import ConfigError
-
-    if settings.blob_store == "local":
-        from neurodatashare.storage.local import LocalBlobStore
-
-        return LocalBlobStore(
-            root=settings.resolved_blob_dir,
-            public_url=settings.resolved_public_url,
-            secret=settings.resolved_secret_key,
-        )
-    raise ConfigError(f"NDS_BLOB_STORE={settings.blob_store!r} is not known; use 'local'.")

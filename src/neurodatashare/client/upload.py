@@ -1,0 +1,415 @@
+"""Uploads into a dataset's draft: parallel, resumable, verified by the dandi-etag.
+
+**Uploads** hash each file once (per-part MD5s give the dandi-etag), skip files that
+the draft already holds at the same path with the same etag, let the archive
+deduplicate by digest (409 with `Location`), send the parts in parallel to the signed
+part URLs, then complete and validate, and create or replace the asset. The upload id,
+part URLs and finished parts are saved after every part in the user's state folder,
+keyed by (archive, dataset, etag), so a rerun after a kill sends only what is missing.
+
+`Uploader.iter_upload` yields the status dicts of `neurodatashare.client.engine`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from neurodatashare.client.config import state_dir, write_private_json
+from neurodatashare.client.digests import DigestCache, file_etag
+from neurodatashare.client.engine import CHUNK, PART_SUFFIX, Cancelled, Engine, Event
+from neurodatashare.client.errors import (
+    BadRequestError,
+    ClientError,
+    ConflictError,
+    NetworkError,
+    NotFoundError,
+    PermissionDeniedError,
+    VerificationError,
+)
+from neurodatashare.client.http import RETRY_STATUSES, describe_transport_error
+from neurodatashare.storage.digests import part_plan
+
+if TYPE_CHECKING:
+    from neurodatashare.client.http import RestClient
+
+STATE_MAX_AGE = 30 * 86400  # upload states older than this are forgotten
+
+
+@dataclass(frozen=True)
+class UploadItem:
+    local: Path
+    path: str  # where it goes in the dataset
+    size: int
+
+
+def collect_uploads(paths: Iterable[str | Path], *, path_prefix: str = "") -> list[UploadItem]:
+    """Files to upload: each file as `prefix/name`, each folder's contents as `prefix/rel`.
+
+    Hidden files and folders (a name starting with `.`) and partial downloads are left out.
+    """
+    prefix = path_prefix.strip("/")
+    found: dict[str, UploadItem] = {}
+    for given in paths:
+        root = Path(given)
+        if not root.exists():
+            raise ClientError(f"{root} does not exist.")
+        if root.is_dir():
+            pairs = [
+                (f, f.relative_to(root).as_posix())
+                for f in sorted(root.rglob("*"))
+                if f.is_file()
+                and not f.name.endswith(PART_SUFFIX)
+                and not any(p.startswith(".") for p in f.relative_to(root).parts)
+            ]
+        else:
+            pairs = [(root, root.name)]
+        for local, rel in pairs:
+            remote = f"{prefix}/{rel}" if prefix else rel
+            if remote in found and found[remote].local.resolve() != local.resolve():
+                raise ClientError(f"{local} and {found[remote].local} would both go to {remote}.")
+            found[remote] = UploadItem(local=local, path=remote, size=local.stat().st_size)
+    return list(found.values())
+
+
+class Uploader(Engine):
+    """Upload files into a dataset's draft (see the module docstring)."""
+
+    def __init__(
+        self,
+        client: RestClient,
+        dataset_id: str,
+        *,
+        jobs: int = 4,
+        state_root: Path | None = None,
+        digests: DigestCache | None = None,
+    ) -> None:
+        super().__init__(client, jobs=jobs)
+        self.dataset_id = dataset_id
+        self._state_root = state_root
+        self.digests = digests if digests is not None else DigestCache.default()
+        self._parts: ThreadPoolExecutor | None = None
+        self._remote: dict[str, dict[str, Any]] = {}
+        self._state_lock = threading.Lock()
+
+    # state files
+    @property
+    def state_root(self) -> Path:
+        if self._state_root is None:
+            self._state_root = state_dir() / "uploads"
+        self._state_root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return self._state_root
+
+    def state_file(self, etag: str) -> Path:
+        key = hashlib.sha256(f"{self.client.api_url}|{self.dataset_id}|{etag}".encode()).hexdigest()
+        return self.state_root / f"{key[:40]}.json"
+
+    def _forget_old_states(self) -> None:
+        cutoff = time.time() - STATE_MAX_AGE
+        for path in self.state_root.glob("*.json"):
+            with contextlib.suppress(OSError):
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+
+    def _save_state(self, path: Path, state: dict[str, Any]) -> None:
+        with self._state_lock:
+            write_private_json(path, state)
+
+    def _load_state(self, path: Path, *, etag: str, size: int) -> dict[str, Any] | None:
+        try:
+            state = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+        if (
+            not isinstance(state, dict)
+            or state.get("server") != self.client.api_url
+            or state.get("dataset") != self.dataset_id
+            or state.get("etag") != etag
+            or state.get("size") != size
+            or not isinstance(state.get("parts"), list)
+            or not isinstance(state.get("done"), dict)
+        ):
+            return None
+        return state
+
+    # the run
+    def iter_upload(self, items: Sequence[UploadItem]) -> Iterator[Event]:
+        """Upload `items`, yielding status dicts; see `collect_uploads`."""
+        if not items:
+            return
+        self._forget_old_states()
+        query: dict[str, Any] = {"metadata": "true", "order": "path"}
+        # the archive's `path` filter is a string prefix, so a string prefix is what we want
+        common = os.path.commonprefix([i.path for i in items]) if items else ""  # noqa: RUF071
+        if common:
+            query["path"] = common
+        listing = self.client.paginate(
+            f"dandisets/{self.dataset_id}/versions/draft/assets/", params=query, page_size=1000
+        )
+        wanted = {i.path for i in items}
+        self._remote = {a["path"]: a for a in listing if a["path"] in wanted}
+        self._parts = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="nds-part")
+        yield from self._run(items, self._upload_one, lambda i: i.path)
+
+    def _stop_helpers(self) -> None:
+        if self._parts is not None:
+            self._parts.shutdown(wait=False, cancel_futures=True)
+
+    def _finish(self) -> None:
+        if self._parts is not None:
+            self._parts.shutdown(wait=True, cancel_futures=True)
+        self.digests.save()
+
+    def _upload_one(self, item: UploadItem) -> None:
+        self.emit("file-start", path=item.path, size=item.size)
+        st = item.local.stat()
+        etag = self.digests.get(item.local, st)
+        if etag is None:
+            etag = file_etag(
+                item.local,
+                size=st.st_size,
+                cancel=self.cancel,
+                on_bytes=lambda n: self.emit("progress", path=item.path, phase="hash", bytes=n),
+            )
+            self.digests.put(item.local, etag)
+        remote = self._remote.get(item.path)
+        remote_etag = (
+            ((remote or {}).get("metadata") or {}).get("digest", {}).get("dandi:dandi-etag")
+        )
+        if remote is not None and remote_etag == etag:
+            self.emit("file-done", path=item.path, status="skipped", asset_id=remote["asset_id"])
+            return
+        blob_id, how = self._send(item, etag, st)
+        asset = self._place(item, blob_id, remote)
+        self.emit(
+            "file-done",
+            path=item.path,
+            status=how,
+            asset_id=asset["asset_id"],
+            replaced=remote is not None,
+        )
+
+    def _send(self, item: UploadItem, etag: str, st: os.stat_result) -> tuple[str, str]:
+        """Get the bytes into the archive; return (blob id, how)."""
+        state_path = self.state_file(etag)
+        state = self._load_state(state_path, etag=etag, size=item.size)
+        for _attempt in range(2):
+            how = "resumed" if state is not None else "uploaded"
+            if state is None:
+                r = self.client.post(
+                    "uploads/initialize/",
+                    json={
+                        "contentSize": item.size,
+                        "digest": {"algorithm": "dandi:dandi-etag", "value": etag},
+                        "dandiset": self.dataset_id,
+                    },
+                    ok_statuses=(409,),
+                )
+                if r.status_code == 409:
+                    location = r.headers.get("Location")
+                    if not location:
+                        raise self.client.error_from(r)
+                    return location.rstrip("/").rsplit("/", 1)[-1], "deduplicated"
+                init = r.json()
+                state = {
+                    "server": self.client.api_url,
+                    "dataset": self.dataset_id,
+                    "etag": etag,
+                    "size": item.size,
+                    "mtime_ns": st.st_mtime_ns,
+                    "local": str(item.local.resolve()),
+                    "upload_id": init["upload_id"],
+                    "parts": init["parts"],
+                    "done": {},
+                    "created": time.time(),
+                }
+                self._save_state(state_path, state)
+            try:
+                blob_id = self._finish_upload(item, state, state_path)
+            except (NotFoundError, PermissionDeniedError, BadRequestError):
+                if how != "resumed":
+                    raise
+                # The archive forgot the upload (expired or completed): start afresh once.
+                with contextlib.suppress(OSError):
+                    state_path.unlink()
+                state = None
+                continue
+            with contextlib.suppress(OSError):
+                state_path.unlink()
+            return blob_id, how
+        raise ClientError(f"{item.path}: the upload could not be restarted.")  # pragma: no cover
+
+    def _finish_upload(self, item: UploadItem, state: dict[str, Any], state_path: Path) -> str:
+        done: dict[str, str] = state["done"]
+        if done:
+            resumed = sum(p["size"] for p in state["parts"] if str(p["part_number"]) in done)
+            self.emit("progress", path=item.path, phase="transfer", bytes=resumed, resumed=True)
+        missing = [p for p in state["parts"] if str(p["part_number"]) not in done]
+        if missing:
+            self._send_parts(item, missing, state, state_path)
+        upload_id = state["upload_id"]
+        parts = [
+            {
+                "part_number": p["part_number"],
+                "size": p["size"],
+                "etag": done[str(p["part_number"])],
+            }
+            for p in state["parts"]
+        ]
+        r = self.client.post(f"uploads/{upload_id}/complete/", json={"parts": parts})
+        completion = r.json()
+        r = self.client.post(completion["complete_url"], content=completion["body"], storage=True)
+        if "<Error>" in r.text:
+            raise ClientError(
+                f"{item.path}: storage refused to complete the upload: {r.text[:300]}"
+            )
+        r = self.client.post(f"uploads/{upload_id}/validate/")
+        blob_id: str = r.json()["blob_id"]
+        return blob_id
+
+    def _send_parts(
+        self,
+        item: UploadItem,
+        parts: list[dict[str, Any]],
+        state: dict[str, Any],
+        state_path: Path,
+    ) -> None:
+        """Send parts through the shared part pool; the first failure stops the others.
+
+        Results are collected with `Future.result()`, not `concurrent.futures.wait`: a
+        future cancelled by `shutdown(cancel_futures=True)` never notifies waiters.
+        """
+        assert self._parts is not None
+        stop = threading.Event()
+
+        def on_done(future: Future[None]) -> None:
+            if not future.cancelled() and future.exception() is not None:
+                stop.set()
+
+        futures: list[Future[None]] = []
+        for part in parts:
+            future = self._parts.submit(self._send_part, item, part, state, state_path, stop)
+            future.add_done_callback(on_done)
+            futures.append(future)
+        errors: list[BaseException] = []
+        for future in futures:
+            try:
+                future.result()
+            except CancelledError:
+                continue
+            except Exception as exc:
+                stop.set()
+                for other in futures:
+                    other.cancel()
+                errors.append(exc)
+        real = [e for e in errors if not isinstance(e, Cancelled)]
+        if real or errors:
+            raise (real or errors)[0]
+        if self.cancel.is_set():
+            raise Cancelled
+
+    def _send_part(
+        self,
+        item: UploadItem,
+        part: dict[str, Any],
+        state: dict[str, Any],
+        state_path: Path,
+        stop: threading.Event,
+    ) -> None:
+        number = int(part["part_number"])
+        plan = part_plan(item.size)[number - 1]
+        if plan.size != part["size"]:
+            raise ClientError(
+                f"{item.path}: the archive planned part {number} as {part['size']} bytes, "
+                f"the client as {plan.size}."
+            )
+        attempt = 0
+        while True:
+            if self.cancel.is_set() or stop.is_set():
+                raise Cancelled
+            md5 = hashlib.md5()
+            sent = [0]
+
+            def body(md5: Any = md5, sent: list[int] = sent) -> Iterator[bytes]:
+                with open(item.local, "rb") as f:
+                    f.seek(plan.offset)
+                    left = plan.size
+                    while left:
+                        if self.cancel.is_set() or stop.is_set():
+                            raise Cancelled
+                        chunk = f.read(min(CHUNK, left))
+                        if not chunk:
+                            raise ClientError(f"{item.local} became shorter while uploading.")
+                        md5.update(chunk)
+                        left -= len(chunk)
+                        sent[0] += len(chunk)
+                        self.emit("progress", path=item.path, phase="transfer", bytes=len(chunk))
+                        yield chunk
+
+            retryable: str | None = None
+            try:
+                r = self.client.storage.put(
+                    part["upload_url"],
+                    content=body(),
+                    headers={"Content-Length": str(plan.size)},
+                )
+                if r.status_code in RETRY_STATUSES:
+                    retryable = f"the storage answered {r.status_code}"
+                elif r.status_code >= 400:
+                    raise self.client.error_from(r)
+            except httpx.TransportError as exc:
+                retryable = describe_transport_error(exc, part["upload_url"])
+            if retryable is not None:
+                if sent[0]:
+                    self.emit("progress", path=item.path, phase="transfer", bytes=-sent[0])
+                if attempt >= self.client.retries:
+                    raise NetworkError(f"{item.path}: part {number} failed: {retryable}")
+                self._sleep(self.client.retry_delay(attempt))
+                attempt += 1
+                continue
+            etag = r.headers.get("ETag", "").strip('"')
+            local_md5 = md5.hexdigest()
+            if len(etag) == 32 and etag != local_md5:
+                raise VerificationError(
+                    f"{item.path}: part {number} arrived with MD5 {etag}, but {local_md5} was "
+                    "sent; the file may have changed while uploading."
+                )
+            with self._state_lock:
+                state["done"][str(number)] = etag or local_md5
+                write_private_json(state_path, state)
+            self.emit("part-done", path=item.path, part=number)
+            return
+
+    def _place(
+        self, item: UploadItem, blob_id: str, remote: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """Create the asset, or replace the one at the same path."""
+        base = f"dandisets/{self.dataset_id}/versions/draft/assets/"
+        body = {"metadata": {"path": item.path}, "blob_id": blob_id}
+        if remote is None:
+            try:
+                created: dict[str, Any] = self.client.post(base, json=body).json()
+                return created
+            except ConflictError:
+                # Someone added the path since we looked: replace what is there now.
+                found = [
+                    a
+                    for a in self.client.paginate(base, params={"path": item.path})
+                    if a["path"] == item.path
+                ]
+                if not found:
+                    raise
+                remote = found[0]
+        replaced: dict[str, Any] = self.client.put(f"{base}{remote['asset_id']}/", json=body).json()
+        return replaced

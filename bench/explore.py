@@ -46,6 +46,7 @@ import numpy as np
 
 from neurodatashare.nwb import explore
 from neurodatashare.nwb.convert.layout import COMPRESSION, ephys_chunks
+from neurodatashare.nwb.explore.types import _core_types
 from neurodatashare.nwb.overview import OverviewReader, build_overviews
 
 RATE = 30_000.0
@@ -374,7 +375,7 @@ def main() -> None:
                 print(f"skipping {m:g} min: needs ~{need / 1e9:.0f} GB, {free / 1e9:.0f} GB free")
                 continue
             runnable.append(m)
-        explore._core_types()  # pynwb's type catalog: loaded once per process, untimed
+        _core_types()  # pynwb's type catalog: loaded once per process, untimed
         results = [bench_duration(folder, m, args.repeat) for m in runnable]
     ok = report(results)
     plan_full(results, free, sorted({*minutes, 60.0}))

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import h5py
 
-from neurodatashare.nwb.explore import describe_tree
-from neurodatashare.nwb.tree_pages import tree_page
+from neurodatashare.nwb.explore import describe_tree, tree_page
 from neurodatashare.testing.bigtree import write_many_objects
 
 

@@ -181,7 +181,7 @@ def test_tree_and_overview_together_in_a_fresh_process(views_file: Path) -> None
     script = f"""
 import threading, h5py
 from neurodatashare.nwb.explore import describe_tree
-from neurodatashare.nwb.explore_summary import file_overview
+from neurodatashare.nwb.explore import file_overview
 out = {{}}
 def run(name, fn):
     with h5py.File({str(views_file)!r}) as h5:

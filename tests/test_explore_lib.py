@@ -1,4 +1,4 @@
-"""The explorer's reading library (nwb/explore.py) on the demo, small synthetic files and
+"""The explorer's reading library (nwb/explore/) on the demo, small synthetic files and
 "bomb" files: views, windows (raw and min/max) against brute force, tables, spikes, PSTH,
 imaging, and bounded work on datasets declared huge but tiny on disk."""
 
@@ -18,6 +18,8 @@ import pytest
 
 from neurodatashare.errors import BadRequest, Conflict, NDSError, NotFound
 from neurodatashare.nwb import explore
+from neurodatashare.nwb.explore import table as explore_table
+from neurodatashare.nwb.explore.types import _core_types
 from neurodatashare.nwb.overview import OverviewReader, build_overviews
 
 ES = "/acquisition/ElectricalSeries"
@@ -581,7 +583,7 @@ def test_table_errors(demo: h5py.File, kwargs: dict[str, Any], words: str) -> No
 def test_big_tables_refuse_sorting_but_page(
     demo: h5py.File, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(explore, "MAX_SORT_ROWS", 10)
+    monkeypatch.setattr(explore_table, "MAX_SORT_ROWS", 10)
     with pytest.raises(BadRequest, match="30 rows; sorting works on tables of up to 10"):
         explore.read_table(demo, UNITS, sort="peak_channel")
     with pytest.raises(BadRequest, match="filtering"):
@@ -770,7 +772,7 @@ def test_pixel_mask_rois(custom: h5py.File) -> None:
 
 
 def test_bombs_cost_bounded_time_and_memory(bomb_path: Path, tmp_path: Path) -> None:
-    explore._core_types()  # pynwb's type catalog, loaded once per process
+    _core_types()  # pynwb's type catalog, loaded once per process
     checks: list[tuple[str, Any]] = [
         ("tree", lambda f: explore.describe_tree(f)),
         ("info", lambda f: explore.series_info(f, "/acquisition/Sparse")),

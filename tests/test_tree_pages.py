@@ -9,8 +9,7 @@ import h5py
 import pytest
 
 from neurodatashare.errors import BadRequest, NotFound
-from neurodatashare.nwb.explore import describe_tree
-from neurodatashare.nwb.tree_pages import tree_page
+from neurodatashare.nwb.explore import describe_tree, tree_page
 from neurodatashare.testing.bigtree import write_many_objects
 from neurodatashare.testing.live import Live
 

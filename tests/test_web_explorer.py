@@ -1,9 +1,12 @@
 """The explorer's pages without a browser: the asset page and its JSON twin, access rules,
-plotly.js served from the installed package, and the dataset page's links and summary."""
+plotly.js served from the installed package, the limits the page gives its scripts, and the
+dataset page's links and summary."""
 
 from __future__ import annotations
 
 import gzip
+import json
+import re
 import time
 import uuid
 from pathlib import Path
@@ -11,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from neurodatashare.nwb import limits
 from neurodatashare.testing.live import Live
 from neurodatashare.testing.nwbfiles import make_ophys_file
 
@@ -46,6 +50,41 @@ def test_asset_page_has_the_explorer_and_a_json_twin(live: Live) -> None:
     assert data["asset_id"] == aid and data["nwb"] is True and data["dataset"] is None
     assert data["links"]["tree"] == f"/api/assets/{aid}/explore/tree"
     assert data["links"]["page"] == f"/asset/{aid}"
+
+
+STATIC_JS = Path(__file__).resolve().parent.parent / "src/neurodatashare/web/static/explorer"
+
+
+def test_asset_page_carries_the_limits_of_nwb_limits(live: Live) -> None:
+    alice = live.user("alice")
+    ds = alice.create_dataset("Limits")
+    aid = alice.add_file(ds, "sub-1/sub-1_ses-1_ecephys.nwb", b"x" * 300)["asset_id"]
+    html = httpx.get(f"{live.url}/asset/{aid}").text
+    found = re.search(r'<script type="application/json" id="nds-limits">(.*?)</script>', html)
+    assert found, "the explorer page embeds no #nds-limits"
+    embedded = json.loads(found.group(1))
+    assert embedded == limits.PUBLIC_LIMITS
+    assert all(getattr(limits, name) == value for name, value in embedded.items())
+    assert embedded["MAX_WIDTH"] == limits.MAX_WIDTH == 10_000  # what read_window accepts
+    # the page loads the limits before its scripts run
+    assert html.index('id="nds-limits"') < html.index("/static/explorer/main.js")
+
+
+def test_scripts_read_their_limits_from_the_page() -> None:
+    used: set[str] = set()
+    for script in STATIC_JS.glob("*.js"):
+        text = script.read_text()
+        used |= set(re.findall(r"LIMITS\.([A-Z_]+)", text))
+        assert "8192" not in text, script.name
+    assert used, "no script reads LIMITS"
+    assert used <= set(limits.PUBLIC_LIMITS), used - set(limits.PUBLIC_LIMITS)
+    # the page sizes the scripts ask for are within what the server serves
+    assert limits.TABLE_PAGE <= limits.MAX_TABLE_LIMIT
+    assert limits.ALL_ROWS_PAGE <= limits.MAX_TABLE_LIMIT
+    assert limits.SNIPPETS <= limits.MAX_SNIPPETS
+    assert limits.UNIT_PAGE <= limits.MAX_UNITS
+    assert limits.PROJECTION_FRAMES <= limits.MAX_PROJECTION_FRAMES
+    assert limits.DEFAULT_PAGE <= limits.MAX_PAGE
 
 
 def test_breadcrumb_only_for_the_version_that_holds_the_asset(live: Live) -> None:
@@ -142,6 +181,7 @@ def test_explorer_static_files_are_served(live: Live) -> None:
         "events.js",
         "table.js",
         "rows.js",
+        "limits.js",
     ):
         r = httpx.get(f"{live.url}/static/explorer/{name}")
         assert r.status_code == 200, name

@@ -80,8 +80,8 @@ def tree_json(
 def _page_with_links(h5: Any, **page_args: Any) -> tuple[dict[str, Any], bool]:
     """One page; the root page also lists the objects of followed external links."""
     from neurodatashare.archive.links import graft_tree
+    from neurodatashare.nwb.explore import tree_page
     from neurodatashare.nwb.links import FOLLOW
-    from neurodatashare.nwb.tree_pages import tree_page
 
     page = tree_page(h5, **page_args)
     links = FOLLOW.get() or []

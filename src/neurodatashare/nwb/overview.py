@@ -36,12 +36,12 @@ Design
 * Series with timestamps (irregular sampling) also store the time of each block's first
   sample (``times``, float64), so a window never bisects the raw timestamps at each block.
 * Only "traces" series need a pyramid, and only when a full view of them would cost more
-  than :data:`~neurodatashare.nwb.explore.MAX_RAW_VALUES` raw values or they have at least
+  than :data:`~neurodatashare.nwb.limits.MAX_RAW_VALUES` raw values or they have at least
   :data:`MIN_SAMPLES` samples.
 
 Building reads the source once, in slabs of whole chunk rows (every channel of a run of
 chunks, so each chunk is decompressed once, about 16 MB of memory at a time), computes the
-first level with :func:`~neurodatashare.nwb.explore.block_minmax` and folds each level into
+first level with :func:`~neurodatashare.nwb.minmax.block_minmax` and folds each level into
 the next as it goes: memory does not grow with the recording. Bombs (a dataset declared
 huge but tiny on disk) are skipped before any data are read, with the reason recorded:
 more than :data:`MAX_VALUES` values, fewer than half of the chunks written, or a
@@ -64,18 +64,22 @@ import h5py
 import numpy as np
 
 from neurodatashare.errors import BadRequest
-from neurodatashare.nwb import explore
+from neurodatashare.nwb.explore._h5 import _norm_path
+from neurodatashare.nwb.explore.series import _read_rows, _series, _source_id
+from neurodatashare.nwb.explore.tree import trace_series_paths
+from neurodatashare.nwb.minmax import (
+    FACTOR,
+    FIRST_LEVEL,
+    MIN_SAMPLES,
+    block_minmax,
+    block_size,
+    needs_overview,
+)
 
 #: Bump when the file layout or the values change; older files are ignored.
 OVERVIEW_VERSION = 1
-#: Block length ratio between consecutive levels.
-FACTOR = 4
-#: The finest stored level: blocks of FACTOR ** FIRST_LEVEL = 64 samples.
-FIRST_LEVEL = 3
 #: Levels are added until one has fewer blocks than this.
 TOP_BLOCKS = 2000
-#: Series shorter than this (and small in values) need no pyramid.
-MIN_SAMPLES = 100_000
 #: Values (samples x channels) above which a series is not summarised (~200 GB int16).
 MAX_VALUES = 100_000_000_000
 #: Raw/stored size ratio above which a series is treated as a bomb and skipped.
@@ -84,18 +88,6 @@ MAX_COMPRESSION_RATIO = 100.0
 SLAB_VALUES = 8_000_000
 
 _SERIES_ROOT = "series"
-
-
-def block_size(level: int) -> int:
-    """Samples per block at ``level``."""
-    return int(FACTOR**level)
-
-
-def needs_overview(n_samples: int, n_channels: int) -> bool:
-    """Whether a series is long enough for a pyramid to pay off."""
-    if n_samples < 2 * block_size(FIRST_LEVEL):
-        return False
-    return n_samples >= MIN_SAMPLES or n_samples * n_channels > explore.MAX_RAW_VALUES
 
 
 def plan_levels(n_samples: int) -> list[int]:
@@ -346,8 +338,8 @@ class _Pyramid:
         take = min(n, full * FACTOR)
         if not take:
             return [p[:0] for p in parts], parts
-        lo = explore.block_minmax(parts[0][:take], FACTOR)[0]
-        hi = explore.block_minmax(parts[1][:take], FACTOR)[1]
+        lo = block_minmax(parts[0][:take], FACTOR)[0]
+        hi = block_minmax(parts[1][:take], FACTOR)[1]
         out = [lo, hi]
         if len(parts) > 2:
             out.append(parts[2][:take:FACTOR])
@@ -397,7 +389,7 @@ def _build_series(
     max_values: int,
     progress: Callable[[str, int, int], None] | None,
 ) -> dict[str, Any]:
-    s = explore._series(h5, series_path, need="traces")
+    s = _series(h5, series_path, need="traces")
     n, c = s.n_samples, s.n_channels
     entry: dict[str, Any] = {"n_samples": n, "n_channels": c, "levels": []}
     if not needs_overview(n, c):
@@ -427,10 +419,10 @@ def _build_series(
     started = time.perf_counter()
     for a in range(0, n, rows):
         b = min(n, a + rows)
-        values = explore._read_rows(s, a, b, allc)
+        values = _read_rows(s, a, b, allc)
         if values.dtype.kind == "b":
             values = values.astype(np.uint8)
-        mn, mx = explore.block_minmax(values, b1)
+        mn, mx = block_minmax(values, b1)
         parts = [mn.astype(store, copy=False), mx.astype(store, copy=False)]
         if s.timestamps is not None:
             parts.append(np.asarray(s.timestamps[a:b:b1], dtype=np.float64))
@@ -475,7 +467,7 @@ def build_overviews(
     out_path = Path(out_path)
     tmp = out_path.with_name(out_path.name + ".partial")
     started = time.perf_counter()
-    paths = list(series) if series is not None else explore.trace_series_paths(h5)
+    paths = list(series) if series is not None else trace_series_paths(h5)
     summary: dict[str, Any] = {
         "version": OVERVIEW_VERSION,
         "factor": FACTOR,
@@ -488,7 +480,7 @@ def build_overviews(
             version=OVERVIEW_VERSION,
             factor=FACTOR,
             first_level=FIRST_LEVEL,
-            source_object_id=explore._source_id(h5),
+            source_object_id=_source_id(h5),
         )
         out.create_group(_SERIES_ROOT)
         for path in paths:
@@ -504,7 +496,7 @@ def build_overviews(
                 )
             except (BadRequest, OSError, RuntimeError, ValueError) as exc:
                 reason = getattr(exc, "message", None) or str(exc)
-                name = _group_name(explore._norm_path(path))
+                name = _group_name(_norm_path(path))
                 if name in out:
                     del out[name]
                 g = out.require_group(name)

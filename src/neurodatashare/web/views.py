@@ -20,6 +20,7 @@ from neurodatashare.archive import Archive, assets, datasets, users, versions
 from neurodatashare.db.models import User
 from neurodatashare.errors import NDSError, NotAuthenticated, NotFound
 from neurodatashare.formatting import human_size
+from neurodatashare.nwb.limits import limits_json
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -374,3 +375,15 @@ def plotly_version() -> str:
 
 
 templates.env.globals["plotly_version"] = plotly_version
+
+
+def explorer_limits() -> Markup:
+    """The explorer's caps and page sizes for the page's scripts (static/explorer/limits.js).
+
+    Marked safe because it goes inside a ``<script>`` element, where HTML escapes would
+    stay in the JSON; :func:`~neurodatashare.nwb.limits.limits_json` escapes ``<``.
+    """
+    return Markup(limits_json())
+
+
+templates.env.globals["explorer_limits"] = explorer_limits

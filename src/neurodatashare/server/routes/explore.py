@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query, Response
 
 from neurodatashare.archive import explore
 from neurodatashare.errors import BadRequest
-from neurodatashare.nwb.tree_pages import DEFAULT_PAGE as DEFAULT_TREE_PAGE
-from neurodatashare.nwb.tree_pages import MAX_PAGE as MAX_TREE_PAGE
+from neurodatashare.nwb.limits import DEFAULT_PAGE as DEFAULT_TREE_PAGE
+from neurodatashare.nwb.limits import MAX_PAGE as MAX_TREE_PAGE
 from neurodatashare.server.deps import ArchiveDep, UserDep
 from neurodatashare.server.params import BinWidth, Duration, Index, Offset, PixelWidth, Seconds
 
@@ -259,7 +259,7 @@ def rois(asset_id: str, path: str, archive: ArchiveDep, user: UserDep) -> dict[s
 
 @router.get("/overview")
 def overview(asset_id: str, archive: ArchiveDep, user: UserDep) -> dict[str, Any]:
-    from neurodatashare.nwb.explore_summary import file_overview
+    from neurodatashare.nwb.explore import file_overview
 
     return explore.run(archive, asset_id=asset_id, user=user, read=lambda h5, _o: file_overview(h5))
 
@@ -274,7 +274,7 @@ def snippets(
     end: Seconds | None = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="Snippets to draw, 1 to 1,000.")] = 200,
 ) -> dict[str, Any]:
-    from neurodatashare.nwb.explore_views import read_snippets
+    from neurodatashare.nwb.explore import read_snippets
 
     return explore.run(
         archive,
@@ -295,7 +295,7 @@ def bands(
     width: PixelWidth = 1000,
     channel: Index = 0,
 ) -> Response:
-    from neurodatashare.nwb.explore_views import read_bands
+    from neurodatashare.nwb.explore import read_bands
 
     return binary(
         explore.run(
@@ -313,7 +313,7 @@ def bands(
 def picture(
     asset_id: str, path: str, archive: ArchiveDep, user: UserDep, index: Index | None = None
 ) -> Response:
-    from neurodatashare.nwb.explore_views import read_picture
+    from neurodatashare.nwb.explore import read_picture
 
     return binary(
         explore.run(
@@ -334,7 +334,7 @@ def events(
     start: Seconds | None = None,
     end: Seconds | None = None,
 ) -> dict[str, Any]:
-    from neurodatashare.nwb.explore_views import read_events
+    from neurodatashare.nwb.explore import read_events
 
     return explore.run(
         archive,

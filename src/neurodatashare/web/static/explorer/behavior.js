@@ -5,8 +5,9 @@ import { timesOf } from "./api.js";
 import { plotly, CONFIG, COLORS, MARGIN, bindTime, plotWidth, fmtTime, seriesExtent, MAX_WIDTH } from "./plot.js";
 import { h, note, errorText, isAbort, latest, debounce } from "./ui.js";
 import { allRows } from "./rows.js";
+import { LIMITS } from "./limits.js";
 
-const MAX_EVENT_SERIES = 6;
+const MAX_EVENT_SERIES = LIMITS.EVENT_SERIES;
 
 export async function mount({ el, node, api, time, tree }) {
   const P = plotly();
@@ -108,7 +109,7 @@ export async function mount({ el, node, api, time, tree }) {
     const [a, b] = time.window;
     if (trialsNode && trials === null) {
       try {
-        trials = (await allRows(api, trialsNode.path, { signal, max: 5000 })).filter((r) => Number.isFinite(r.start_time) && Number.isFinite(r.stop_time));
+        trials = (await allRows(api, trialsNode.path, { signal, max: LIMITS.ALL_ROWS_MAX })).filter((r) => Number.isFinite(r.start_time) && Number.isFinite(r.stop_time));
       } catch (err) {
         if (isAbort(err)) throw err;
         trials = [];

@@ -6,6 +6,7 @@ import { ranges, timesOf } from "./api.js";
 import { plotly, CONFIG, MARGIN, bindTime, plotWidth, fmtTime, seriesExtent } from "./plot.js";
 import { h, note, errorText, isAbort, latest, debounce, select } from "./ui.js";
 import { displayUnit } from "./units.js";
+import { LIMITS } from "./limits.js";
 
 const ROI_COLORS = [[255, 99, 71], [65, 185, 255], [255, 215, 0], [50, 205, 50], [238, 130, 238],
   [255, 165, 0], [0, 255, 200], [255, 105, 180], [173, 255, 47], [135, 206, 250]];
@@ -263,7 +264,7 @@ export async function mount({ el, node, view, api, time, urlState, tree }) {
         if (kind === "frame") {
           frameLabel.textContent = `frame ${Number(idx) + 1} of ${nFrames} · ${fmtTime(t0 + Number(idx) / rate)}`;
         } else {
-          frameLabel.textContent = `${kind} of ${Math.min(nFrames, 500)} frames`;
+          frameLabel.textContent = `${kind} of ${Math.min(nFrames, LIMITS.PROJECTION_FRAMES)} frames`;
         }
         note(imgStatus, `${payload.shape[0]} × ${payload.shape[1]} pixels · contrast ${image.contrast[0].toPrecision(4)}–${image.contrast[1].toPrecision(4)}`, "info");
       }

@@ -3,8 +3,9 @@
 
 import { fmtTime } from "./plot.js";
 import { h, note, errorText, isAbort, latest } from "./ui.js";
+import { LIMITS } from "./limits.js";
 
-const MAX_GALLERY = 12;
+const MAX_GALLERY = LIMITS.GALLERY_PICTURES;
 
 /** Draw a picture payload ((height, width, channels) float32) on a canvas, in colour. */
 export function drawPicture(canvas, pic, maxCss = 440) {

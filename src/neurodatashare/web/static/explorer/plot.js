@@ -1,6 +1,8 @@
 // Plotly helpers shared by the views: time axes that follow the shared window, the
 // shared cursor line, clicks that move the cursor, and sizes in pixels.
 
+import { LIMITS } from "./limits.js";
+
 export const COLORS = [
   "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2",
   "#7f7f7f", "#bcbd22",
@@ -26,7 +28,7 @@ export const CONFIG = {
 export const MARGIN = { l: 110, r: 16, t: 8, b: 36 };
 
 /** The widest window the server serves (pixels). */
-export const MAX_WIDTH = 8192;
+export const MAX_WIDTH = LIMITS.MAX_WIDTH;
 
 export function cursorShape(t, yref = "paper") {
   if (t === null || t === undefined) return [];

@@ -1,5 +1,6 @@
 // Rows of the table endpoint as objects, whatever the exact response shape.
 
+import { LIMITS } from "./limits.js";
 import { tableColumns } from "./units.js";
 
 export function rowObjects(t) {
@@ -15,10 +16,10 @@ export function rowObjects(t) {
 }
 
 /** Every row of a (small) table, fetched page by page up to `max` rows. */
-export async function allRows(api, path, { max = 5000, sort = null, signal } = {}) {
+export async function allRows(api, path, { max = LIMITS.ALL_ROWS_MAX, sort = null, signal } = {}) {
   const out = [];
   let offset = 0;
-  const limit = 500;
+  const limit = LIMITS.ALL_ROWS_PAGE;
   for (;;) {
     const t = await api.json("table", { path, offset, limit, sort }, { signal, cache: true });
     const rows = rowObjects(t);

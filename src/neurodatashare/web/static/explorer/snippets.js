@@ -1,12 +1,13 @@
 // Spike snippets of a SpikeEventSeries: for each channel, the snippets of the time window
-// overlaid (at most 200, evenly spaced, from the server) with their mean on top.
+// overlaid (at most LIMITS.SNIPPETS, evenly spaced, from the server) with their mean on top.
 
 import { plotly, CONFIG, fmtTime } from "./plot.js";
 import { h, note, errorText, isAbort, latest, debounce } from "./ui.js";
 import { displayUnit } from "./units.js";
+import { LIMITS } from "./limits.js";
 
-const MAX_PANELS = 8;
-const LIMIT = 200;
+const MAX_PANELS = LIMITS.SNIPPET_PANELS;
+const LIMIT = LIMITS.SNIPPETS;
 
 export async function mount({ el, node, api, time }) {
   const P = plotly();

@@ -5,6 +5,7 @@ import { tableColumns, tableTotal, columnSummary } from "./units.js";
 import { rowObjects } from "./rows.js";
 import { fmtNumber } from "./plot.js";
 import { h, note, errorText, isAbort, latest, readable } from "./ui.js";
+import { LIMITS } from "./limits.js";
 
 /** The name of an object path ("/general/extracellular_ephys/shank0" -> "shank0"). */
 export function objectName(path) {
@@ -18,7 +19,7 @@ function item(x) {
   return readable(x);
 }
 
-const LIMIT = 50;
+const LIMIT = LIMITS.TABLE_PAGE;
 const OPS = [[">=", "ge"], ["<=", "le"], ["!=", "ne"], [">", "gt"], ["<", "lt"], ["=", "eq"], ["~", "contains"]];
 
 /** "> 0.5" -> ["gt", "0.5"]; plain text -> contains (text) or eq (numbers). */

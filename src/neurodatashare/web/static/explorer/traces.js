@@ -1,4 +1,4 @@
-// Traces: stacked multi-channel time series. Channel pages of 32, grouping by electrode
+// Traces: stacked multi-channel time series. Pages of channels, grouping by electrode
 // group / region, raw samples when zoomed in and min/max bands when zoomed out (the
 // server decides from the plot's width), or a channels x time heatmap (dF/F).
 
@@ -6,9 +6,10 @@ import { ranges, timesOf } from "./api.js";
 import { plotly, CONFIG, COLORS, MARGIN, bindTime, plotWidth, fmtTime, fmtNumber, median, seriesExtent } from "./plot.js";
 import { h, note, errorText, isAbort, latest, debounce, select } from "./ui.js";
 import { displayUnit } from "./units.js";
+import { LIMITS } from "./limits.js";
 
-export const PAGE = 32;
-const HEATMAP_PAGE = 256;
+export const PAGE = LIMITS.TRACE_CHANNEL_PAGE;
+const HEATMAP_PAGE = LIMITS.HEATMAP_CHANNEL_PAGE;
 
 /** channel_groups as one group name per channel (or null when the series has none). */
 export function normalizeGroups(groups, n) {

@@ -4,8 +4,9 @@
 import { plotly, CONFIG, COLORS, MARGIN, bindTime } from "./plot.js";
 import { h, note, errorText, isAbort, latest, debounce, select } from "./ui.js";
 import { ranges } from "./api.js";
+import { LIMITS } from "./limits.js";
 
-const UNIT_PAGE = 40;
+const UNIT_PAGE = LIMITS.UNIT_PAGE;
 const OTHERS = COLORS.filter((c) => c !== "#d62728"); // red marks the selected / largest
 
 /** Volts are shown as µV (spikes are tens of µV); other units as they are. */

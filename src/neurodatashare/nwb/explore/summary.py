@@ -13,10 +13,11 @@ from typing import Any
 import h5py
 import numpy as np
 
-from neurodatashare.nwb.explore import _attr, _clean, _cut, _ndtype, _text, _Types, _views
+from neurodatashare.nwb.explore._h5 import _attr, _clean, _cut, _ndtype, _text
+from neurodatashare.nwb.explore.tree import _views
+from neurodatashare.nwb.explore.types import _Types
+from neurodatashare.nwb.limits import MAX_SPAN_SERIES
 
-#: Series looked at for the recording's span (the first ones found in each top group).
-MAX_SPAN_SERIES = 2000
 _SESSION_FIELDS = {
     "session_description": "/session_description",
     "identifier": "/identifier",

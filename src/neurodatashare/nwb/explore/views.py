@@ -1,16 +1,16 @@
-"""Data for the explorer views chosen by neurodata type (see :mod:`.view_types`).
+"""Data for the explorer views chosen by neurodata type (see :mod:`.types`).
 
 * :func:`read_snippets`: spike snippets of a ``SpikeEventSeries`` in a time window, at
   most ``limit`` of them (evenly spaced), with the mean over at most 2,000;
 * :func:`read_bands`: a ``DecompositionSeries`` channel as bands x time, one column per
   pixel (block means), for a heatmap;
 * :func:`read_picture`: a static ``Image`` or one frame of a colour ``ImageSeries`` as
-  (height, width, channels), colours kept;
-* :func:`read_events`: event times (or on/off intervals) of an event series, an
-  ``IntervalSeries`` or an event table in a window, bounded in count.
+  (height, width, channels), colours kept.
 
-Like :mod:`neurodatashare.nwb.explore`, nothing here reads more than a screen needs, and
-bad requests raise :class:`~neurodatashare.errors.BadRequest` with a readable sentence.
+The events view (:func:`~neurodatashare.nwb.explore.events.read_events`) shares the
+window helpers here. Like the other readers, nothing here reads more than a screen
+needs, and bad requests raise :class:`~neurodatashare.errors.BadRequest` with a readable
+sentence.
 """
 
 from __future__ import annotations
@@ -23,34 +23,29 @@ import h5py
 import numpy as np
 
 from neurodatashare.errors import BadRequest
-from neurodatashare.nwb.explore import (
-    _ORIENTATION,
+from neurodatashare.nwb.explore._h5 import (
     _attr,
-    _channel_labels,
     _check_float,
     _clean,
     _cut,
     _get,
     _ndtype,
     _norm_path,
-    _num,
-    _search_timestamps,
-    _series,
     _text,
-    _Types,
 )
-from neurodatashare.nwb.view_types import is_colour, spec_unit, time_column
-
-#: Snippets drawn per request, and events averaged for the mean.
-MAX_SNIPPETS = 500
-MEAN_EVENTS = 2000
-#: Values (channels x samples) of one snippet, and of a picture.
-MAX_SNIPPET_VALUES = 20_000
-MAX_PICTURE_PIXELS = 4096 * 4096
-#: Samples x bands a band window may read (more: evenly spaced samples are used).
-MAX_BAND_VALUES = 4_000_000
-#: Events returned per window.
-MAX_EVENTS = 20_000
+from neurodatashare.nwb.explore.imaging import _ORIENTATION
+from neurodatashare.nwb.explore.series import _channel_labels, _search_timestamps, _series
+from neurodatashare.nwb.explore.types import _Types, is_colour, spec_unit
+from neurodatashare.nwb.limits import (
+    MAX_BAND_VALUES,
+    MAX_PICTURE_PIXELS,
+    MAX_SNIPPET_VALUES,
+    MAX_SNIPPETS,
+    MAX_WIDTH,
+    MEAN_EVENTS,
+    MIN_BAND_WIDTH,
+    SNIPPETS,
+)
 
 
 @dataclass
@@ -98,7 +93,7 @@ def read_snippets(
     *,
     start: float | None = None,
     end: float | None = None,
-    limit: int = 200,
+    limit: int = SNIPPETS,
 ) -> dict[str, Any]:
     """Spike snippets of a SpikeEventSeries in [start, end] (the whole series by default).
 
@@ -206,8 +201,10 @@ def read_bands(
     data = s.data
     if data.ndim != 3:
         raise BadRequest(f"{p} does not hold (time, channels, bands) data.")
-    if not 10 <= int(width) <= 10_000:
-        raise BadRequest("width is the plot's width in pixels, between 10 and 10,000.")
+    if not MIN_BAND_WIDTH <= int(width) <= MAX_WIDTH:
+        raise BadRequest(
+            f"width is the plot's width in pixels, between {MIN_BAND_WIDTH} and {MAX_WIDTH:,}."
+        )
     n_channels, n_bands = int(data.shape[1]), int(data.shape[2])
     if not 0 <= int(channel) < n_channels:
         raise BadRequest(
@@ -333,88 +330,3 @@ def read_picture(h5: h5py.File, path: str, *, index: int | None = None) -> Paylo
         description=_cut(_text(_attr(obj, "description", "")), 300),
     )
     return Payload(picture, header)
-
-
-# --------------------------------------------------------------------------- events
-
-
-def _interval_pairs(stamps: np.ndarray, values: np.ndarray) -> list[list[float]]:
-    """IntervalSeries codes: > 0 starts an interval, < 0 stops it."""
-    out: list[list[float]] = []
-    opened: float | None = None
-    for t, v in zip(stamps.tolist(), values.tolist(), strict=False):
-        if v > 0 and opened is None:
-            opened = t
-        elif v < 0 and opened is not None:
-            out.append([opened, t])
-            opened = None
-    if opened is not None:
-        out.append([opened, opened])
-    return out
-
-
-def read_events(
-    h5: h5py.File, path: str, *, start: float | None = None, end: float | None = None
-) -> dict[str, Any]:
-    """Event times in [start, end] of an event series, IntervalSeries or event table.
-
-    Returns ``{"path", "kind": "times" | "intervals", "t_start", "t_end", "total",
-    "in_window", "times", "values", "intervals", "truncated", "label"}``; for intervals,
-    ``intervals`` holds [on, off] pairs overlapping the window.
-    """
-    obj = _get(h5, path)
-    p = _norm_path(path)
-    hier = _Types(h5).hierarchy(_ndtype(obj))
-    if not isinstance(obj, h5py.Group):
-        raise BadRequest(f"{p} is a dataset; event times live in a series or table group.")
-    column = time_column(obj) if "colnames" in obj.attrs else None
-    stamps = obj.get(column) if column else obj.get("timestamps")
-    if not isinstance(stamps, h5py.Dataset) or stamps.ndim != 1:
-        raise BadRequest(f"{p} has no event times (no timestamps or time column).")
-    n = int(stamps.shape[0])
-    data = obj.get("data")
-    if not column and isinstance(data, h5py.Dataset) and data.shape:
-        n = min(n, int(data.shape[0]))
-    t_start = _num(stamps[0], 0.0) if n else 0.0
-    t_end = _num(stamps[n - 1], 0.0) if n else 0.0
-    a, b = _window(start, end, t_start, t_end if t_end > t_start else t_start + 1)
-    out: dict[str, Any] = {
-        "path": p,
-        "kind": "times",
-        "t_start": t_start,
-        "t_end": t_end,
-        "total": n,
-        "label": column or "timestamps",
-        "times": [],
-        "values": None,
-        "intervals": None,
-        "truncated": False,
-    }
-    if "IntervalSeries" in hier and isinstance(data, h5py.Dataset) and n <= 1_000_000:
-        i0, i1 = _times_between(stamps, n, a, b)
-        lo, hi = max(0, i0 - 1), min(n, i1 + 1)  # the on before and the off after
-        pairs = _interval_pairs(
-            np.asarray(stamps[lo:hi], dtype=np.float64), np.asarray(data[lo:hi])
-        )
-        pairs = [q for q in pairs if q[1] >= a and q[0] <= b]
-        out.update(kind="intervals", intervals=pairs[:MAX_EVENTS], in_window=len(pairs))
-        out["truncated"] = len(pairs) > MAX_EVENTS
-        return _clean(out)
-    i0, i1 = _times_between(stamps, n, a, b) if n else (0, 0)
-    out["in_window"] = i1 - i0
-    if i1 - i0 > MAX_EVENTS:
-        out["truncated"] = True
-        return _clean(out)
-    out["times"] = np.asarray(stamps[i0:i1], dtype=np.float64)
-    if column:
-        duration = obj.get("duration")
-        if isinstance(duration, h5py.Dataset) and duration.shape == stamps.shape:
-            d = np.asarray(duration[i0:i1], dtype=np.float64)
-            out["intervals"] = np.stack([out["times"], out["times"] + d], axis=1)
-    elif isinstance(data, h5py.Dataset) and data.ndim == 1 and i1 > i0:
-        values = data[i0:i1]
-        if data.dtype.kind in "biuf":
-            out["values"] = np.asarray(values, dtype=np.float64)
-        elif h5py.check_string_dtype(data.dtype) is not None:
-            out["values"] = [_cut(_text(v), 80) for v in values]
-    return _clean(out)

@@ -1,4 +1,4 @@
-"""Adding a format is one small class and `register`: its files get checked and typed."""
+"""Adding a format is one small class and `register`: its files get checked, typed and a view."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ class Toy:
         return Processed({"nds:summary": {"lines": 1 + len(reader.readlines())}}, bad)
 
     def views(self, asset: dict[str, Any]) -> list[str]:
-        return ["toy-lines"]
+        return ["summary", "toy-lines"]
 
 
 @pytest.fixture
@@ -44,7 +44,11 @@ def test_a_registered_format_types_checks_and_views_its_files(live: Live, toy: N
     meta = alice.get(f"/api/assets/{good['asset_id']}/").json()
     assert meta["nds:format"] == "toy" and meta["encodingFormat"] == "text/x-toy"
     assert meta["nds:summary"] == {"lines": 2}
-    assert formats.format_for(meta["path"], b"TOY\n").views(meta) == ["toy-lines"]
+    page = alice.get(f"/asset/{good['asset_id']}.json").json()
+    assert page["format"] == "toy" and page["views"] == ["summary", "toy-lines"]
+    html = alice.get(f"/asset/{good['asset_id']}").text  # the summary view, drawn
+    assert '<th scope="row">lines</th><td>2</td>' in html
+    assert "/static/explorer/main.js" not in html  # not the NWB explorer
     failed = alice.wait_for_checks(bad["asset_id"])
     assert failed["results"][0]["message"] == "no TOY line"
     assert alice.wait_for_status(ds)["status"] == "Invalid"

@@ -110,8 +110,9 @@ def test_non_nwb_files_get_a_message_not_the_explorer(live: Live) -> None:
     aid = alice.add_file(ds, "notes.txt", b"hello")["asset_id"]
     page = httpx.get(f"{live.url}/asset/{aid}")
     assert page.status_code == 200
-    assert "not an NWB file" in page.text and "/static/explorer/main.js" not in page.text
-    assert httpx.get(f"{live.url}/asset/{aid}.json").json()["nwb"] is False
+    assert "no view for this file yet" in page.text and "/static/explorer/main.js" not in page.text
+    data = httpx.get(f"{live.url}/asset/{aid}.json").json()
+    assert data["nwb"] is False and data["format"] == "plain" and data["views"] == ["download"]
 
 
 def test_asset_page_follows_access_rules(live: Live) -> None:

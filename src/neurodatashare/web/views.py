@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +20,7 @@ from markupsafe import Markup
 from neurodatashare.archive import Archive, assets, datasets, users, versions
 from neurodatashare.db.models import User
 from neurodatashare.errors import NDSError, NotAuthenticated, NotFound
+from neurodatashare.formats import format_for
 from neurodatashare.formatting import human_size
 from neurodatashare.nwb.limits import limits_json
 
@@ -255,16 +257,37 @@ def logout(request: Request, viewer: ViewerDep) -> Response:
 
 # -- the explorer ---------------------------------------------------------------------------
 
-NWB_SUFFIXES = (".nwb",)
 VERSION_RE = re.compile(r"^(draft|\d+\.\d{6}\.\d{4})$")
 DATASET_RE = re.compile(r"^\d{6}$")
+# The views this page draws itself. A format names the views it offers (formats/base.py);
+# `tree` is the NWB explorer (static/explorer/), `summary` the card of a file's
+# `nds:summary` that any format gets by naming it. Other names are passed on in the
+# page's JSON for scripts that know them.
+EXPLORER_VIEW, SUMMARY_VIEW = "tree", "summary"
 
 
-def is_nwb_path(path: str) -> bool:
-    return path.lower().endswith(NWB_SUFFIXES)
+def offered_views(path: str, metadata: dict[str, Any] | None = None) -> list[str]:
+    return format_for(path).views(metadata or {"path": path})
 
 
-templates.env.tests["nwb"] = is_nwb_path
+def is_explorable(path: str) -> bool:
+    """Whether the file list links a file to its page (it has a view beyond download)."""
+    views = offered_views(path)
+    return EXPLORER_VIEW in views or SUMMARY_VIEW in views
+
+
+def summary_rows(summary: Any) -> list[tuple[str, str]]:
+    """`nds:summary` as (name, value) rows; nested values as compact JSON."""
+    if not isinstance(summary, dict):
+        return []
+    rows = []
+    for key, value in summary.items():
+        text = value if isinstance(value, str) else json.dumps(value, separators=(", ", ": "))
+        rows.append((str(key), text if len(text) <= 400 else text[:399] + "…"))
+    return rows
+
+
+templates.env.tests["explorable"] = is_explorable
 
 
 @router.get("/asset/{asset_id}", response_class=HTMLResponse)
@@ -302,11 +325,15 @@ def asset_page(
         except NDSError:
             context = None
     api = f"/api/assets/{asset_id}"
+    metadata = asset.get("metadata") or {}
+    views = offered_views(asset["path"], metadata)
     data = {
         "asset_id": asset_id,
         "path": asset["path"],
         "size": asset["size"],
-        "nwb": is_nwb_path(asset["path"]),
+        "format": metadata.get("nds:format"),
+        "views": views,
+        "nwb": EXPLORER_VIEW in views,  # the NWB explorer's scripts are loaded
         "dataset": context,
         "links": {
             "page": f"/asset/{asset_id}",
@@ -319,7 +346,8 @@ def asset_page(
     }
     if as_json:
         return JSONResponse(data)
-    return render(request, "asset.html", viewer, asset=asset, page=data)
+    summary = summary_rows(metadata.get("nds:summary")) if SUMMARY_VIEW in views else []
+    return render(request, "asset.html", viewer, asset=asset, page=data, summary=summary)
 
 
 PLOTLY_REL = Path("package_data") / "plotly.min.js"

@@ -124,7 +124,8 @@ def _shown(value: Any) -> str:
 
 
 def describe_body_errors(errors: Sequence[Any], *, kind: str = "object") -> str | None:
-    """The first problem with the body, as a sentence; None when no error is about the body.
+    """What is wrong with the body, in sentences (the first three problems); None when no
+    error is about the body.
 
     'The request body needs a 'contentSize' field.', ''contentSize' must be a whole number
     (got "abc").', 'The request body must be a JSON object.'
@@ -132,17 +133,22 @@ def describe_body_errors(errors: Sequence[Any], *, kind: str = "object") -> str 
     found = [e for e in errors if tuple(e.get("loc", ()))[:1] == ("body",)]
     if not found:
         return None
-    err = found[0]
+    text = " ".join(_sentence(e, kind=kind) for e in found[:3])
+    if len(found) > 3:
+        text += f" ({len(found) - 3} more problems.)"
+    return text
+
+
+def _sentence(err: Any, *, kind: str) -> str:
     loc = tuple(err["loc"])[1:]
     kind_of = err.get("type", "")
-    more = f" (and {len(found) - 1} more problems)" if len(found) > 1 else ""
     if kind_of == "json_invalid":
         return f"The request body is not valid JSON ({err.get('ctx', {}).get('error')})."
     if not loc:  # the body itself: missing, or not an object (a list for a list body)
-        return f"The request body must be a JSON {kind}.{more}"
+        return f"The request body must be a JSON {kind}."
     if kind_of == "missing":
         owner = f"'{_path(loc[:-1])}'" if loc[:-1] else "The request body"
-        return f"{owner} needs a {loc[-1]!r} field.{more}"
+        return f"{owner} needs a {loc[-1]!r} field."
     if kind_of == "literal_error":
         expected = str(err.get("ctx", {}).get("expected", ""))
         must = f"one of {expected}" if " or " in expected else expected
@@ -150,5 +156,5 @@ def describe_body_errors(errors: Sequence[Any], *, kind: str = "object") -> str 
         must = _EXPECTED.get(kind_of, "")
     shown = _shown(err.get("input"))
     if not must:
-        return f"'{_path(loc)}': {err.get('msg')} (got {shown}).{more}"
-    return f"'{_path(loc)}' must be {must} (got {shown}).{more}"
+        return f"'{_path(loc)}': {err.get('msg')} (got {shown})."
+    return f"'{_path(loc)}' must be {must} (got {shown})."

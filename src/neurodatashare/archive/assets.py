@@ -404,13 +404,11 @@ def _new_asset(
     *,
     user: User | None,
     version: Version,
-    metadata: Any,
-    blob_id: Any,
+    metadata: dict[str, Any],
+    blob_id: str,
     replacing: str | None = None,
 ) -> Asset:
-    if not isinstance(metadata, dict):
-        raise BadRequest("metadata must be a JSON object with at least a 'path'.")
-    if not isinstance(blob_id, str) or not blob_id:
+    if not blob_id:
         raise BadRequest("blob_id is required (the id returned by the upload's validate step).")
     path = validate_path(metadata.get("path"))
     blob = blobs.readable_blob(s, archive, user=user, column=Blob.id, value=blob_id)
@@ -454,8 +452,8 @@ def create_asset(
     dataset_id: str,
     version: str,
     user: User | None,
-    metadata: Any,
-    blob_id: Any,
+    metadata: dict[str, Any],
+    blob_id: str,
 ) -> dict[str, Any]:
     with archive.db.write() as s:
         dataset, ver = _version_for(s, dataset_id=dataset_id, version=version, user=user, edit=True)
@@ -474,8 +472,8 @@ def replace_asset(
     version: str,
     asset_id: str,
     user: User | None,
-    metadata: Any,
-    blob_id: Any,
+    metadata: dict[str, Any],
+    blob_id: str,
 ) -> dict[str, Any]:
     """Replace an asset (new content, metadata or path); like DANDI, it gets a new id."""
     with archive.db.write() as s:

@@ -85,10 +85,10 @@ def blob_json(blob: Blob) -> dict[str, Any]:
 
 
 def blob_by_digest(
-    archive: Archive, *, user: User | None, algorithm: Any, value: Any
+    archive: Archive, *, user: User | None, algorithm: str, value: str
 ) -> dict[str, Any]:
     """`POST /api/blobs/digest/`: a readable blob by its dandi-etag or sha256."""
-    column = DIGEST_COLUMNS.get(str(algorithm))
+    column = DIGEST_COLUMNS.get(algorithm)
     if column is None:
         raise BadRequest("algorithm must be dandi:dandi-etag or dandi:sha2-256.")
     with archive.db.read() as s:

@@ -65,17 +65,15 @@ def create_dataset(
     archive: Archive,
     *,
     user: User | None,
-    name: Any,
-    metadata: Any,
+    name: str | None,
+    metadata: dict[str, Any] | None,
     access: str = "open",
     embargo_end: str | date | None = None,
 ) -> dict[str, Any]:
     owner = require_user(user, action="create a dataset")
-    if not isinstance(name, str) or not name.strip():
+    if name is None or not name.strip():
         raise BadRequest("A dataset needs a name (a non-empty string).")
     meta = metadata if metadata is not None else {}
-    if not isinstance(meta, dict):
-        raise BadRequest("metadata must be a JSON object.")
     requested = _requested_id(meta, owner)
     meta = clean_metadata(meta)
     meta["name"] = name.strip()

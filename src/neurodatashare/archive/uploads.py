@@ -18,6 +18,7 @@ from neurodatashare.archive import blobs
 from neurodatashare.archive.access import check_uuid, load_dataset, require_user
 from neurodatashare.archive.context import Archive
 from neurodatashare.archive.processing import SHA256
+from neurodatashare.archive.requests import CompletedPart
 from neurodatashare.db.models import Blob, Upload, User, utcnow
 from neurodatashare.errors import BadRequest, Conflict, NotFound
 from neurodatashare.jobs import enqueue
@@ -28,17 +29,15 @@ MAX_SIZE = 5 * 2**40  # the S3 object limit, which the dandi-etag part plan assu
 
 
 def initialize_upload(
-    archive: Archive, *, user: User | None, content_size: Any, digest: Any, dataset_id: Any
+    archive: Archive, *, user: User | None, content_size: int, etag: str, dataset_id: str | None
 ) -> dict[str, Any]:
+    """Start an upload of `content_size` bytes whose dandi-etag is `etag`."""
     uploader = require_user(user, action="upload files")
-    if not isinstance(content_size, int) or isinstance(content_size, bool) or content_size < 0:
+    if content_size < 0:
         raise BadRequest("contentSize must be the file size in bytes (a whole number >= 0).")
     if content_size > MAX_SIZE:
         raise BadRequest("Files may be at most 5 TiB.")
-    if not isinstance(digest, dict) or digest.get("algorithm") != "dandi:dandi-etag":
-        raise BadRequest('digest must be {"algorithm": "dandi:dandi-etag", "value": ETAG}.')
-    etag = digest.get("value")
-    if not isinstance(etag, str) or not ETAG_RE.match(etag):
+    if not ETAG_RE.match(etag):
         raise BadRequest(f"{etag!r} is not a dandi-etag (32 hex digits, '-', part count).")
     plan = part_plan(content_size)
     if int(etag.rsplit("-", 1)[1]) != len(plan):
@@ -92,14 +91,12 @@ def _load_upload(archive: Archive, *, upload_id: str, user: User | None) -> Uplo
 
 
 def complete_upload(
-    archive: Archive, *, upload_id: str, user: User | None, parts: Any
+    archive: Archive, *, upload_id: str, user: User | None, parts: list[CompletedPart]
 ) -> dict[str, Any]:
     upload = _load_upload(archive, upload_id=upload_id, user=user)
-    if not isinstance(parts, list) or not all(isinstance(p, dict) for p in parts):
-        raise BadRequest('parts must be a list of {"part_number", "size", "etag"} objects.')
     plan = part_plan(upload.size)
-    numbers = [p.get("part_number") for p in parts]
-    bad = [n for n in numbers if not isinstance(n, int) or not 1 <= n <= len(plan)]
+    numbers = [p.part_number for p in parts]
+    bad = [n for n in numbers if not 1 <= n <= len(plan)]
     if bad:
         raise BadRequest(f"Part numbers {bad} are out of range 1..{len(plan)}.")
     if len(set(numbers)) != len(numbers):
@@ -109,12 +106,12 @@ def complete_upload(
         raise BadRequest(f"Parts {missing} are missing from the completion request.")
     recorded = archive.store.recorded_parts(upload_id=upload_id)
     for p in parts:
-        n = p["part_number"]
-        if p.get("size") != plan[n - 1].size:
-            raise BadRequest(f"Part {n} should be {plan[n - 1].size} bytes, not {p.get('size')}.")
+        n = p.part_number
+        if p.size != plan[n - 1].size:
+            raise BadRequest(f"Part {n} should be {plan[n - 1].size} bytes, not {p.size}.")
         if n not in recorded:
             raise BadRequest(f"Part {n} was never received; send it again.")
-        if str(p.get("etag", "")).strip('"') != recorded[n]:
+        if p.etag.strip('"') != recorded[n]:
             raise BadRequest(f"Part {n}'s etag does not match the bytes the server received.")
     xml_parts = "".join(
         f'<Part><PartNumber>{n}</PartNumber><ETag>"{recorded[n]}"</ETag></Part>'

@@ -229,9 +229,7 @@ def get_version(
         return version_metadata_json(archive, s, dataset=dataset, version=row)
 
 
-def clean_metadata(metadata: Any) -> dict[str, Any]:
-    if not isinstance(metadata, dict):
-        raise BadRequest("metadata must be a JSON object.")
+def clean_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in metadata.items() if k not in COMPUTED_KEYS and k != "@context"}
 
 

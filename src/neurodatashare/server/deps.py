@@ -1,8 +1,9 @@
-"""Dependencies shared by the routers: the archive handle, the caller, paging, JSON bodies."""
+"""Dependencies shared by the routers: the archive handle, the caller, paging.
+
+JSON bodies are read by server/bodies.py."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
@@ -10,7 +11,7 @@ from fastapi import Depends, Query, Request
 from neurodatashare.archive import Archive
 from neurodatashare.archive.users import session_user, user_for_api_key
 from neurodatashare.db.models import User
-from neurodatashare.errors import BadRequest, NotAuthenticated, PayloadTooLarge
+from neurodatashare.errors import BadRequest, NotAuthenticated
 from neurodatashare.server.params import MAX_COUNT, Page
 
 
@@ -75,33 +76,3 @@ class Paging:
 
 
 PagingDep = Annotated[Paging, Depends()]
-
-
-async def json_body(request: Request) -> Any:
-    """The request's JSON, read with a size limit and with errors a person can act on."""
-    limit = request.app.state.archive.settings.max_json_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
-    if not body:
-        return None
-    try:
-        return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"The request body is not valid JSON ({exc}).") from None
-
-
-JsonBody = Annotated[Any, Depends(json_body)]
-
-
-def field(body: Any, name: str, *, required: bool = True) -> Any:
-    if not isinstance(body, dict):
-        raise BadRequest("The request body must be a JSON object.")
-    if required and name not in body:
-        raise BadRequest(f"The request body needs a {name!r} field.")
-    return body.get(name)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Body, Query, Response
 from fastapi.responses import FileResponse, RedirectResponse
 
 from neurodatashare.archive import assets, streaming
+from neurodatashare.archive.requests import AssetBody
 from neurodatashare.errors import NotFound
-from neurodatashare.server.deps import ArchiveDep, JsonBody, PagingDep, UserDep, field
+from neurodatashare.server.bodies import JsonBodyRoute
+from neurodatashare.server.deps import ArchiveDep, PagingDep, UserDep
 
-router = APIRouter(tags=["assets"])
+router = APIRouter(tags=["assets"], route_class=JsonBodyRoute)
 
 
 class BigChunkFileResponse(FileResponse):
@@ -68,15 +70,19 @@ def list_paths(
 
 @router.post(f"{V}/")
 def create_asset(
-    dataset_id: str, version: str, archive: ArchiveDep, user: UserDep, body: JsonBody
+    dataset_id: str,
+    version: str,
+    archive: ArchiveDep,
+    user: UserDep,
+    body: Annotated[AssetBody, Body()],
 ) -> dict[str, Any]:
     return assets.create_asset(
         archive,
         dataset_id=dataset_id,
         version=version,
         user=user,
-        metadata=field(body, "metadata"),
-        blob_id=field(body, "blob_id"),
+        metadata=body.metadata,
+        blob_id=body.blob_id,
     )
 
 
@@ -105,7 +111,7 @@ def replace_asset(
     asset_id: str,
     archive: ArchiveDep,
     user: UserDep,
-    body: JsonBody,
+    body: Annotated[AssetBody, Body()],
 ) -> dict[str, Any]:
     return assets.replace_asset(
         archive,
@@ -113,8 +119,8 @@ def replace_asset(
         version=version,
         asset_id=asset_id,
         user=user,
-        metadata=field(body, "metadata"),
-        blob_id=field(body, "blob_id"),
+        metadata=body.metadata,
+        blob_id=body.blob_id,
     )
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Body, Query, Response
 
 from neurodatashare.archive import datasets
-from neurodatashare.errors import BadRequest
-from neurodatashare.server.deps import ArchiveDep, JsonBody, PagingDep, UserDep, field
+from neurodatashare.archive.requests import AccessChange, NewDataset, Owners
+from neurodatashare.server.bodies import JsonBodyRoute
+from neurodatashare.server.deps import ArchiveDep, PagingDep, UserDep
 
-router = APIRouter(prefix="/api/dandisets", tags=["dandisets"])
+router = APIRouter(prefix="/api/dandisets", tags=["dandisets"], route_class=JsonBodyRoute)
 
 
 @router.get("/")
@@ -40,7 +41,7 @@ def list_dandisets(
 def create_dandiset(
     archive: ArchiveDep,
     user: UserDep,
-    body: JsonBody,
+    body: Annotated[NewDataset, Body()],
     embargo: bool = False,
     embargo_end_date: str | None = None,
     access: Annotated[
@@ -48,15 +49,11 @@ def create_dandiset(
     ] = None,
 ) -> dict[str, Any]:
     level = access or ("embargoed" if embargo else "open")
-    metadata = field(body, "metadata", required=False)
-    name = field(body, "name", required=False)
-    if name is None and isinstance(metadata, dict):
-        name = metadata.get("name")
     return datasets.create_dataset(
         archive,
         user=user,
-        name=name,
-        metadata=metadata,
+        name=body.dataset_name(),
+        metadata=body.metadata,
         access=level,
         embargo_end=embargo_end_date,
     )
@@ -80,26 +77,22 @@ def get_owners(dataset_id: str, archive: ArchiveDep, user: UserDep) -> list[dict
 
 @router.put("/{dataset_id}/users/")
 def put_owners(
-    dataset_id: str, archive: ArchiveDep, user: UserDep, body: JsonBody
+    dataset_id: str, archive: ArchiveDep, user: UserDep, body: Annotated[Owners, Body()]
 ) -> list[dict[str, str]]:
-    if not isinstance(body, list) or not all(
-        isinstance(x, dict) and isinstance(x.get("username"), str) for x in body
-    ):
-        raise BadRequest('Send a list of owners: [{"username": "alice"}, ...].')
     return datasets.set_owners(
-        archive, dataset_id=dataset_id, user=user, usernames=[x["username"] for x in body]
+        archive, dataset_id=dataset_id, user=user, usernames=body.usernames()
     )
 
 
 @router.put("/{dataset_id}/access/")
 def put_access(
-    dataset_id: str, archive: ArchiveDep, user: UserDep, body: JsonBody
+    dataset_id: str, archive: ArchiveDep, user: UserDep, body: Annotated[AccessChange, Body()]
 ) -> dict[str, Any]:
     """Extension: set the access level (`open`, `embargoed` with `embargo_end`, `private`)."""
     return datasets.set_access(
         archive,
         dataset_id=dataset_id,
         user=user,
-        access=field(body, "access"),
-        embargo_end=field(body, "embargo_end", required=False),
+        access=body.access,
+        embargo_end=body.embargo_end,
     )

@@ -7,35 +7,39 @@ authorised by the HMAC signature in their URL instead.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Body, Request, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from neurodatashare.archive import blobs, uploads
-from neurodatashare.server.deps import ArchiveDep, JsonBody, UserDep, field
+from neurodatashare.archive.requests import BlobDigest, CompleteUpload, InitializeUpload
+from neurodatashare.server.bodies import JsonBodyRoute
+from neurodatashare.server.deps import ArchiveDep, UserDep
 from neurodatashare.server.params import Epoch, PartNumber, Size
 
-router = APIRouter(prefix="/api", tags=["uploads"])
+router = APIRouter(prefix="/api", tags=["uploads"], route_class=JsonBodyRoute)
 
 
 @router.post("/uploads/initialize/")
-def initialize(archive: ArchiveDep, user: UserDep, body: JsonBody) -> dict[str, Any]:
+def initialize(
+    archive: ArchiveDep, user: UserDep, body: Annotated[InitializeUpload, Body()]
+) -> dict[str, Any]:
     return uploads.initialize_upload(
         archive,
         user=user,
-        content_size=field(body, "contentSize"),
-        digest=field(body, "digest"),
-        dataset_id=field(body, "dandiset", required=False),
+        content_size=body.content_size,
+        etag=body.digest.value,
+        dataset_id=body.dandiset,
     )
 
 
 @router.post("/uploads/{upload_id}/complete/")
-def complete(upload_id: str, archive: ArchiveDep, user: UserDep, body: JsonBody) -> dict[str, Any]:
-    return uploads.complete_upload(
-        archive, upload_id=upload_id, user=user, parts=field(body, "parts")
-    )
+def complete(
+    upload_id: str, archive: ArchiveDep, user: UserDep, body: Annotated[CompleteUpload, Body()]
+) -> dict[str, Any]:
+    return uploads.complete_upload(archive, upload_id=upload_id, user=user, parts=body.parts)
 
 
 @router.post("/uploads/{upload_id}/validate/")
@@ -44,11 +48,11 @@ def validate(upload_id: str, archive: ArchiveDep, user: UserDep) -> dict[str, An
 
 
 @router.post("/blobs/digest/")
-def blob_digest(archive: ArchiveDep, user: UserDep, body: JsonBody) -> dict[str, Any]:
+def blob_digest(
+    archive: ArchiveDep, user: UserDep, body: Annotated[BlobDigest, Body()]
+) -> dict[str, Any]:
     """A stored blob by digest; only blobs the caller may read are found."""
-    return blobs.blob_by_digest(
-        archive, user=user, algorithm=field(body, "algorithm"), value=field(body, "value")
-    )
+    return blobs.blob_by_digest(archive, user=user, algorithm=body.algorithm, value=body.value)
 
 
 @router.put("/uploads/{upload_id}/parts/{part_number}/", include_in_schema=False)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
 
 from neurodatashare.archive import publish as publishing
 from neurodatashare.archive import versions
-from neurodatashare.server.deps import ArchiveDep, JsonBody, PagingDep, UserDep, field
+from neurodatashare.archive.requests import DraftUpdate
+from neurodatashare.server.bodies import JsonBodyRoute
+from neurodatashare.server.deps import ArchiveDep, PagingDep, UserDep
 
-router = APIRouter(prefix="/api/dandisets/{dataset_id}/versions", tags=["versions"])
+router = APIRouter(
+    prefix="/api/dandisets/{dataset_id}/versions", tags=["versions"], route_class=JsonBodyRoute
+)
 
 
 @router.get("/")
@@ -36,15 +40,19 @@ def get_version_info(dataset_id: str, version: str, archive: ArchiveDep, user: U
 
 @router.put("/{version}/")
 def put_version(
-    dataset_id: str, version: str, archive: ArchiveDep, user: UserDep, body: JsonBody
+    dataset_id: str,
+    version: str,
+    archive: ArchiveDep,
+    user: UserDep,
+    body: Annotated[DraftUpdate, Body()],
 ) -> Any:
     return versions.update_draft_metadata(
         archive,
         dataset_id=dataset_id,
         version=version,
         user=user,
-        metadata=field(body, "metadata"),
-        name=field(body, "name", required=False),
+        metadata=body.metadata,
+        name=body.name,
     )
 
 

@@ -7,6 +7,7 @@ SWC has no registered media type; `text/x-swc` says it is text and which dialect
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from importlib.metadata import version
 from typing import Any, BinaryIO
@@ -26,6 +27,15 @@ MAX_MORPHIO_WARNINGS = 20
 _COVERED = {"ZeroDiameter", "NoSomaFound", "DisconnectedNeurite"}
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _plain(message: str) -> str:
+    """MorphIO's message without terminal colours and its `$STRING$` stand-in file name."""
+    text = _ANSI.sub("", message).replace("$STRING$:", "line ").replace(":error", ": error")
+    return " ".join(text.split())[:500]
+
+
 def _strict(text: str, extension: str) -> tuple[Any, list[dict[str, Any]], str | None]:
     """MorphIO's parse of the text: the morphology (None if refused), its warnings as
     findings, and the refusal message."""
@@ -35,7 +45,7 @@ def _strict(text: str, extension: str) -> tuple[Any, list[dict[str, Any]], str |
     try:
         morph = morphio.Morphology(text, extension, warning_handler=collector)
     except morphio.MorphioError as exc:
-        return None, [], " ".join(str(exc).split())[:500]
+        return None, [], _plain(str(exc))
     out: list[dict[str, Any]] = []
     by_kind: dict[str, list[int]] = {}
     for item in collector.get_all():

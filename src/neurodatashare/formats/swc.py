@@ -50,7 +50,7 @@ def _strict(text: str, extension: str) -> tuple[Any, list[dict[str, Any]], str |
     by_kind: dict[str, list[int]] = {}
     for item in collector.get_all():
         kind = type(item.warning).__name__
-        by_kind.setdefault(kind, []).append(int(item.warning.line_number))
+        by_kind.setdefault(kind, []).append(int(getattr(item.warning, "line_number", 0)))
     for kind, lines in sorted(by_kind.items()):
         if kind in _COVERED or len(out) >= MAX_MORPHIO_WARNINGS:
             continue
@@ -58,7 +58,8 @@ def _strict(text: str, extension: str) -> tuple[Any, list[dict[str, Any]], str |
             finding(
                 Severity.INFO,
                 f"swc.morphio.{kind}",
-                f"MorphIO warns {kind} at {tol._lines(lines)}.",
+                f"MorphIO warns {kind}"
+                + (f" at {tol._lines([n for n in lines if n > 0])}." if any(lines) else "."),
                 "See MorphIO's warning list (doc/source/warnings.rst in MorphIO) for the fix.",
                 object_path=f"line {lines[0]}" if lines and lines[0] > 0 else None,
             )
@@ -114,6 +115,8 @@ def analyse(text: str, *, extension: str) -> Processed:
     tree = tol.parse(text) if extension == "swc" else None
     if tree is not None:
         results += tol.check(tree)
+        if not len(tree):  # MorphIO accepts an empty file; there is nothing to describe
+            return Processed(None, results, "The file has no SWC rows.")
         summary |= {
             "points": len(tree),
             "soma": tol.soma_form(tree),

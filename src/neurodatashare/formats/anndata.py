@@ -190,9 +190,11 @@ def _hdf5_findings(path: Path, n_obs: int, n_vars: int) -> tuple[list[dict[str, 
 
 
 def _participants(obs: Any, subject: str | None, species: str | None) -> list[dict[str, Any]]:
-    """One dandischema Participant per donor, with the donor's species when there is a
-    species column (the dataset summary counts both)."""
-    if subject is None:
+    """The donor as a dandischema Participant, with its species when there is a species
+    column (the dataset summary counts both). Only for a file of one donor: dandischema's
+    aggregate_assets_summary asserts no more subjects than files, so a file of several
+    donors lists them in `nds:summary.subject_ids` instead."""
+    if subject is None or obs[subject].nunique() != 1:
         return []
     out = []
     table = obs[[subject, *([species] if species else [])]].astype(str)
@@ -300,7 +302,9 @@ def _describe(adata: Any, path: Path, caught: list[str]) -> Processed:
         "obs_names_sample": [str(n) for n in adata.obs_names[:5]],
     }
     if columns["subject"]:
-        summary["subjects"] = int(obs[columns["subject"]].nunique())
+        donors = obs[columns["subject"]].astype(str).unique()
+        summary["subjects"] = len(donors)
+        summary["subject_ids"] = sorted(donors)[:MAX_PARTICIPANTS]
     meta: dict[str, Any] = {
         "schemaKey": "BareAsset",
         "encodingFormat": ANNDATA.media_type,

@@ -128,6 +128,7 @@ def write_h5ad(
     obs_columns: bool = True,
     duplicate_obs: bool = False,
     duplicate_var: bool = False,
+    donors: tuple[str, ...] = ("mouse-1", "mouse-2"),
     seed: int = 0,
 ) -> Path:
     """An h5ad as scanpy pipelines leave it: counts in X (CSR or dense), a `counts` layer,
@@ -143,7 +144,7 @@ def write_h5ad(
     if obs_columns:
         obs["cell_type"] = pd.Categorical(rng.choice(["Pvalb", "Sst", "L2/3 IT"], cells))
         obs["brain_region"] = pd.Categorical(rng.choice(["VISp", "MOp"], cells))
-        obs["donor_id"] = pd.Categorical(rng.choice(["mouse-1", "mouse-2"], cells))
+        obs["donor_id"] = pd.Categorical(rng.choice(list(donors), cells))
         obs["species"] = pd.Categorical(["Mus musculus"] * cells)
     obs["n_counts"] = counts.sum(axis=1)
     x: Any = scipy.sparse.csr_matrix(counts) if sparse else counts

@@ -150,3 +150,41 @@ def test_an_uploaded_swc_is_typed_checked_and_described(live: Live) -> None:
     assert "swc.duplicate_id" in checks(failed["results"])
     assert all(r["file"] == "cells/cell-2.swc" for r in failed["results"])
     assert alice.wait_for_status(ds)["status"] == "Invalid"
+
+
+@pytest.mark.parametrize("text", [scales.swc("three_point"), scales.big_swc(5000, seed=1)])
+def test_morphometrics_match_neurom(text: str) -> None:
+    """The vectorised morphometrics use NeuroM's definitions: same numbers as NeuroM's."""
+    import morphio
+    import neurom
+    from neurom import NeuriteType, features
+
+    from neurodatashare.formats.swc import _morphometrics
+
+    morph = morphio.Morphology(text, "swc")
+    ours = _morphometrics(morph)
+    cell = neurom.load_morphology(morph)
+    assert ours["total_length"] == pytest.approx(
+        features.get("total_length", cell), rel=1e-5, abs=2e-3
+    )
+    assert ours["sections"] == features.get("number_of_sections", cell)
+    assert ours["tips"] == features.get("number_of_leaves", cell)
+    assert ours["bifurcations"] == features.get("number_of_bifurcations", cell)
+    assert ours["max_branch_order"] == max(features.get("section_branch_orders", cell))
+    for name, got in ours["by_type"].items():
+        kind = getattr(NeuriteType, name)
+        want = features.get("total_length", cell, neurite_type=kind)
+        assert got["total_length"] == pytest.approx(want, rel=1e-5, abs=2e-3)
+        assert got["tips"] == features.get("number_of_leaves", cell, neurite_type=kind)
+        assert got["neurites"] == features.get("number_of_neurites", cell, neurite_type=kind)
+
+
+def test_the_fast_and_the_row_by_row_reader_agree() -> None:
+    from neurodatashare.formats.swc_tolerant import _parse_rows
+
+    for text in [scales.big_swc(3000), *(scales.swc(d) for d in ("cycle", "duplicate_ids"))]:
+        fast, slow = parse(text), _parse_rows(text)
+        for name in ("ids", "types", "xyz", "radius", "parent", "lines"):
+            assert (getattr(fast, name) == getattr(slow, name)).all(), name
+        assert fast.header == slow.header
+        assert [f["check"] for f in fast.findings] == [f["check"] for f in slow.findings]

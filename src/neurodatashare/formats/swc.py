@@ -67,32 +67,52 @@ def _strict(text: str, extension: str) -> tuple[Any, list[dict[str, Any]], str |
     return morph, out, None
 
 
-def _neurom_features(morph: Any) -> dict[str, Any]:
-    """NeuroM's morphometrics per neurite type and for the whole cell."""
+def _morphometrics(morph: Any) -> dict[str, Any]:
+    """NeuroM's morphometrics (its definitions: a section's length is the path length of
+    its points; tips are sections without children, bifurcations sections with two; the
+    branch order counts the sections above), computed on MorphIO's arrays at once rather
+    than by NeuroM's section-by-section Python, which takes 0.6 s for 7,500 sections.
+    tests/test_format_swc.py checks the numbers against NeuroM's own."""
     import neurom
-    from neurom import NeuriteType, features
 
-    cell = neurom.load_morphology(morph)
+    offsets = np.asarray(morph.section_offsets)
+    points = np.asarray(morph.points, dtype=np.float64)
+    sections = len(offsets) - 1
+    types = np.asarray([int(t) for t in morph.section_types], dtype=np.int64)
+    step = np.linalg.norm(np.diff(points, axis=0), axis=1) if len(points) > 1 else np.zeros(0)
+    inside = np.ones(len(step), dtype=bool)
+    inside[offsets[1:-1] - 1] = False  # the step from one section's last point to the next's
+    cumulative = np.concatenate([[0.0], np.cumsum(np.where(inside, step, 0.0))])
+    length = cumulative[offsets[1:] - 1] - cumulative[offsets[:-1]]
+    parent = np.full(sections, -1, dtype=np.int64)
+    children = np.zeros(sections, dtype=np.int64)
+    for up, below in morph.connectivity.items():
+        if up >= 0:
+            parent[below] = up
+            children[up] = len(below)
+    order = np.zeros(sections, dtype=np.int64)
+    for k in range(sections):  # MorphIO numbers a section after its parent
+        if parent[k] >= 0:
+            order[k] = order[parent[k]] + 1
     per_type: dict[str, dict[str, Any]] = {}
-    for kind in (NeuriteType.axon, NeuriteType.basal_dendrite, NeuriteType.apical_dendrite):
-        count = features.get("number_of_neurites", cell, neurite_type=kind)
-        if not count:
+    for code, name in ((2, "axon"), (3, "basal_dendrite"), (4, "apical_dendrite")):
+        mine = types == code
+        if not mine.any():
             continue
-        per_type[kind.name] = {
-            "neurites": int(count),
-            "total_length": round(float(features.get("total_length", cell, neurite_type=kind)), 3),
-            "sections": int(features.get("number_of_sections", cell, neurite_type=kind)),
-            "bifurcations": int(features.get("number_of_bifurcations", cell, neurite_type=kind)),
-            "tips": int(features.get("number_of_leaves", cell, neurite_type=kind)),
+        per_type[name] = {
+            "neurites": int((mine & (parent < 0)).sum()),
+            "total_length": round(float(length[mine].sum()), 3),
+            "sections": int(mine.sum()),
+            "bifurcations": int((mine & (children == 2)).sum()),
+            "tips": int((mine & (children == 0)).sum()),
         }
-    orders = features.get("section_branch_orders", cell)
     return {
-        "total_length": round(float(features.get("total_length", cell)), 3),
-        "sections": int(features.get("number_of_sections", cell)),
-        "bifurcations": int(features.get("number_of_bifurcations", cell)),
-        "tips": int(features.get("number_of_leaves", cell)),
-        "max_branch_order": int(max(orders, default=0)),
-        "soma_radius": round(float(features.get("soma_radius", cell)), 3),
+        "total_length": round(float(length.sum()), 3),
+        "sections": sections,
+        "bifurcations": int((children == 2).sum()),
+        "tips": int((children == 0).sum()),
+        "max_branch_order": int(order.max(initial=0)),
+        "soma_radius": round(float(neurom.load_morphology(morph).soma.radius), 3),
         "by_type": per_type,
     }
 
@@ -144,7 +164,7 @@ def analyse(text: str, *, extension: str) -> Processed:
     results += strict_findings
     if morph is not None:
         try:
-            summary["morphometrics"] = _neurom_features(morph)
+            summary["morphometrics"] = _morphometrics(morph)
             summary["morphometrics_by"] = f"neurom {version('neurom')}"
         except Exception as exc:  # NeuroM refuses some trees MorphIO accepts
             log.info("NeuroM features failed: %s", exc)

@@ -110,10 +110,24 @@ def test_sholl_is_vectorised_and_matches_a_direct_count() -> None:
         assert n == direct
 
 
-def test_asc_is_claimed_only_when_it_looks_like_neurolucida() -> None:
+def test_asc_is_claimed_only_when_its_bytes_look_like_neurolucida() -> None:
     assert formats.format_for("cell.asc", b"; Neurolucida\n(").name == "swc"
     assert formats.format_for("eeg.asc", b"1.0 2.0\n").name == "plain"
+    assert formats.format_for("cell.asc").name == "plain"  # by name alone: any ASCII data
     assert formats.format_for("a/b/neuron.SWC").name == "swc"
+
+
+def test_a_neurolucida_file_is_read_by_morphio() -> None:
+    done = SWC.process(io.BytesIO(scales.asc().encode()), path="cell.asc")
+    assert done is not None and done.metadata is not None and done.results == []
+    assert done.metadata["encodingFormat"] == "text/x-neurolucida"
+    summary = done.metadata["nds:summary"]
+    assert summary["dialect"] == "asc" and summary["strict_parse"] is True
+    assert summary["soma"] == "SOMA_SIMPLE_CONTOUR" and summary["units"] == "µm"
+    assert summary["morphometrics"]["by_type"]["basal_dendrite"]["tips"] == 2
+    done = SWC.process(io.BytesIO(b"; Neurolucida\n(Dendrite (1 2"), path="bad.asc")
+    assert done is not None and done.metadata is None
+    assert [r["check"] for r in done.results] == ["swc.strict_parse"]
 
 
 @pytest.fixture(scope="module")

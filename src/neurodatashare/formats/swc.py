@@ -1,5 +1,5 @@
 """Neuron morphologies: SWC (and Neurolucida `.asc`), strict with MorphIO, tolerant with
-formats/swc_tolerant.py, morphometrics with NeuroM.
+formats/swc_tolerant.py, morphometrics by NeuroM's definitions.
 
 SWC has no registered media type; `text/x-swc` says it is text and which dialect family.
 """
@@ -127,6 +127,24 @@ def _sholl_profile(tree: tol.Tree) -> dict[str, list[float] | list[int]]:
     return {"radii": radii, "crossings": tol.sholl(tree, centre, radii)}
 
 
+def _asc_summary(morph: Any) -> dict[str, Any]:
+    """What MorphIO's reading of a Neurolucida file tells (the tolerant reader is SWC's)."""
+    points = np.asarray(morph.points, dtype=np.float64)
+    soma = np.asarray(morph.soma.points, dtype=np.float64)
+    every = np.concatenate([points, soma]) if len(soma) else points
+    lo, hi = (every.min(axis=0), every.max(axis=0)) if len(every) else (np.zeros(3),) * 2
+    extent = float((hi - lo).max()) if len(every) else 0.0
+    return {
+        "points": len(points) + len(soma),
+        "soma": str(morph.soma_type).rsplit(".", 1)[-1],
+        "units": "nm" if extent > tol.NM_EXTENT else "µm",
+        "bounding_box": {
+            "min": [round(float(v), 3) for v in lo],
+            "max": [round(float(v), 3) for v in hi],
+        },
+    }
+
+
 def analyse(text: str, *, extension: str) -> Processed:
     """One morphology's findings and description; `extension` is "swc" or "asc"."""
     morph, strict_findings, refusal = _strict(text, extension)
@@ -165,25 +183,29 @@ def analyse(text: str, *, extension: str) -> Processed:
     if morph is not None:
         try:
             summary["morphometrics"] = _morphometrics(morph)
-            summary["morphometrics_by"] = f"neurom {version('neurom')}"
+            summary["morphometrics_by"] = f"neurom {version('neurom')} definitions"
         except Exception as exc:  # NeuroM refuses some trees MorphIO accepts
             log.info("NeuroM features failed: %s", exc)
             morph = None
-        if extension == "asc":
-            summary["points"] = len(morph.points) if morph is not None else 0
+        if extension == "asc" and morph is not None:
+            summary |= _asc_summary(morph)
     if morph is None and tree is not None and len(tree):
         summary["morphometrics"] = tol.morphometrics(tree)
         summary["morphometrics_by"] = "tolerant reader"
     if tree is None and morph is None:
         return Processed(None, results, f"MorphIO could not read this file: {refusal}")
-    meta = {"schemaKey": "BareAsset", "encodingFormat": SWC.media_type, "nds:summary": summary}
+    media = SWC.media_type if extension == "swc" else "text/x-neurolucida"
+    meta = {"schemaKey": "BareAsset", "encodingFormat": media, "nds:summary": summary}
     return Processed(meta, results)
 
 
 class SWCFormat:
     name = "swc"
     media_type = "text/x-swc"
-    suffixes: tuple[str, ...] = (".swc", ".asc")
+    # `.asc` is also any ASCII export (EEG, GPS), and the pipeline picks formats by path
+    # alone, so only `.swc` is claimed by name; a Neurolucida `.asc` is claimed when its
+    # first bytes are given and look like one (`;` comments or a `(` expression)
+    suffixes: tuple[str, ...] = (".swc",)
     version = "swc-1"
     artifacts: Sequence[Artifact] = ()
 
@@ -191,9 +213,7 @@ class SWCFormat:
         lower = path.lower()
         if lower.endswith(".swc"):
             return True
-        # `.asc` is also plain ASCII data (EEG, GPS); a Neurolucida file opens with `;`
-        # comments or a `(` expression
-        return lower.endswith(".asc") and (not head or head.lstrip()[:1] in (b";", b"("))
+        return lower.endswith(".asc") and head.lstrip()[:1] in (b";", b"(")
 
     def process(self, reader: BinaryIO, *, path: str) -> Processed | None:
         reader.seek(0)

@@ -109,6 +109,20 @@ def big_swc(points: int, *, seed: int = 0) -> str:
     return "".join(lines)
 
 
+def asc() -> str:
+    """The same cell as `swc()` as Neurolucida writes it: a soma contour, a forked
+    dendrite and an axon, as s-expressions."""
+    return (
+        "; Neurolucida export\n"
+        '("CellBody"\n  (Color Red)\n  (CellBody)\n'
+        "  (0.0 5.0 0.0 1.0)\n  (5.0 0.0 0.0 1.0)\n  (0.0 -5.0 0.0 1.0)\n"
+        "  (-5.0 0.0 0.0 1.0)\n)\n"
+        "( (Color Green)\n  (Dendrite)\n  (5.0 0.0 0.0 2.0)\n  (15.0 0.0 0.0 2.0)\n"
+        "  (\n    (25.0 8.0 0.0 1.6)\n  |\n    (25.0 -8.0 0.0 1.6)\n  )\n)\n"
+        "( (Color Blue)\n  (Axon)\n  (-5.0 0.0 0.0 1.0)\n  (-60.0 0.0 2.0 1.0)\n)\n"
+    )
+
+
 def write_swc(path: Path, dialect: str = "single_point") -> Path:
     path.write_text(swc(dialect))
     return path

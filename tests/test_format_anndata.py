@@ -140,3 +140,41 @@ def test_an_uploaded_h5ad_is_typed_checked_and_counted(live: Live, tmp_path: Pat
     failed = alice.wait_for_checks(dup["asset_id"])
     assert "anndata.obs_index_unique" in checks(failed["results"])
     assert alice.wait_for_status(ds)["status"] == "Invalid"
+
+
+def test_x_is_never_loaded(tmp_path: Path) -> None:
+    """Backed mode: a 32 MB dense X is not read; the check reads obs, var and obsm."""
+    import tracemalloc
+
+    path = scales.write_h5ad(tmp_path / "big.h5ad", cells=4000, genes=2000, sparse=False)
+    analyse(path)  # imports and first-use caches outside the measurement
+    tracemalloc.start()
+    done = analyse(path)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert done.metadata is not None and done.metadata["nds:summary"]["cells"] == 4000
+    assert peak < 8 * 2**20, peak
+
+
+def test_cellxgene_ontology_columns_map_to_dandischema_terms(tmp_path: Path) -> None:
+    import anndata
+    import numpy as np
+    import pandas as pd
+
+    obs = pd.DataFrame(index=[f"c{i}" for i in range(4)])
+    obs["cell_type"] = pd.Categorical(["astrocyte"] * 4)
+    obs["donor_id"] = pd.Categorical(["H-1"] * 4)
+    obs["organism_ontology_term_id"] = pd.Categorical(["NCBITaxon:9606"] * 4)
+    obs["tissue_ontology_term_id"] = pd.Categorical(["UBERON:0000955"] * 4)
+    path = tmp_path / "cxg.h5ad"
+    anndata.AnnData(np.ones((4, 3), dtype=np.float32), obs=obs).write_h5ad(path)
+    done = analyse(path)
+    assert done.results == [] and done.metadata is not None
+    (person,) = done.metadata["wasAttributedTo"]
+    assert person["species"] == {
+        "schemaKey": "SpeciesType",
+        "identifier": "http://purl.obolibrary.org/obo/NCBITaxon_9606",
+        "name": "Homo sapiens - Human",
+    }
+    (region,) = done.metadata["about"]
+    assert region["identifier"] == "http://purl.obolibrary.org/obo/UBERON_0000955"

@@ -1,8 +1,9 @@
-"""Single-cell expression matrices: AnnData `.h5ad`, read with anndata in backed mode.
+"""Single-cell expression matrices: AnnData `.h5ad`, read with anndata's element reader.
 
-`X` is never loaded: anndata reads obs, var and obsm, and the sparse structure is checked
-from the HDF5 datasets directly, in bounded chunks. The media type is `application/x-hdf5`
-(what the bytes are; there is no registered type for h5ad, and `nds:format` says AnnData).
+`X` and the layers are never loaded: anndata reads obs and var, obsm is known by shape, and
+the sparse structure is checked from the HDF5 datasets directly, in bounded chunks. The
+media type is `application/x-hdf5` (what the bytes are; there is no registered type for
+h5ad, and `nds:format` says AnnData).
 Species and regions go where the dataset summary counts them (dandischema Participant in
 `wasAttributedTo`, Anatomy in `about`), as nwb/extract.py does for NWB files.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -225,29 +227,82 @@ def _regions(obs: Any, column: str | None) -> list[dict[str, Any]]:
     return about
 
 
-def analyse(path: Path) -> Processed:
-    """Findings and description of one h5ad file, read in backed mode."""
-    import anndata
+@dataclass
+class Tables:
+    """What the checks read: obs and var in memory, the rest by name and shape only."""
 
+    obs: Any
+    var: Any
+    obsm: dict[str, list[int]]
+    obsp: list[str]
+    raw: bool
+
+    @property
+    def n_obs(self) -> int:
+        return len(self.obs)
+
+    @property
+    def n_vars(self) -> int:
+        return len(self.var)
+
+
+def _dims(node: Any) -> list[int]:
+    shape = node.shape if hasattr(node, "shape") else node.attrs.get("shape")
+    if shape is None:  # a data frame in obsm (e.g. spatial coordinates by name)
+        return [len(node.attrs.get("column-order", ()))]
+    return [int(v) for v in shape][1:]
+
+
+def _read_tables(path: Path) -> Tables:
+    """obs and var through anndata's element reader; X, layers, raw and obsm stay on disk.
+    `read_h5ad(backed="r")` would keep only X there and load every layer, which for an
+    atlas is gigabytes. Files from anndata < 0.7 (no encoding attributes) have small
+    compound tables, and are read by read_h5ad in backed mode."""
+    import anndata
+    import h5py
+    from anndata.io import read_elem
+
+    with h5py.File(path, "r") as h5:
+        if "encoding-type" in h5.attrs:
+            obsm = h5.get("obsm", {})
+            return Tables(
+                obs=read_elem(h5["obs"]),
+                var=read_elem(h5["var"]),
+                obsm={str(k): _dims(obsm[k]) for k in obsm},
+                obsp=sorted(str(k) for k in h5.get("obsp", {})),
+                raw="raw" in h5 or "raw.X" in h5,
+            )
+    adata = anndata.read_h5ad(path, backed="r")
+    try:
+        return Tables(
+            obs=adata.obs,
+            var=adata.var,
+            obsm={str(k): list(np.shape(v))[1:] for k, v in adata.obsm.items()},
+            obsp=sorted(str(k) for k in adata.obsp),
+            raw=adata.raw is not None,
+        )
+    finally:
+        adata.file.close()
+
+
+def analyse(path: Path) -> Processed:
+    """Findings and description of one h5ad file; X and layers are never loaded."""
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            adata = anndata.read_h5ad(path, backed="r")
+            tables = _read_tables(path)
     except Exception as exc:
         message = f"anndata cannot read this file ({type(exc).__name__}: {str(exc)[:300]})."
         fix = "Open it with `anndata.read_h5ad` to see the problem, or write it again."
         return Processed(
             None, [finding(Severity.CRITICAL, "anndata.unreadable", message, fix)], message
         )
-    try:
-        return _describe(adata, path, [str(w.message) for w in caught])
-    finally:
-        adata.file.close()
+    return _describe(tables, path, [str(w.message) for w in caught])
 
 
-def _describe(adata: Any, path: Path, caught: list[str]) -> Processed:
+def _describe(adata: Tables, path: Path, caught: list[str]) -> Processed:
     obs, var = adata.obs, adata.var
-    results = _index_findings(adata.obs_names, "obs") + _index_findings(adata.var_names, "var")
+    results = _index_findings(obs.index, "obs") + _index_findings(var.index, "var")
     hdf5, storage = _hdf5_findings(path, adata.n_obs, adata.n_vars)
     results += hdf5
     columns = {role: _column(obs, role) for role in EXPECTED}
@@ -290,16 +345,16 @@ def _describe(adata: Any, path: Path, caught: list[str]) -> Processed:
         "genes": int(adata.n_vars),
         "X": storage.get("X", {}),
         "layers": {k[len("layers/") :]: v for k, v in storage.items() if k.startswith("layers/")},
-        "obsm": {str(k): list(np.shape(v))[1:] for k, v in adata.obsm.items()},
-        "obsp": sorted(str(k) for k in adata.obsp),
-        "raw": adata.raw is not None,
+        "obsm": adata.obsm,
+        "obsp": adata.obsp,
+        "raw": adata.raw,
         "obs_columns": described,
         "obs_columns_total": len(obs.columns),
         "var_columns": [str(c) for c in list(var.columns)[:MAX_COLUMNS]],
         "roles": {role: column for role, column in columns.items() if column},
         "species": sorted(species_names),
         "regions": [t["name"] for t in _regions(obs, columns["region"])],
-        "obs_names_sample": [str(n) for n in adata.obs_names[:5]],
+        "obs_names_sample": [str(n) for n in obs.index[:5]],
     }
     if columns["subject"]:
         donors = obs[columns["subject"]].astype(str).unique()

@@ -8,8 +8,8 @@ network of 2,000 cells with 100,000 connections, then times, best of --repeat ru
 
   swc      plain: morphio.Morphology(path)            ours: SWC.process (MorphIO on the
            text, the tolerant reader and its checks, NeuroM features, vectorised Sholl)
-  h5ad     plain: anndata.read_h5ad(path, backed="r")  ours: ANNDATA.process (the same
-           read plus index, shape, sparse and obs checks, and the description)
+  h5ad     plain: anndata.read_h5ad(path, backed="r")  ours: ANNDATA.process (obs and
+           var by anndata's element reader, every sparse index checked, obs described)
   nml      plain: neuroml.utils.validate_neuroml2(path) (libNeuroML's load and
            generateDS validation)                      ours: NEUROML.process (lxml parse,
            XSD, reference checks, description)

@@ -1,17 +1,21 @@
 """Asset formats as plugins: `register(fmt)` adds one, `format_for(path, head)` picks one.
 
-Formats are tried in registration order (NWB first); plain files are the fallback.
+Formats are tried in registration order (NWB first, then the community formats of other
+scales: AnnData, SWC, NeuroML); plain files are the fallback.
 """
 
 from __future__ import annotations
 
+from neurodatashare.formats.anndata import ANNDATA
 from neurodatashare.formats.base import Artifact, Format, Processed
+from neurodatashare.formats.neuroml import NEUROML
 from neurodatashare.formats.nwb import NWB_FORMAT
 from neurodatashare.formats.plain import PLAIN
+from neurodatashare.formats.swc import SWC
 
 __all__ = ["Artifact", "Format", "Processed", "format_for", "formats", "register", "unregister"]
 
-_FORMATS: list[Format] = [NWB_FORMAT]
+_FORMATS: list[Format] = [NWB_FORMAT, ANNDATA, SWC, NEUROML]
 
 
 def register(fmt: Format) -> None:

@@ -1,0 +1,204 @@
+"""SWC morphologies: strict MorphIO parse, tolerant reader, dialect findings, NeuroM
+morphometrics; on generated dialects and on real navis (hemibrain) skeletons."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from neurodatashare import formats
+from neurodatashare.formats.swc import SWC
+from neurodatashare.formats.swc_tolerant import parse, sholl
+from neurodatashare.testing import scales
+from neurodatashare.testing.live import Live
+
+
+def run(text: str, path: str = "cell.swc") -> tuple[dict, list[dict]]:
+    done = SWC.process(io.BytesIO(text.encode()), path=path)
+    assert done is not None and done.metadata is not None, done
+    return done.metadata["nds:summary"], done.results
+
+
+def checks(results: list[dict]) -> set[str]:
+    return {r["check"] for r in results}
+
+
+@pytest.mark.parametrize(
+    ("dialect", "soma"),
+    [
+        ("single_point", "single point"),
+        ("three_point", "NeuroMorpho three-point"),
+        ("contour", "contour"),
+    ],
+)
+def test_soma_forms_are_named_and_described_by_neurom(dialect: str, soma: str) -> None:
+    summary, results = run(scales.swc(dialect))
+    assert summary["soma"] == soma and summary["strict_parse"] is True
+    assert summary["morphometrics_by"].startswith("neurom")
+    m = summary["morphometrics"]
+    assert m["by_type"]["basal_dendrite"]["tips"] == 2
+    assert m["by_type"]["axon"]["total_length"] == pytest.approx(55.04, abs=0.01)
+    assert m["max_branch_order"] == 1
+    assert summary["sholl"]["radii"] and len(summary["sholl"]["crossings"]) == 8
+    assert summary["units"] == "µm" and summary["trees"] == 1
+    blocking = [r for r in results if r["severity"] in ("ERROR", "CRITICAL")]
+    assert blocking == []
+    assert ("swc.soma_contour" in checks(results)) == (dialect == "contour")
+
+
+def test_header_tags_are_kept() -> None:
+    summary, _ = run(scales.swc("single_point"))
+    assert summary["header"]["creature"] == "Mus musculus"
+    assert summary["header"]["cell_id"] == "cell-1"
+
+
+@pytest.mark.parametrize(
+    ("dialect", "check", "severity", "strict"),
+    [
+        ("labels_0_5", "swc.label_undefined", "WARNING", False),
+        ("labels_0_5", "swc.label_custom", "INFO", False),
+        ("nm", "swc.units_nm", "WARNING", True),
+        ("soma_mid_tree", "swc.soma_mid_tree", "WARNING", False),
+        ("cycle", "swc.cycle", "ERROR", True),
+        ("duplicate_ids", "swc.duplicate_id", "ERROR", False),
+        ("zero_radius", "swc.zero_radius", "WARNING", True),
+    ],
+)
+def test_defects_are_findings_with_how_to_fix(
+    dialect: str, check: str, severity: str, strict: bool
+) -> None:
+    summary, results = run(scales.swc(dialect))
+    found = [r for r in results if r["check"] == check]
+    assert found and found[0]["severity"] == severity and found[0]["how_to_fix"]
+    assert summary["strict_parse"] is strict
+    if not strict:  # MorphIO refused: the tolerant reader still describes the cell
+        assert "swc.strict_parse" in checks(results)
+        assert summary["morphometrics_by"] == "tolerant reader"
+        assert summary["morphometrics"]["tips"] >= 1
+
+
+def test_units_and_labels_are_reported() -> None:
+    summary, _ = run(scales.swc("nm"))
+    assert summary["units"] == "nm"
+    summary, _ = run(scales.swc("labels_0_5"))
+    assert summary["labels"]["type_5"] == 1 and summary["labels"]["undefined"] == 1
+
+
+def test_rows_that_are_not_swc_are_errors_and_an_empty_file_has_no_description() -> None:
+    summary, results = run("1 1 0 0 0 5 -1\n2 3 1 0\n3 3 x 0 0 1 1\n")
+    assert {"swc.columns", "swc.not_numeric"} <= checks(results)
+    assert summary["points"] == 1
+    done = SWC.process(io.BytesIO(b"# nothing\n"), path="empty.swc")
+    assert done is not None and done.metadata is None
+    assert checks(done.results) == {"swc.empty"} and done.error
+
+
+def test_sholl_is_vectorised_and_matches_a_direct_count() -> None:
+    tree = parse(scales.big_swc(2000, seed=3))
+    centre = tree.xyz[0]
+    radii = [5.0, 10.0, 20.0]
+    got = sholl(tree, centre, radii)
+    child = [i for i in range(len(tree)) if tree.parent[i] >= 0]
+    for r, n in zip(radii, got, strict=True):
+        direct = 0
+        for i in child:
+            a = float(((tree.xyz[i] - centre) ** 2).sum() ** 0.5)
+            b = float(((tree.xyz[tree.parent[i]] - centre) ** 2).sum() ** 0.5)
+            direct += min(a, b) < r <= max(a, b)
+        assert n == direct
+
+
+def test_asc_is_claimed_only_when_its_bytes_look_like_neurolucida() -> None:
+    assert formats.format_for("cell.asc", b"; Neurolucida\n(").name == "swc"
+    assert formats.format_for("eeg.asc", b"1.0 2.0\n").name == "plain"
+    assert formats.format_for("cell.asc").name == "plain"  # by name alone: any ASCII data
+    assert formats.format_for("a/b/neuron.SWC").name == "swc"
+
+
+def test_a_neurolucida_file_is_read_by_morphio() -> None:
+    done = SWC.process(io.BytesIO(scales.asc().encode()), path="cell.asc")
+    assert done is not None and done.metadata is not None and done.results == []
+    assert done.metadata["encodingFormat"] == "text/x-neurolucida"
+    summary = done.metadata["nds:summary"]
+    assert summary["dialect"] == "asc" and summary["strict_parse"] is True
+    assert summary["soma"] == "SOMA_SIMPLE_CONTOUR" and summary["units"] == "µm"
+    assert summary["morphometrics"]["by_type"]["basal_dendrite"]["tips"] == 2
+    done = SWC.process(io.BytesIO(b"; Neurolucida\n(Dendrite (1 2"), path="bad.asc")
+    assert done is not None and done.metadata is None
+    assert [r["check"] for r in done.results] == ["swc.strict_parse"]
+
+
+@pytest.fixture(scope="module")
+def navis_files(request: pytest.FixtureRequest) -> list[Path]:
+    return scales.real_files("swc", request.config.cache.mkdir("scales-real-files"))
+
+
+def test_real_hemibrain_skeletons_from_navis(navis_files: list[Path]) -> None:
+    """navis (GPL-3, downloaded at test time) ships hemibrain skeletons: nm, labels 0/5/6,
+    a soma in mid-tree. MorphIO refuses them; they are still described."""
+    assert len(navis_files) == 5
+    for path in navis_files:
+        summary, results = run(path.read_text(), path=path.name)
+        assert summary["units"] == "nm" and summary["strict_parse"] is False
+        assert {"swc.units_nm", "swc.label_undefined", "swc.strict_parse"} <= checks(results)
+        assert summary["morphometrics"]["tips"] > 100
+        assert summary["points"] > 4000
+    mid = [run(p.read_text())[1] for p in navis_files]
+    assert sum("swc.soma_mid_tree" in checks(r) for r in mid) >= 3
+
+
+def test_an_uploaded_swc_is_typed_checked_and_described(live: Live) -> None:
+    alice = live.user("alice")
+    ds = alice.create_dataset("morphologies")
+    good = alice.add_file(ds, "cells/cell-1.swc", scales.swc("three_point").encode())
+    bad = alice.add_file(ds, "cells/cell-2.swc", scales.swc("duplicate_ids").encode())
+    report = alice.wait_for_checks(good["asset_id"])
+    assert report["status"] == "done" and report["results"] == []
+    meta = alice.get(f"/api/assets/{good['asset_id']}/").json()
+    assert meta["nds:format"] == "swc" and meta["encodingFormat"] == "text/x-swc"
+    assert meta["nds:summary"]["soma"] == "NeuroMorpho three-point"
+    assert meta["nds:summary"]["morphometrics"]["tips"] == 3
+    failed = alice.wait_for_checks(bad["asset_id"])
+    assert "swc.duplicate_id" in checks(failed["results"])
+    assert all(r["file"] == "cells/cell-2.swc" for r in failed["results"])
+    assert alice.wait_for_status(ds)["status"] == "Invalid"
+
+
+@pytest.mark.parametrize("text", [scales.swc("three_point"), scales.big_swc(5000, seed=1)])
+def test_morphometrics_match_neurom(text: str) -> None:
+    """The vectorised morphometrics use NeuroM's definitions: same numbers as NeuroM's."""
+    import morphio
+    import neurom
+    from neurom import NeuriteType, features
+
+    from neurodatashare.formats.swc import _morphometrics
+
+    morph = morphio.Morphology(text, "swc")
+    ours = _morphometrics(morph)
+    cell = neurom.load_morphology(morph)
+    assert ours["total_length"] == pytest.approx(
+        features.get("total_length", cell), rel=1e-5, abs=2e-3
+    )
+    assert ours["sections"] == features.get("number_of_sections", cell)
+    assert ours["tips"] == features.get("number_of_leaves", cell)
+    assert ours["bifurcations"] == features.get("number_of_bifurcations", cell)
+    assert ours["max_branch_order"] == max(features.get("section_branch_orders", cell))
+    for name, got in ours["by_type"].items():
+        kind = getattr(NeuriteType, name)
+        want = features.get("total_length", cell, neurite_type=kind)
+        assert got["total_length"] == pytest.approx(want, rel=1e-5, abs=2e-3)
+        assert got["tips"] == features.get("number_of_leaves", cell, neurite_type=kind)
+        assert got["neurites"] == features.get("number_of_neurites", cell, neurite_type=kind)
+
+
+def test_the_fast_and_the_row_by_row_reader_agree() -> None:
+    from neurodatashare.formats.swc_tolerant import _parse_rows
+
+    for text in [scales.big_swc(3000), *(scales.swc(d) for d in ("cycle", "duplicate_ids"))]:
+        fast, slow = parse(text), _parse_rows(text)
+        for name in ("ids", "types", "xyz", "radius", "parent", "lines"):
+            assert (getattr(fast, name) == getattr(slow, name)).all(), name
+        assert fast.header == slow.header
+        assert [f["check"] for f in fast.findings] == [f["check"] for f in slow.findings]

@@ -160,6 +160,8 @@ def test_an_uploaded_swc_is_typed_checked_and_described(live: Live) -> None:
     assert meta["nds:format"] == "swc" and meta["encodingFormat"] == "text/x-swc"
     assert meta["nds:summary"]["soma"] == "NeuroMorpho three-point"
     assert meta["nds:summary"]["morphometrics"]["tips"] == 3
+    page = alice.get(f"/asset/{good['asset_id']}").text  # the summary view
+    assert '<th scope="row">soma</th><td>NeuroMorpho three-point</td>' in page
     failed = alice.wait_for_checks(bad["asset_id"])
     assert "swc.duplicate_id" in checks(failed["results"])
     assert all(r["file"] == "cells/cell-2.swc" for r in failed["results"])

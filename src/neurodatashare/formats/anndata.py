@@ -387,7 +387,7 @@ class AnnDataFormat:
             return analyse(local)
 
     def views(self, asset: dict[str, Any]) -> list[str]:
-        return ["download"]
+        return ["download", "summary"]
 
 
 ANNDATA = AnnDataFormat()

@@ -449,7 +449,7 @@ class NeuroMLFormat:
         return analyse(reader.read(), path=path)
 
     def views(self, asset: dict[str, Any]) -> list[str]:
-        return ["download"]
+        return ["download", "summary"]
 
 
 NEUROML = NeuroMLFormat()

@@ -90,7 +90,9 @@ def main() -> None:
             n = args.pans
             print(f"{n} pans of a 1 s, 16-channel window on {SERIES}:")
             print(f"  HDF5 file opens   {counts.opens:4d}  ({counts.opens / n:.1f} per request)")
-            print(f"  SQL statements    {counts.queries:4d}  ({counts.queries / n:.1f} per request)")
+            print(
+                f"  SQL statements    {counts.queries:4d}  ({counts.queries / n:.1f} per request)"
+            )
             print(f"  median ms/request {statistics.median(took):7.2f}  (max {max(took):.2f})")
         finally:
             archive.close()

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from neurodatashare.archive import Archive
-from neurodatashare.archive.blob_files import OpenFiles
+from neurodatashare.archive.blob_files import OpenFiles, open_blob
 from neurodatashare.config import Settings
+from neurodatashare.db.models import Blob
 from neurodatashare.storage.ranged import RangedReader
 
 
@@ -103,6 +104,18 @@ def test_an_overview_built_later_opens_the_blob_afresh(tmp_path: Path) -> None:
     files.close()
 
 
+def test_an_unreadable_overview_is_left_out(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    files = OpenFiles()
+    write(tmp_path, "blob", 1)
+    (tmp_path / "ov").write_bytes(b"broken")
+    with files.use(store, blob_id="blob", key="blob", overview_key="ov") as entry:
+        assert entry.overview is None and entry.h5["x"][0] == 1
+    with files.use(store, blob_id="blob", key="blob", overview_key="ov") as again:
+        assert again is entry  # not retried on every request
+    files.close()
+
+
 def test_a_remote_blob_is_read_through_the_store_never_copied(tmp_path: Path) -> None:
     store = Store(tmp_path, remote=True)
     files = OpenFiles()
@@ -161,3 +174,17 @@ def test_closing_the_archive_closes_its_open_files(tmp_path: Path) -> None:
     assert len(archive.files) == 1
     archive.close()
     assert len(archive.files) == 0 and not entry.h5.id.valid
+
+
+def test_open_blob_opens_by_path_on_the_local_store(tmp_path: Path) -> None:
+    archive = Archive.open(Settings(home=tmp_path))
+    with h5py.File(tmp_path / "y.h5", "w") as f:
+        f["y"] = [2.0]
+    archive.store.put_file("blobs/y/f.h5", tmp_path / "y.h5")
+    try:
+        with open_blob(archive, Blob(id="y", key="blobs/y/f.h5")) as h5:
+            assert h5["y"][0] == 2.0
+            assert Path(h5.filename) == archive.store.local_path("blobs/y/f.h5")
+        assert not h5.id.valid
+    finally:
+        archive.close()

@@ -13,6 +13,7 @@ archive) only marks it, and the last user closes it.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from neurodatashare.archive.context import Archive
     from neurodatashare.db.models import Blob
     from neurodatashare.storage import BlobStore
+
+log = logging.getLogger("neurodatashare.explore")
 
 #: Blobs kept open at once (each is one or two HDF5 files).
 CAPACITY = 8
@@ -164,6 +167,9 @@ class OpenFiles:
                 if path is None:
                     entry.overview_source = store.open(overview_key)
                 entry.overview = OverviewReader(path or entry.overview_source)
+            except OSError:
+                # the overview only speeds up zoomed-out windows (they answer 409 without it)
+                log.warning("overview %s of blob %s cannot be read", overview_key, blob_id)
             except BaseException:
                 entry.close()
                 raise

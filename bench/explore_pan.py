@@ -7,7 +7,7 @@ counts, per request: HDF5 files opened (h5py's `make_fid`, which every `h5py.Fil
 goes through), SQL statements sent to the engine, and wall time (median and max).
 A first request warms up (and, after issue 10, fills the handle cache); it is not counted.
 
-    python bench/explore_pan.py [--seconds 10] [--pans 20] [--dir DIR]
+    python bench/explore_pan.py [--seconds 10] [--pans 20] [--window 1.0] [--dir DIR]
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=10.0, help="demo recording length")
     parser.add_argument("--pans", type=int, default=20)
+    parser.add_argument("--window", type=float, default=1.0, help="seconds per window")
     parser.add_argument("--dir", type=Path, default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
@@ -71,11 +72,12 @@ def main() -> None:
                 ).first()
             client = TestClient(create_api(archive=archive))  # no lifespan: no worker
             url = f"/api/assets/{asset_id}/explore/window"
-            step = max(0.05, (args.seconds - 1.0) / args.pans)
+            step = max(0.05, (args.seconds - args.window) / args.pans)
 
             def pan(i: int) -> None:
                 start = round(i * step, 3)
-                params = {"path": SERIES, "start": start, "end": start + 1.0, "width": 1000}
+                end = start + args.window
+                params = {"path": SERIES, "start": start, "end": end, "width": 1000}
                 r = client.get(url, params={**params, "channels": "0-15"})
                 assert r.status_code == 200, r.text
 
@@ -88,7 +90,7 @@ def main() -> None:
                 pan(i)
                 took.append((time.perf_counter() - t0) * 1000)
             n = args.pans
-            print(f"{n} pans of a 1 s, 16-channel window on {SERIES}:")
+            print(f"{n} pans of a {args.window:g} s, 16-channel window on {SERIES}:")
             print(f"  HDF5 file opens   {counts.opens:4d}  ({counts.opens / n:.1f} per request)")
             print(
                 f"  SQL statements    {counts.queries:4d}  ({counts.queries / n:.1f} per request)"

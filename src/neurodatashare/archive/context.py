@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from neurodatashare.archive.blob_files import OpenFiles
 from neurodatashare.config import Settings
 from neurodatashare.db import Database
 from neurodatashare.storage import BlobStore, get_blob_store
@@ -14,6 +15,8 @@ class Archive:
     settings: Settings
     db: Database
     store: BlobStore
+    #: HDF5 files the explorer keeps open between requests (archive/blob_files.py)
+    files: OpenFiles = field(default_factory=OpenFiles, repr=False, compare=False)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Archive:
@@ -28,4 +31,5 @@ class Archive:
         return f"{self.settings.resolved_public_url}/api"
 
     def close(self) -> None:
+        self.files.close()
         self.db.dispose()

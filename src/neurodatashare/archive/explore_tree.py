@@ -15,10 +15,12 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from neurodatashare.archive import explore
+from neurodatashare.archive import explorer
 from neurodatashare.archive.context import Archive
 from neurodatashare.db.models import User
 from neurodatashare.errors import TooBusy
+from neurodatashare.nwb.tree_pages import DEFAULT_PAGE as DEFAULT_PAGE
+from neurodatashare.nwb.tree_pages import MAX_PAGE as MAX_PAGE
 
 CACHE_BYTES = 64 * 1024 * 1024
 _cache: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
@@ -108,11 +110,11 @@ def _build(archive: Archive, key: tuple[Any, ...], *, asset_id: str, user: User 
         if not _builders.acquire(timeout=WAIT_SECONDS):
             raise busy
         try:
-            page, linked = explore.run(
+            page, linked = explorer.read(
                 archive,
                 asset_id=asset_id,
                 user=user,
-                read=lambda h5, _o: _page_with_links(
+                view=lambda h5, _o: _page_with_links(
                     h5, path=path, depth=depth, offset=offset, limit=limit
                 ),
             )

@@ -63,11 +63,8 @@ def siblings(
 
 @contextmanager
 def followed(archive: Archive, found: list[Sibling]) -> Iterator[list[Followed]]:
-    """The links as the explorer follows them, sibling files open for the block."""
-    import h5py
-
-    from neurodatashare.archive.processing import local_copy
-
+    """The links as the explorer follows them, sibling files open for the block (from
+    the archive's cache of open files, archive/blob_files.py)."""
     with ExitStack() as stack:
         out = []
         opened: dict[str, Any] = {}
@@ -75,14 +72,16 @@ def followed(archive: Archive, found: list[Sibling]) -> Iterator[list[Followed]]
             h5 = None
             message = sib.message
             if sib.asset is not None:
-                key = sib.asset.blob_id
-                if key not in opened:
-                    path = stack.enter_context(local_copy(archive, sib.asset.blob))
+                blob = sib.asset.blob
+                if blob.id not in opened:
                     try:
-                        opened[key] = stack.enter_context(h5py.File(path, "r"))
+                        entry = archive.files.acquire(archive.store, blob_id=blob.id, key=blob.key)
                     except OSError:
-                        opened[key] = None
-                h5 = opened[key]
+                        opened[blob.id] = None
+                    else:
+                        stack.callback(archive.files.release, entry)
+                        opened[blob.id] = entry.h5
+                h5 = opened[blob.id]
                 if h5 is None:
                     message = f"{sib.link.file} cannot be read as an HDF5 file."
             out.append(

@@ -1,4 +1,7 @@
-"""Extensions: the explorer's data endpoints. Numbers travel as binary, sized to a screen."""
+"""Extensions: the explorer's data endpoints. Numbers travel as binary, sized to a screen.
+
+Each route calls one service of archive/explorer.py (the tree: archive/explore_tree.py).
+"""
 
 from __future__ import annotations
 
@@ -7,33 +10,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from neurodatashare.archive import explore
-from neurodatashare.errors import BadRequest
-from neurodatashare.nwb.limits import DEFAULT_PAGE as DEFAULT_TREE_PAGE
-from neurodatashare.nwb.limits import MAX_PAGE as MAX_TREE_PAGE
+from neurodatashare.archive import explorer
+from neurodatashare.archive.explore_tree import DEFAULT_PAGE as DEFAULT_TREE_PAGE
+from neurodatashare.archive.explore_tree import MAX_PAGE as MAX_TREE_PAGE
+from neurodatashare.archive.explore_tree import tree_json
 from neurodatashare.server.deps import ArchiveDep, UserDep
 from neurodatashare.server.params import BinWidth, Duration, Index, Offset, PixelWidth, Seconds
 
 router = APIRouter(prefix="/api/assets/{asset_id}/explore", tags=["explore"])
-
-
-def parse_ranges(text: str | None, *, what: str) -> list[int] | None:
-    """'0-3,7' -> [0, 1, 2, 3, 7]; at most 10,000 entries."""
-    if not text:
-        return None
-    out: list[int] = []
-    try:
-        for part in text.split(","):
-            lo, _, hi = part.partition("-")
-            first, last = int(lo), int(hi or lo)
-            if last < first or last - first > 10_000:
-                raise ValueError
-            out.extend(range(first, last + 1))
-    except ValueError:
-        raise BadRequest(f"{what} must look like 0-31 or 1,4,9 (got {text!r}).") from None
-    if len(out) > 10_000:
-        raise BadRequest(f"Ask for at most 10,000 {what} at once.")
-    return out
 
 
 def binary(payload: Any) -> Response:
@@ -64,8 +48,6 @@ def tree(
     ] = DEFAULT_TREE_PAGE,
 ) -> Response:
     """The file's objects, breadth-first below `path`, a page at a time (cached per file)."""
-    from neurodatashare.archive.explore_tree import tree_json
-
     body = tree_json(
         archive,
         asset_id=asset_id,
@@ -82,14 +64,7 @@ def tree(
 
 @router.get("/series")
 def series(asset_id: str, path: str, archive: ArchiveDep, user: UserDep) -> dict[str, Any]:
-    from neurodatashare.nwb.explore import series_info
-
-    return explore.run(
-        archive,
-        asset_id=asset_id,
-        user=user,
-        read=lambda h5, overview: series_info(h5, path, overview=overview),
-    )
+    return explorer.series_info(archive, asset_id=asset_id, user=user, path=path)
 
 
 @router.get("/window")
@@ -103,18 +78,18 @@ def window(
     width: PixelWidth = 1000,
     channels: str | None = None,
 ) -> Response:
-    from neurodatashare.nwb.explore import read_window
-
-    chosen = parse_ranges(channels, what="channels")
-    result = explore.run(
-        archive,
-        asset_id=asset_id,
-        user=user,
-        read=lambda h5, overview: read_window(
-            h5, path, start=start, end=end, width=width, channels=chosen, overview=overview
-        ),
+    return binary(
+        explorer.series_window(
+            archive,
+            asset_id=asset_id,
+            user=user,
+            path=path,
+            start=start,
+            end=end,
+            width=width,
+            channels=channels,
+        )
     )
-    return binary(result)
 
 
 @router.get("/table")
@@ -129,15 +104,16 @@ def table(
     desc: bool = False,
     filter: Annotated[list[str] | None, Query(description="COL:OP:VALUE, repeatable")] = None,
 ) -> dict[str, Any]:
-    from neurodatashare.nwb.explore import read_table
-
-    return explore.run(
+    return explorer.table_rows(
         archive,
         asset_id=asset_id,
         user=user,
-        read=lambda h5, _o: read_table(
-            h5, path, offset=offset, limit=limit, sort=sort, desc=desc, filters=tuple(filter or ())
-        ),
+        path=path,
+        offset=offset,
+        limit=limit,
+        sort=sort,
+        desc=desc,
+        filters=tuple(filter or ()),
     )
 
 
@@ -151,14 +127,8 @@ def spikes(
     path: str = "/units",
     units: str | None = None,
 ) -> dict[str, Any]:
-    from neurodatashare.nwb.explore import read_spikes
-
-    chosen = parse_ranges(units, what="units")
-    return explore.run(
-        archive,
-        asset_id=asset_id,
-        user=user,
-        read=lambda h5, _o: read_spikes(h5, path, start=start, end=end, units=chosen),
+    return explorer.spikes(
+        archive, asset_id=asset_id, user=user, path=path, start=start, end=end, units=units
     )
 
 
@@ -176,24 +146,18 @@ def psth(
     bin: BinWidth = 0.02,
     units: str | None = None,
 ) -> dict[str, Any]:
-    from neurodatashare.nwb.explore import psth as compute_psth
-
-    chosen = parse_ranges(units, what="units")
-    return explore.run(
+    return explorer.psth(
         archive,
         asset_id=asset_id,
         user=user,
-        read=lambda h5, _o: compute_psth(
-            h5,
-            units_path=units_path,
-            intervals_path=intervals_path,
-            align=align,
-            group_by=group_by,
-            pre=pre,
-            post=post,
-            bin=bin,
-            units=chosen,
-        ),
+        units_path=units_path,
+        intervals_path=intervals_path,
+        align=align,
+        group_by=group_by,
+        pre=pre,
+        post=post,
+        bin=bin,
+        units=units,
     )
 
 
@@ -205,53 +169,24 @@ def waveforms(
     path: str = "/units",
     units: str | None = None,
 ) -> dict[str, Any]:
-    from neurodatashare.nwb.explore import read_waveforms
-
-    chosen = parse_ranges(units, what="units")
-    return explore.run(
-        archive,
-        asset_id=asset_id,
-        user=user,
-        read=lambda h5, _o: read_waveforms(h5, path, units=chosen),
-    )
+    return explorer.waveforms(archive, asset_id=asset_id, user=user, path=path, units=units)
 
 
 @router.get("/frame")
 def frame(asset_id: str, path: str, index: Index, archive: ArchiveDep, user: UserDep) -> Response:
-    from neurodatashare.nwb.explore import read_frame
-
-    return binary(
-        explore.run(
-            archive,
-            asset_id=asset_id,
-            user=user,
-            read=lambda h5, _o: read_frame(h5, path, index=index),
-        )
-    )
+    return binary(explorer.frame(archive, asset_id=asset_id, user=user, path=path, index=index))
 
 
 @router.get("/projection")
 def projection(
     asset_id: str, path: str, archive: ArchiveDep, user: UserDep, kind: str = "mean"
 ) -> Response:
-    from neurodatashare.nwb.explore import projection as compute
-
-    if kind not in ("mean", "max"):
-        raise BadRequest("kind must be mean or max.")
-    return binary(
-        explore.run(
-            archive, asset_id=asset_id, user=user, read=lambda h5, _o: compute(h5, path, kind=kind)
-        )
-    )
+    return binary(explorer.projection(archive, asset_id=asset_id, user=user, path=path, kind=kind))
 
 
 @router.get("/rois")
 def rois(asset_id: str, path: str, archive: ArchiveDep, user: UserDep) -> dict[str, Any]:
-    from neurodatashare.nwb.explore import read_rois
-
-    return explore.run(
-        archive, asset_id=asset_id, user=user, read=lambda h5, _o: read_rois(h5, path)
-    )
+    return explorer.rois(archive, asset_id=asset_id, user=user, path=path)
 
 
 # -- views chosen by neurodata type (nwb/explore_views.py) and the page's overview ----------
@@ -259,9 +194,7 @@ def rois(asset_id: str, path: str, archive: ArchiveDep, user: UserDep) -> dict[s
 
 @router.get("/overview")
 def overview(asset_id: str, archive: ArchiveDep, user: UserDep) -> dict[str, Any]:
-    from neurodatashare.nwb.explore import file_overview
-
-    return explore.run(archive, asset_id=asset_id, user=user, read=lambda h5, _o: file_overview(h5))
+    return explorer.file_overview(archive, asset_id=asset_id, user=user)
 
 
 @router.get("/snippets")
@@ -274,13 +207,8 @@ def snippets(
     end: Seconds | None = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="Snippets to draw, 1 to 1,000.")] = 200,
 ) -> dict[str, Any]:
-    from neurodatashare.nwb.explore import read_snippets
-
-    return explore.run(
-        archive,
-        asset_id=asset_id,
-        user=user,
-        read=lambda h5, _o: read_snippets(h5, path, start=start, end=end, limit=limit),
+    return explorer.snippets(
+        archive, asset_id=asset_id, user=user, path=path, start=start, end=end, limit=limit
     )
 
 
@@ -295,16 +223,16 @@ def bands(
     width: PixelWidth = 1000,
     channel: Index = 0,
 ) -> Response:
-    from neurodatashare.nwb.explore import read_bands
-
     return binary(
-        explore.run(
+        explorer.bands(
             archive,
             asset_id=asset_id,
             user=user,
-            read=lambda h5, _o: read_bands(
-                h5, path, start=start, end=end, width=width, channel=channel
-            ),
+            path=path,
+            start=start,
+            end=end,
+            width=width,
+            channel=channel,
         )
     )
 
@@ -313,16 +241,7 @@ def bands(
 def picture(
     asset_id: str, path: str, archive: ArchiveDep, user: UserDep, index: Index | None = None
 ) -> Response:
-    from neurodatashare.nwb.explore import read_picture
-
-    return binary(
-        explore.run(
-            archive,
-            asset_id=asset_id,
-            user=user,
-            read=lambda h5, _o: read_picture(h5, path, index=index),
-        )
-    )
+    return binary(explorer.picture(archive, asset_id=asset_id, user=user, path=path, index=index))
 
 
 @router.get("/events")
@@ -334,11 +253,4 @@ def events(
     start: Seconds | None = None,
     end: Seconds | None = None,
 ) -> dict[str, Any]:
-    from neurodatashare.nwb.explore import read_events
-
-    return explore.run(
-        archive,
-        asset_id=asset_id,
-        user=user,
-        read=lambda h5, _o: read_events(h5, path, start=start, end=end),
-    )
+    return explorer.events(archive, asset_id=asset_id, user=user, path=path, start=start, end=end)

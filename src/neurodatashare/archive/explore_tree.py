@@ -1,6 +1,6 @@
 """The explorer's file tree, a page at a time, cached per blob.
 
-The pages are computed by nwb/tree_pages.py and kept here as JSON bytes in a bounded,
+The pages are computed by nwb/explore/tree.py and kept here as JSON bytes in a bounded,
 in-process LRU keyed by (blob, page): blobs are content-addressed and never change, so a
 page never goes stale. Access is checked on every call, before the cache is consulted.
 At most two pages are computed at once (and each only once); a caller that would wait
@@ -19,8 +19,8 @@ from neurodatashare.archive import explorer
 from neurodatashare.archive.context import Archive
 from neurodatashare.db.models import User
 from neurodatashare.errors import TooBusy
-from neurodatashare.nwb.tree_pages import DEFAULT_PAGE as DEFAULT_PAGE
-from neurodatashare.nwb.tree_pages import MAX_PAGE as MAX_PAGE
+from neurodatashare.nwb.limits import DEFAULT_PAGE as DEFAULT_PAGE
+from neurodatashare.nwb.limits import MAX_PAGE as MAX_PAGE
 
 CACHE_BYTES = 64 * 1024 * 1024
 _cache: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
@@ -69,7 +69,7 @@ def tree_json(
     offset: int = 0,
     limit: int = 1000,
 ) -> bytes:
-    """One page of the asset's object tree as JSON bytes (see nwb/tree_pages.tree_page)."""
+    """One page of the asset's object tree as JSON bytes (see nwb/explore/tree.py, tree_page)."""
     blob_id = _blob_of(archive, asset_id=asset_id, user=user)
     key = (blob_id, path, depth, offset, limit)
     body = _cached(key)

@@ -3,7 +3,7 @@
 Every call checks access (visible_asset) first, then reads the asset's NWB file through
 the archive's cache of open files (archive/blob_files.py), so panning a trace does not
 reopen the file and its overview for every window. The reading itself lives in
-nwb/explore.py, nwb/explore_views.py and nwb/explore_summary.py; read errors become 4xx.
+the nwb/explore/ package; read errors become 4xx.
 The tree is served by archive/explore_tree.py; overviews are built by archive/explore.py.
 """
 
@@ -279,7 +279,7 @@ def rois(archive: Archive, *, asset_id: str, user: User | None, path: str) -> di
 
 
 def file_overview(archive: Archive, *, asset_id: str, user: User | None) -> dict[str, Any]:
-    from neurodatashare.nwb.explore_summary import file_overview as summary
+    from neurodatashare.nwb.explore import file_overview as summary
 
     return read(archive, asset_id=asset_id, user=user, view=lambda h5, _o: summary(h5))
 
@@ -294,7 +294,7 @@ def snippets(
     end: float | None = None,
     limit: int = 200,
 ) -> dict[str, Any]:
-    from neurodatashare.nwb.explore_views import read_snippets
+    from neurodatashare.nwb.explore import read_snippets
 
     return read(
         archive,
@@ -315,7 +315,7 @@ def bands(
     width: int = 1000,
     channel: int = 0,
 ) -> Any:
-    from neurodatashare.nwb.explore_views import read_bands
+    from neurodatashare.nwb.explore import read_bands
 
     return read(
         archive,
@@ -330,7 +330,7 @@ def bands(
 def picture(
     archive: Archive, *, asset_id: str, user: User | None, path: str, index: int | None = None
 ) -> Any:
-    from neurodatashare.nwb.explore_views import read_picture
+    from neurodatashare.nwb.explore import read_picture
 
     return read(
         archive,
@@ -349,7 +349,7 @@ def events(
     start: float | None = None,
     end: float | None = None,
 ) -> dict[str, Any]:
-    from neurodatashare.nwb.explore_views import read_events
+    from neurodatashare.nwb.explore import read_events
 
     return read(
         archive,

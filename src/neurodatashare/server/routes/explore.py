@@ -189,7 +189,7 @@ def rois(asset_id: str, path: str, archive: ArchiveDep, user: UserDep) -> dict[s
     return explorer.rois(archive, asset_id=asset_id, user=user, path=path)
 
 
-# -- views chosen by neurodata type (nwb/explore_views.py) and the page's overview ----------
+# -- views chosen by neurodata type (nwb/explore/views.py) and the page's overview ----------
 
 
 @router.get("/overview")

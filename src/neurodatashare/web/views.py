@@ -264,6 +264,15 @@ DATASET_RE = re.compile(r"^\d{6}$")
 # `nds:summary` that any format gets by naming it. Other names are passed on in the
 # page's JSON for scripts that know them.
 EXPLORER_VIEW, SUMMARY_VIEW = "tree", "summary"
+# A view of any other name is drawn by web/static/views/<name>.js, when that module exists:
+# the page gives it a <section data-view="<name>"> and loads it (see docs/architecture.md).
+VIEW_SCRIPTS = HERE / "static" / "views"
+
+
+def view_scripts(views: list[str]) -> list[str]:
+    """The views of `views` that have a script of their own, in the format's order."""
+    known = {p.stem for p in VIEW_SCRIPTS.glob("*.js")} if VIEW_SCRIPTS.is_dir() else set()
+    return [v for v in views if v in known]
 
 
 def offered_views(path: str, metadata: dict[str, Any] | None = None) -> list[str]:
@@ -273,7 +282,7 @@ def offered_views(path: str, metadata: dict[str, Any] | None = None) -> list[str
 def is_explorable(path: str) -> bool:
     """Whether the file list links a file to its page (it has a view beyond download)."""
     views = offered_views(path)
-    return EXPLORER_VIEW in views or SUMMARY_VIEW in views
+    return EXPLORER_VIEW in views or SUMMARY_VIEW in views or bool(view_scripts(views))
 
 
 def summary_rows(summary: Any) -> list[tuple[str, str]]:
@@ -334,6 +343,7 @@ def asset_page(
         "format": metadata.get("nds:format"),
         "views": views,
         "nwb": EXPLORER_VIEW in views,  # the NWB explorer's scripts are loaded
+        "scripted_views": view_scripts(views),
         "dataset": context,
         "links": {
             "page": f"/asset/{asset_id}",

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from neurodatashare.archive.context import Archive
 from neurodatashare.db.models import Asset, Blob, Derived
 from neurodatashare.formats import Format, format_for, formats
+from neurodatashare.formats.nwb import INDEX_KIND, OVERVIEW_KIND
 
 log = logging.getLogger("neurodatashare.processing")
 
@@ -137,8 +138,16 @@ def build_artifact(
 
 def storage_key(blob_id: str, kind: str) -> str:
     """Where a blob's stored artifact of `kind` lives in the blob store."""
-    name = {"lindi": "index.lindi.json", "overview": "overview.h5"}[kind]
+    name = {"lindi": "index.lindi.json", "overview": "overview.h5"}.get(kind, kind)
     return f"derived/{blob_id[:3]}/{blob_id}/{name}"
+
+
+def index_key(blob_id: str) -> str:
+    return storage_key(blob_id, INDEX_KIND)
+
+
+def overview_key(blob_id: str) -> str:
+    return storage_key(blob_id, OVERVIEW_KIND)
 
 
 def store_derived(s: Session, *, blob_id: str, kind: str, producer: str, **values: Any) -> None:

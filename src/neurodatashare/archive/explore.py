@@ -7,58 +7,22 @@ nwb/overview.py, which only ever read what a request needs.
 from __future__ import annotations
 
 import logging
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from neurodatashare.archive.context import Archive
-from neurodatashare.db.models import Blob, Derived, User
+from neurodatashare.db.models import Derived, User
 from neurodatashare.errors import BadRequest, NDSError
+from neurodatashare.formats.nwb import OVERVIEW_KIND, overview_producer
 
 log = logging.getLogger("neurodatashare.explore")
-OVERVIEW_KIND = "overview"
 
 
 class Unreadable(NDSError):
     status_code = 422
-
-
-def overview_producer() -> str:
-    from neurodatashare.nwb.overview import OVERVIEW_VERSION
-
-    return f"overview-{OVERVIEW_VERSION}"
-
-
-def overview_key(blob_id: str) -> str:
-    from neurodatashare.archive.processing import storage_key
-
-    return storage_key(blob_id, OVERVIEW_KIND)
-
-
-def build_overview(archive: Archive, payload: dict[str, Any]) -> None:
-    """The `nwb.overview` job: min/max pyramids of every long series in the blob."""
-    import h5py
-
-    from neurodatashare.archive.processing import build_artifact, local_copy
-    from neurodatashare.nwb.overview import build_overviews
-
-    blob_id = payload["blob_id"]
-
-    def build(blob: Blob) -> Any:
-        with local_copy(archive, blob) as path, tempfile.TemporaryDirectory() as tmp:
-            out = Path(tmp) / "overview.h5"
-            with h5py.File(path, "r") as h5:
-                summary = build_overviews(h5, out)
-            archive.store.put_file(overview_key(blob_id), out)
-        return summary
-
-    build_artifact(
-        archive, blob_id=blob_id, kind=OVERVIEW_KIND, producer=overview_producer(), build=build
-    )
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from neurodatashare.db.models import Job, utcnow
 
 ACTIVE = text("state IN ('queued', 'running')")
 LEASE = timedelta(minutes=10)
+AGAIN = "_again"  # payload flag: enqueued again while running, so run once more
 wakeup = threading.Event()  # set by enqueue so in-process workers start at once
 
 
@@ -32,7 +33,11 @@ class ClaimedJob:
 def enqueue(
     s: Session, *, kind: str, key: str, payload: dict[str, Any] | None = None, priority: int = 100
 ) -> None:
-    """Queue a job in the caller's transaction; a no-op if the same (kind, key) is active."""
+    """Queue a job in the caller's transaction; a no-op if the same (kind, key) is queued.
+
+    If it is running instead, it is marked to run once more when it finishes: it may
+    have read the data before this caller's change (a version's summary, a blob's steps).
+    """
     values = {
         "kind": kind,
         "key": key,
@@ -46,11 +51,24 @@ def enqueue(
     }
     dialect = s.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    s.execute(
-        insert(Job)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["kind", "key"], index_where=ACTIVE)
-    )
+    for _ in range(3):  # the active job may finish between the insert and the lookup
+        inserted = s.execute(
+            insert(Job)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["kind", "key"], index_where=ACTIVE)
+        )
+        if getattr(inserted, "rowcount", 1):
+            break
+        active = s.scalar(
+            select(Job)
+            .where(Job.kind == kind, Job.key == key, ACTIVE)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if active is not None:
+            if active.state == "running" and not active.payload.get(AGAIN):
+                active.payload = {**active.payload, **(payload or {}), AGAIN: True}
+            break
     wakeup.set()
 
 
@@ -87,11 +105,17 @@ def claim(db: Database, *, worker: str, kinds: list[str] | None = None) -> Claim
 
 def finish(db: Database, job_id: int) -> None:
     with db.write() as s:
-        s.execute(
-            update(Job)
-            .where(Job.id == job_id)
-            .values(state="done", finished=utcnow(), lease_until=None, error=None)
-        )
+        job = s.scalar(select(Job).where(Job.id == job_id).with_for_update())
+        if job is None:
+            return
+        job.lease_until = None
+        job.error = None
+        if job.payload.get(AGAIN):
+            job.payload = {k: v for k, v in job.payload.items() if k != AGAIN}
+            job.state, job.attempts, job.run_after, job.worker = "queued", 0, utcnow(), None
+            wakeup.set()
+        else:
+            job.state, job.finished = "done", utcnow()
 
 
 def fail(db: Database, job_id: int, *, error: str) -> None:

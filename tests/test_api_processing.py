@@ -73,8 +73,8 @@ def test_same_bytes_are_processed_once(live: Live, nwb_files: dict[str, bytes]) 
     report = alice.get(f"/api/assets/{b['asset_id']}/validation/").json()
     assert report["status"] == "done" and report["path"] == "copy/b.nwb"
     with live.archive.db.read() as s:
-        jobs = s.scalar(select(func.count()).select_from(Job).where(Job.kind == "nwb.process"))
-    assert jobs == 1
+        jobs = s.scalar(select(func.count()).select_from(Job).where(Job.kind == "blob.pipeline"))
+    assert jobs == 1  # the upload's pipeline, which its asset made due at once
 
 
 def test_broken_file_blocks_publishing_with_reasons(

@@ -20,7 +20,11 @@ from sqlalchemy.orm import Session
 
 from neurodatashare.archive.access import visible_clause
 from neurodatashare.archive.context import Archive
-from neurodatashare.archive.pipeline import UPLOAD_PRIORITY, queue_pipeline
+from neurodatashare.archive.pipeline import (
+    UPLOAD_GRACE_SECONDS,
+    UPLOAD_PRIORITY,
+    queue_pipeline,
+)
 from neurodatashare.db.models import (
     Asset,
     Blob,
@@ -93,8 +97,9 @@ def create_blob(
 
     `store_bytes(key)` puts the bytes at the new blob's key, before its row is added: a
     crash before the commit leaves an unreferenced file (invisible), never a blob row
-    without bytes. A new blob without its sha256 gets its pipeline queued at once (the
-    digest is its first step); otherwise the pipeline waits for an asset to need it.
+    without bytes. A new blob without its sha256 gets its pipeline queued (the digest is
+    its first step), due after a short wait for its asset; otherwise the pipeline is
+    queued when an asset needs it.
     """
     blob = s.scalar(select(Blob).where(Blob.etag == etag))
     created = blob is None
@@ -106,7 +111,7 @@ def create_blob(
         s.add(blob)
         s.flush()
         if sha256 is None:
-            queue_pipeline(s, blob_id=blob_id, priority=UPLOAD_PRIORITY)
+            queue_pipeline(s, blob_id=blob_id, priority=UPLOAD_PRIORITY, delay=UPLOAD_GRACE_SECONDS)
     claim(s, blob_id=blob.id, user=user)
     return blob, created
 

@@ -49,11 +49,17 @@ PIPELINE = "blob.pipeline"
 PROCESS_NWB, PROCESS = "nwb.process", "blob.process"
 LEGACY_KINDS = (PROCESS_NWB, PROCESS, "nwb.index", "nwb.overview", "blob.sha256")
 UPLOAD_PRIORITY = 50  # a new upload's digest comes before other files' checks
+# A new upload's pipeline waits this long for its asset (clients make it right after
+# validating): the asset's own request then finds it queued and makes it due at once, so
+# one job reads the bytes once for the digest and the checks. Without an asset, the
+# digest alone is computed after the wait.
+UPLOAD_GRACE_SECONDS = 5.0
 
 
-def queue_pipeline(s: Session, *, blob_id: str, priority: int = 100) -> None:
+def queue_pipeline(s: Session, *, blob_id: str, priority: int = 100, delay: float = 0) -> None:
     """Queue the blob's pipeline in the caller's transaction (once per blob, see enqueue)."""
-    enqueue(s, kind=PIPELINE, key=blob_id, payload={"blob_id": blob_id}, priority=priority)
+    payload = {"blob_id": blob_id}
+    enqueue(s, kind=PIPELINE, key=blob_id, payload=payload, priority=priority, delay=delay)
 
 
 def _artifacts_due(s: Session, *, blob_id: str, fmt: Format) -> bool:
@@ -63,11 +69,16 @@ def _artifacts_due(s: Session, *, blob_id: str, fmt: Format) -> bool:
 
 
 def schedule(s: Session, *, blob_id: str, path: str) -> None:
-    """A new asset: queue its blob's pipeline unless every result its format needs exists."""
+    """A new asset: queue its blob's pipeline (due now) unless its digest and every
+    result the asset's format needs exist."""
     fmt = checked_format(path)
-    if fmt is None:
-        return
-    if not up_to_date(s, blob_id=blob_id, fmt=fmt) or _artifacts_due(s, blob_id=blob_id, fmt=fmt):
+    blob = s.get(Blob, blob_id)
+    due = blob is not None and not blob.sha256
+    if fmt is not None and not due:
+        due = not up_to_date(s, blob_id=blob_id, fmt=fmt) or _artifacts_due(
+            s, blob_id=blob_id, fmt=fmt
+        )
+    if due:
         queue_pipeline(s, blob_id=blob_id)
 
 

@@ -31,13 +31,22 @@ class ClaimedJob:
 
 
 def enqueue(
-    s: Session, *, kind: str, key: str, payload: dict[str, Any] | None = None, priority: int = 100
+    s: Session,
+    *,
+    kind: str,
+    key: str,
+    payload: dict[str, Any] | None = None,
+    priority: int = 100,
+    delay: float = 0,
 ) -> None:
-    """Queue a job in the caller's transaction; a no-op if the same (kind, key) is queued.
+    """Queue a job in the caller's transaction, to run `delay` seconds from now.
 
-    If it is running instead, it is marked to run once more when it finishes: it may
-    have read the data before this caller's change (a version's summary, a blob's steps).
+    If the same (kind, key) is already queued, it stays the one job, due no later and at
+    no lower a priority than this call asks. If it is running, it is marked to run once
+    more when it finishes: it may have read the data before this caller's change (a
+    version's summary, a blob's steps).
     """
+    due = utcnow() + timedelta(seconds=delay)
     values = {
         "kind": kind,
         "key": key,
@@ -46,7 +55,7 @@ def enqueue(
         "state": "queued",
         "attempts": 0,
         "max_attempts": 3,
-        "run_after": utcnow(),
+        "run_after": due,
         "created": utcnow(),
     }
     dialect = s.get_bind().dialect.name
@@ -65,10 +74,14 @@ def enqueue(
             .with_for_update()
             .execution_options(populate_existing=True)
         )
-        if active is not None:
-            if active.state == "running" and not active.payload.get(AGAIN):
-                active.payload = {**active.payload, **(payload or {}), AGAIN: True}
-            break
+        if active is None:
+            continue
+        if active.state == "running" and not active.payload.get(AGAIN):
+            active.payload = {**active.payload, **(payload or {}), AGAIN: True}
+        elif active.state == "queued":
+            active.run_after = min(active.run_after, due)
+            active.priority = min(active.priority, priority)
+        break
     wakeup.set()
 
 

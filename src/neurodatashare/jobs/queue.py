@@ -61,12 +61,13 @@ def enqueue(
     dialect = s.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     for _ in range(3):  # the active job may finish between the insert and the lookup
-        inserted = s.execute(
+        inserted = s.scalar(
             insert(Job)
             .values(**values)
             .on_conflict_do_nothing(index_elements=["kind", "key"], index_where=ACTIVE)
+            .returning(Job.id)
         )
-        if getattr(inserted, "rowcount", 1):
+        if inserted is not None:
             break
         active = s.scalar(
             select(Job)

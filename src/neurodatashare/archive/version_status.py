@@ -147,9 +147,6 @@ def refresh_status(s: Session, version: Version) -> None:
 def refresh_draft(s: Session, draft: Version) -> None:
     """Recompute the draft's status now (one count query) and queue its summary, once per
     batch of changes (see SUMMARIZE_PRIORITY)."""
-    # The version row is locked before the summary's job row, in every transaction that
-    # does both (asset changes, pipelines), so two of them never wait for each other.
-    s.execute(select(Version.id).where(Version.id == draft.id).with_for_update())
     refresh_status(s, draft)
     enqueue(
         s,

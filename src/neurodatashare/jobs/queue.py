@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -60,7 +61,7 @@ def enqueue(
     }
     dialect = s.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    for _ in range(3):  # the active job may finish between the insert and the lookup
+    for attempt in range(5):  # the active job may change between the insert and the lookup
         inserted = s.scalar(
             insert(Job)
             .values(**values)
@@ -69,13 +70,16 @@ def enqueue(
         )
         if inserted is not None:
             break
+        # Never wait for the job's row lock while holding the caller's: a claim or finish
+        # holds it only for a moment, so look again shortly instead (no deadlock possible).
         active = s.scalar(
             select(Job)
             .where(Job.kind == kind, Job.key == key, ACTIVE)
-            .with_for_update()
+            .with_for_update(skip_locked=True)
             .execution_options(populate_existing=True)
         )
         if active is None:
+            time.sleep(0.01 * attempt)
             continue
         if active.state == "running" and not active.payload.get(AGAIN):
             active.payload = {**active.payload, **(payload or {}), AGAIN: True}

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from neurodatashare.archive.access import visible_clause
 from neurodatashare.archive.context import Archive
 from neurodatashare.archive.pipeline import (
+    UPLOAD_GRACE_MIN_SIZE,
     UPLOAD_GRACE_SECONDS,
     UPLOAD_PRIORITY,
     queue_pipeline,
@@ -98,8 +99,8 @@ def create_blob(
     `store_bytes(key)` puts the bytes at the new blob's key, before its row is added: a
     crash before the commit leaves an unreferenced file (invisible), never a blob row
     without bytes. A new blob without its sha256 gets its pipeline queued (the digest is
-    its first step), due after a short wait for its asset; otherwise the pipeline is
-    queued when an asset needs it.
+    its first step), due at once if small, else after a short wait for its asset (see
+    UPLOAD_GRACE_SECONDS); otherwise the pipeline is queued when an asset needs it.
     """
     blob = s.scalar(select(Blob).where(Blob.etag == etag))
     created = blob is None
@@ -111,7 +112,8 @@ def create_blob(
         s.add(blob)
         s.flush()
         if sha256 is None:
-            queue_pipeline(s, blob_id=blob_id, priority=UPLOAD_PRIORITY, delay=UPLOAD_GRACE_SECONDS)
+            wait = UPLOAD_GRACE_SECONDS if size >= UPLOAD_GRACE_MIN_SIZE else 0
+            queue_pipeline(s, blob_id=blob_id, priority=UPLOAD_PRIORITY, delay=wait)
     claim(s, blob_id=blob.id, user=user)
     return blob, created
 

@@ -49,11 +49,13 @@ PIPELINE = "blob.pipeline"
 PROCESS_NWB, PROCESS = "nwb.process", "blob.process"
 LEGACY_KINDS = (PROCESS_NWB, PROCESS, "nwb.index", "nwb.overview", "blob.sha256")
 UPLOAD_PRIORITY = 50  # a new upload's digest comes before other files' checks
-# A new upload's pipeline waits this long for its asset (clients make it right after
-# validating): the asset's own request then finds it queued and makes it due at once, so
-# one job reads the bytes once for the digest and the checks. Without an asset, the
-# digest alone is computed after the wait.
+# A large new upload's pipeline waits this long for its asset (clients make it right
+# after validating): the asset's own request then finds it queued and makes it due at
+# once, so one job reads the bytes once for the digest and the checks. Without an asset,
+# the digest alone is computed after the wait. A small upload's digest is computed at
+# once, as clients read it back right after making the asset; reading it twice is cheap.
 UPLOAD_GRACE_SECONDS = 5.0
+UPLOAD_GRACE_MIN_SIZE = 64 * 2**20
 
 
 def queue_pipeline(s: Session, *, blob_id: str, priority: int = 100, delay: float = 0) -> None:

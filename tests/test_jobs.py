@@ -104,3 +104,37 @@ def test_worker_records_handler_errors(live: Live) -> None:
     assert Worker(db, {"t.bad": bad}).run_one()
     (row,) = _jobs(live)
     assert row.state == "queued" and "cannot read file" in (row.error or "")
+
+
+def test_enqueue_while_running_runs_the_job_once_more(live: Live) -> None:
+    """A job that may have read the data before a change (a summary, a blob's steps) runs
+    again after it finishes, once however often it was asked; a queued one just stays."""
+    db = live.archive.db
+    seen: list[dict[str, object]] = []
+
+    def handler(payload: dict[str, object]) -> None:
+        seen.append(payload)
+        if len(seen) == 1:
+            with db.write() as s:  # two changes arrive while the first run is going on
+                enqueue(s, kind="t.sum", key="v", payload={"n": 2})
+                enqueue(s, kind="t.sum", key="v", payload={"n": 3})
+
+    with db.write() as s:
+        enqueue(s, kind="t.sum", key="v", payload={"n": 1})
+    assert Worker(db, {"t.sum": handler}).drain() == 2
+    assert [p["n"] for p in seen] == [1, 2]
+    assert "_again" not in seen[1]
+    assert [j.state for j in _jobs(live)] == ["done"]
+
+
+def test_enqueue_of_a_queued_job_keeps_it_due_no_later(live: Live) -> None:
+    db = live.archive.db
+    with db.write() as s:
+        enqueue(s, kind="t.echo", key="a", priority=50, delay=3600)
+    assert claim(db, worker="w", kinds=["t.echo"]) is None  # not due yet
+    with db.write() as s:
+        enqueue(s, kind="t.echo", key="a", priority=100)  # asked for now: due now
+    (row,) = _jobs(live)
+    assert row.priority == 50
+    job = claim(db, worker="w", kinds=["t.echo"])
+    assert job is not None and job.key == "a"

@@ -63,8 +63,7 @@ class HDF5Blob:
 
 @contextmanager
 def open_blob(archive: Archive, blob: Blob) -> Iterator[Any]:
-    """The blob as an open h5py file for the block (replaces `derived.local_copy` for
-    readers: nothing is copied)."""
+    """The blob as an open h5py file for the block; nothing is copied."""
     f = HDF5Blob(archive.store, blob.key)
     try:
         yield f.h5

@@ -10,6 +10,8 @@ upload's "already stored" answer and asset creation from a `blob_id` all ask
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +20,12 @@ from sqlalchemy.orm import Session
 
 from neurodatashare.archive.access import visible_clause
 from neurodatashare.archive.context import Archive
+from neurodatashare.archive.pipeline import (
+    UPLOAD_GRACE_MIN_SIZE,
+    UPLOAD_GRACE_SECONDS,
+    UPLOAD_PRIORITY,
+    queue_pipeline,
+)
 from neurodatashare.db.models import (
     Asset,
     Blob,
@@ -29,6 +37,7 @@ from neurodatashare.db.models import (
     utcnow,
 )
 from neurodatashare.errors import BadRequest, NotFound
+from neurodatashare.storage.base import blob_key
 
 DIGEST_COLUMNS = {"dandi:dandi-etag": Blob.etag, "dandi:sha2-256": Blob.sha256}
 
@@ -73,6 +82,40 @@ def claim(s: Session, *, blob_id: str, user: User) -> None:
         s.add(BlobClaim(blob_id=blob_id, user_id=user.id))
     else:
         row.created = utcnow()
+
+
+def create_blob(
+    s: Session,
+    *,
+    user: User,
+    etag: str,
+    size: int,
+    sha256: str | None,
+    store_bytes: Callable[[str], None],
+) -> tuple[Blob, bool]:
+    """The blob with these bytes, stored now unless the same bytes already are; the user
+    gets a claim on it. Returns (blob, whether it is new).
+
+    `store_bytes(key)` puts the bytes at the new blob's key, before its row is added: a
+    crash before the commit leaves an unreferenced file (invisible), never a blob row
+    without bytes. A new blob without its sha256 gets its pipeline queued (the digest is
+    its first step), due at once if small, else after a short wait for its asset (see
+    UPLOAD_GRACE_SECONDS); otherwise the pipeline is queued when an asset needs it.
+    """
+    blob = s.scalar(select(Blob).where(Blob.etag == etag))
+    created = blob is None
+    if blob is None:
+        blob_id = str(uuid.uuid4())
+        key = blob_key(blob_id)
+        store_bytes(key)
+        blob = Blob(id=blob_id, etag=etag, sha256=sha256, size=size, key=key)
+        s.add(blob)
+        s.flush()
+        if sha256 is None:
+            wait = UPLOAD_GRACE_SECONDS if size >= UPLOAD_GRACE_MIN_SIZE else 0
+            queue_pipeline(s, blob_id=blob_id, priority=UPLOAD_PRIORITY, delay=wait)
+    claim(s, blob_id=blob.id, user=user)
+    return blob, created
 
 
 def use_claim(s: Session, *, blob_id: str, user: User) -> None:

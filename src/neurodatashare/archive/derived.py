@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import and_, false, func, or_, select
@@ -18,6 +14,7 @@ from sqlalchemy.orm import Session
 from neurodatashare.archive.context import Archive
 from neurodatashare.db.models import Asset, Blob, Derived
 from neurodatashare.formats import Format, format_for, formats
+from neurodatashare.formats.nwb import INDEX_KIND, OVERVIEW_KIND
 
 log = logging.getLogger("neurodatashare.processing")
 
@@ -70,27 +67,6 @@ def up_to_date(s: Session, *, blob_id: str, fmt: Format | None = None) -> bool:
     return have == wanted
 
 
-@contextmanager
-def local_copy(archive: Archive, blob: Blob) -> Iterator[Path]:
-    """A filesystem path to the blob's bytes (a temporary copy where the store is remote).
-
-    Uploaded files are read only through here, so this is where HDF5 is told never to
-    open another file by itself when a file links to one (see nwb/links.py).
-    """
-    from neurodatashare.nwb.links import isolate
-
-    isolate()
-    path = archive.store.local_path(blob.key)
-    if path is not None:
-        yield path
-        return
-    with tempfile.TemporaryDirectory() as tmp:  # pragma: no cover - remote stores
-        target = Path(tmp) / "blob.nwb"
-        with archive.store.open(blob.key) as src, open(target, "wb") as dst:
-            shutil.copyfileobj(src, dst, 8 * 2**20)
-        yield target
-
-
 def derived_producer(s: Session, *, blob_id: str, kind: str) -> str | None:
     """Which tool version made the blob's `kind` artifact, or None if there is none."""
     return s.scalar(
@@ -137,8 +113,16 @@ def build_artifact(
 
 def storage_key(blob_id: str, kind: str) -> str:
     """Where a blob's stored artifact of `kind` lives in the blob store."""
-    name = {"lindi": "index.lindi.json", "overview": "overview.h5"}[kind]
+    name = {"lindi": "index.lindi.json", "overview": "overview.h5"}.get(kind, kind)
     return f"derived/{blob_id[:3]}/{blob_id}/{name}"
+
+
+def index_key(blob_id: str) -> str:
+    return storage_key(blob_id, INDEX_KIND)
+
+
+def overview_key(blob_id: str) -> str:
+    return storage_key(blob_id, OVERVIEW_KIND)
 
 
 def store_derived(s: Session, *, blob_id: str, kind: str, producer: str, **values: Any) -> None:

@@ -4,7 +4,8 @@ Every call checks access (visible_asset) first, then reads the asset's NWB file 
 the archive's cache of open files (archive/blob_files.py), so panning a trace does not
 reopen the file and its overview for every window. The reading itself lives in
 the nwb/explore/ package; read errors become 4xx.
-The tree is served by archive/explore_tree.py; overviews are built by archive/explore.py.
+The tree is served by archive/explore_tree.py; overviews are built by the pipeline
+(archive/pipeline.py, with the builders in formats/nwb.py).
 """
 
 from __future__ import annotations
@@ -18,15 +19,21 @@ from sqlalchemy import select
 
 from neurodatashare.archive.blob_files import Opened
 from neurodatashare.archive.context import Archive
-from neurodatashare.archive.explore import OVERVIEW_KIND, Unreadable, overview_producer
 from neurodatashare.db.models import Asset, Dataset, Derived, User
 from neurodatashare.errors import BadRequest, NDSError
+from neurodatashare.formats.nwb import OVERVIEW_KIND, overview_producer
 
 log = logging.getLogger("neurodatashare.explore")
 
 PROJECTIONS = ("mean", "max")
 MAX_CHOSEN = 10_000  # channels or units named in one request
 T = TypeVar("T")
+
+
+class Unreadable(NDSError):
+    """Bytes that are stored but cannot be read as the file they claim to be."""
+
+    status_code = 422
 
 
 @contextmanager

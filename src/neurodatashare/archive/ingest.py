@@ -7,16 +7,12 @@ asset created on the draft (which queues extraction, validation and indexing).
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from neurodatashare.archive import assets, blobs
 from neurodatashare.archive.context import Archive
-from neurodatashare.db.models import Blob, User
-from neurodatashare.storage.base import blob_key
+from neurodatashare.db.models import User
 from neurodatashare.storage.digests import file_digests
 
 
@@ -26,18 +22,16 @@ def store_file(archive: Archive, *, source: Path, user: User) -> str:
     `user` gets a claim on the blob, as after an upload, so may make an asset of it.
     """
     sha256, etag = file_digests(str(source))
-    with archive.db.read() as s:
-        existing = s.scalar(select(Blob.id).where(Blob.etag == etag))
-    blob_id = existing or str(uuid.uuid4())
-    if existing is None:
-        key = blob_key(blob_id)
-        archive.store.put_file(key, source)
     with archive.db.write() as s:
-        if existing is None:
-            s.add(Blob(id=blob_id, etag=etag, sha256=sha256, size=source.stat().st_size, key=key))
-            s.flush()
-        blobs.claim(s, blob_id=blob_id, user=user)
-    return blob_id
+        blob, _created = blobs.create_blob(
+            s,
+            user=user,
+            etag=etag,
+            size=source.stat().st_size,
+            sha256=sha256,
+            store_bytes=lambda key: archive.store.put_file(key, source),
+        )
+        return blob.id
 
 
 def ingest_file(

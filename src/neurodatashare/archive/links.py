@@ -11,7 +11,7 @@ gets the linked objects' entries from the sibling's own index (:func:`graft_inde
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -21,10 +21,13 @@ from sqlalchemy.orm import Session
 
 from neurodatashare.archive.context import Archive
 from neurodatashare.db.models import Asset, Dataset, Version, VersionAsset
-from neurodatashare.nwb.links import ExternalLink, Followed, missing_message, sibling_path
-
-#: The index's own record of the links it left out (first key of the JSON document).
-INDEX_LINKS_KEY = "nds_external_links"
+from neurodatashare.nwb.links import (
+    INDEX_LINKS_KEY,
+    ExternalLink,
+    Followed,
+    missing_message,
+    sibling_path,
+)
 
 
 @dataclass
@@ -141,12 +144,19 @@ def _index_links(body: bytes) -> tuple[dict[str, Any], list[ExternalLink]] | Non
 
 
 def graft_index(
-    archive: Archive, s: Session, *, asset: Asset, dataset: Dataset, body: bytes
+    archive: Archive,
+    s: Session,
+    *,
+    asset: Asset,
+    dataset: Dataset,
+    body: bytes,
+    url_for: Callable[[str], str],
 ) -> dict[str, Any] | None:
     """The asset's index with its followed links' objects added from the siblings'
-    indexes (chunk references to each sibling's own URL), or None when it has no links."""
-    from neurodatashare.archive.streaming import INDEX_KIND, download_url
+    indexes (chunk references to each sibling's own URL, `url_for(asset_id)`), or None
+    when it has no links."""
     from neurodatashare.db.models import Derived
+    from neurodatashare.formats.nwb import INDEX_KIND
 
     parsed = _index_links(body)
     if parsed is None:
@@ -176,7 +186,7 @@ def graft_index(
             rfs["refs"][new_key] = value
             grafted += 1
         if grafted:
-            templates[name] = download_url(archive, asset_id=sib.asset.id, dataset=dataset)
+            templates[name] = url_for(sib.asset.id)
     rfs["nds_templates"] = templates
     return rfs
 

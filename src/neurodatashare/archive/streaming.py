@@ -3,10 +3,11 @@
 A LINDI index is the HDF5 file's structure (groups, attributes, small datasets inline)
 plus the byte offset and size of every chunk, as one JSON reference file system. A
 reader that has it opens the file in one request and then fetches only the chunks it
-needs with Range requests. The index is built once per blob with chunk references to
-the template `{{u}}`; when served for an asset, `templates.u` is set to that asset's
-download URL (signed when the dataset is not open, so readers that cannot send headers,
-such as lindi, fsspec and remfile, still work and the key never appears in a URL).
+needs with Range requests. The index is built once per blob (formats/nwb.py, run by
+archive/pipeline.py) with chunk references to the template `{{u}}`; when served for an
+asset, `templates.u` is set to that asset's download URL (signed when the dataset is not
+open, so readers that cannot send headers, such as lindi, fsspec and remfile, still work
+and the key never appears in a URL).
 
 A signed link names the asset, its expiry and the dataset's access generation, a counter
 bumped by every change of access level or owners: such a change revokes every link
@@ -19,7 +20,6 @@ import hashlib
 import hmac
 import json
 import time
-from dataclasses import asdict
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,66 +27,14 @@ from sqlalchemy import select
 
 from neurodatashare.archive.access import effective_access
 from neurodatashare.archive.context import Archive
-from neurodatashare.db.models import Blob, Dataset, Derived, User
+from neurodatashare.db.models import Dataset, Derived, User
 from neurodatashare.errors import Conflict, Forbidden, NotFound
+from neurodatashare.formats.nwb import INDEX_KIND
 from neurodatashare.storage.signing import signature_matches
 
-INDEX_KIND = "lindi"
-TEMPLATE = "{{u}}"
 # Short: a link is a bearer capability, usable by whoever holds it until it expires or the
 # dataset's access changes. Readers (lindi, remfile) fetch a fresh index to go on.
 SIGNED_URL_LIFETIME = 3600
-
-
-def index_producer() -> str:
-    from importlib.metadata import version
-
-    return f"lindi-{version('lindi')}+nds-2"
-
-
-def index_key(blob_id: str) -> str:
-    from neurodatashare.archive.derived import storage_key
-
-    return storage_key(blob_id, INDEX_KIND)
-
-
-def build_index_bytes(path: str) -> bytes:
-    """The LINDI reference file system of a local HDF5 file, chunks pointing at {{u}}."""
-    from lindi import LindiH5ZarrStore
-    from lindi.LindiH5ZarrStore.LindiH5ZarrStoreOpts import LindiH5ZarrStoreOpts
-
-    from neurodatashare.archive.links import INDEX_LINKS_KEY
-    from neurodatashare.nwb.links import external_links, without_external_links
-
-    # No "external array links": every chunk gets a reference, so a reader never falls
-    # back to opening the HDF5 file remotely (which costs many round trips).
-    opts = LindiH5ZarrStoreOpts(num_dataset_chunks_threshold=None)
-    with LindiH5ZarrStore.from_file(path, url=TEMPLATE, opts=opts) as store:
-        # External links are left out (lindi cannot represent them) and listed first in
-        # the document, so serving can add the linked objects of sibling files.
-        external = external_links(store._h5f)
-        if external:
-            store._h5f = without_external_links(store._h5f)
-        rfs = store.to_reference_file_system()
-    rfs.pop("templates", None)
-    if external:
-        rfs = {INDEX_LINKS_KEY: [asdict(link) for link in external], **rfs}
-    return json.dumps(rfs, separators=(",", ":")).encode()
-
-
-def build_index(archive: Archive, payload: dict[str, Any]) -> None:
-    """The `nwb.index` job."""
-    from neurodatashare.archive.derived import build_artifact, local_copy
-
-    blob_id = payload["blob_id"]
-
-    def build(blob: Blob) -> None:
-        with local_copy(archive, blob) as path:
-            archive.store.put(index_key(blob_id), build_index_bytes(str(path)))
-
-    build_artifact(
-        archive, blob_id=blob_id, kind=INDEX_KIND, producer=index_producer(), build=build
-    )
 
 
 # -- signed URLs -------------------------------------------------------------------------
@@ -153,7 +101,14 @@ def asset_index(archive: Archive, *, asset_id: str, user: User | None) -> bytes:
     body = archive.store.read(row.storage_key)
     url = download_url(archive, asset_id=asset.id, dataset=dataset)
     with archive.db.read() as s:
-        grafted = graft_index(archive, s, asset=asset, dataset=dataset, body=body)
+        grafted = graft_index(
+            archive,
+            s,
+            asset=asset,
+            dataset=dataset,
+            body=body,
+            url_for=lambda sibling: download_url(archive, asset_id=sibling, dataset=dataset),
+        )
     if grafted is not None:
         grafted["templates"] = {"u": url, **grafted.pop("nds_templates")}
         return json.dumps(grafted, separators=(",", ":")).encode()

@@ -17,12 +17,9 @@ from sqlalchemy import delete, select
 from neurodatashare.archive import blobs
 from neurodatashare.archive.access import check_uuid, load_dataset, require_user
 from neurodatashare.archive.context import Archive
-from neurodatashare.archive.processing import SHA256
 from neurodatashare.archive.requests import CompletedPart
 from neurodatashare.db.models import Blob, Upload, User, utcnow
 from neurodatashare.errors import BadRequest, Conflict, NotFound
-from neurodatashare.jobs import enqueue
-from neurodatashare.storage.base import blob_key
 from neurodatashare.storage.digests import ETAG_RE, etag_from_part_md5s, part_plan
 
 MAX_SIZE = 5 * 2**40  # the S3 object limit, which the dandi-etag part plan assumes
@@ -152,23 +149,17 @@ def validate_upload(archive: Archive, *, upload_id: str, user: User | None) -> d
             "The upload was discarded; start it again."
         )
     with archive.db.write() as s:
-        existing = s.scalar(select(Blob).where(Blob.etag == facts.etag))
-        if existing is None:
-            blob_id = str(uuid.uuid4())
-            key = blob_key(blob_id)
-            # The file is moved into place first: a crash before the commit leaves an
-            # unreferenced file (invisible), never a blob row without bytes.
-            archive.store.commit(upload_id=upload_id, key=key)
-            blob = Blob(id=blob_id, etag=facts.etag, sha256=facts.sha256, size=facts.size, key=key)
-            s.add(blob)
-            if facts.sha256 is None:
-                enqueue(s, kind=SHA256, key=blob_id, payload={"blob_id": blob_id}, priority=50)
-        else:
-            blob = existing  # the same bytes are stored once, whoever sent them first
-        blobs.claim(s, blob_id=blob.id, user=uploader)
+        blob, created = blobs.create_blob(
+            s,
+            user=uploader,
+            etag=facts.etag,
+            size=facts.size,
+            sha256=facts.sha256,
+            store_bytes=lambda key: archive.store.commit(upload_id=upload_id, key=key),
+        )
         s.execute(delete(Upload).where(Upload.id == upload_id))
-    if existing is not None:
-        archive.store.abort(upload_id=upload_id)
+    if not created:
+        archive.store.abort(upload_id=upload_id)  # the same bytes are stored once
     # The digests this upload computed, not the stored blob's: an answer that carried the
     # sha256 of an earlier upload would tell that someone else already has these bytes.
     return {"blob_id": blob.id, "etag": facts.etag, "sha256": facts.sha256, "size": facts.size}

@@ -12,6 +12,10 @@ from neurodatashare.db.models import Asset, Blob, Derived, Version, VersionAsset
 from neurodatashare.jobs import enqueue
 
 SUMMARIZE = "version.summarize"
+# After the blob pipelines (priority 100): files queued together finish first, and their
+# drafts' summary, queued once per version (enqueue is a no-op while it is queued), runs
+# once after them instead of once per file.
+SUMMARIZE_PRIORITY = 150
 ERROR_LEVEL = 40  # validation.types.Severity.ERROR, without importing pynwb here
 
 
@@ -141,6 +145,13 @@ def refresh_status(s: Session, version: Version) -> None:
 
 
 def refresh_draft(s: Session, draft: Version) -> None:
-    """Recompute the draft's status now and queue its summary (cheap to ask twice)."""
+    """Recompute the draft's status now (one count query) and queue its summary, once per
+    batch of changes (see SUMMARIZE_PRIORITY)."""
     refresh_status(s, draft)
-    enqueue(s, kind=SUMMARIZE, key=str(draft.id), payload={"version_id": draft.id})
+    enqueue(
+        s,
+        kind=SUMMARIZE,
+        key=str(draft.id),
+        payload={"version_id": draft.id},
+        priority=SUMMARIZE_PRIORITY,
+    )

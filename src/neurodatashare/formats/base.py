@@ -2,7 +2,7 @@
 
 A format recognises its files (path and first bytes), processes one open file into
 dandischema-shaped metadata plus validation results, lists the derived artifacts it
-builds, and names the explorer views it offers. The pipeline (archive/processing.py)
+builds, and names the explorer views it offers. The pipeline (archive/pipeline.py)
 and the asset metadata (archive/assets.py) only talk to this protocol.
 """
 
@@ -24,7 +24,8 @@ class Processed:
 
 @dataclass(frozen=True)
 class Artifact:
-    """A derived artifact builder: `build(reader, blob_id=...)` returns a JSON summary."""
+    """A derived artifact: `build(reader, out)` writes it to the path `out` from the open
+    file and returns a small JSON-able summary (or None); `producer()` is its version."""
 
     kind: str
     producer: Callable[[], str]

@@ -1,4 +1,5 @@
-"""NWB (HDF5): metadata from nwb/extract.py, checks from validation/run.py."""
+"""NWB (HDF5): metadata from nwb/extract.py, checks from validation/run.py, and two
+artifacts: the streaming index (LINDI) and the overview pyramids (nwb/overview.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,21 @@ from neurodatashare.nwb.extract import EXTRACTOR_VERSION, NWB_ENCODING_FORMAT
 from neurodatashare.validation.run import VALIDATOR_VERSION
 
 log = logging.getLogger("neurodatashare.formats.nwb")
+INDEX_KIND = "lindi"
+OVERVIEW_KIND = "overview"
+TEMPLATE = "{{u}}"  # the index's chunk URL; serving sets it to the asset's download URL
+
+
+def index_producer() -> str:
+    from importlib.metadata import version
+
+    return f"lindi-{version('lindi')}+nds-2"
+
+
+def overview_producer() -> str:
+    from neurodatashare.nwb.overview import OVERVIEW_VERSION
+
+    return f"overview-{OVERVIEW_VERSION}"
 
 
 @contextmanager
@@ -69,15 +85,56 @@ def analyse(path: Path) -> Processed:
     return Processed(metadata, [r.model_dump(mode="json") for r in results], error)
 
 
+def build_index(reader: BinaryIO, out: Path) -> None:
+    """Write the LINDI reference file system of the open file, chunks pointing at {{u}}."""
+    import json
+    from dataclasses import asdict
+
+    from lindi import LindiH5ZarrStore
+    from lindi.LindiH5ZarrStore.LindiH5ZarrStoreOpts import LindiH5ZarrStoreOpts
+
+    from neurodatashare.nwb.links import INDEX_LINKS_KEY, external_links, without_external_links
+
+    # No "external array links": every chunk gets a reference, so a reader never falls
+    # back to opening the HDF5 file remotely (which costs many round trips).
+    opts = LindiH5ZarrStoreOpts(num_dataset_chunks_threshold=None)
+    # LindiH5ZarrStore.from_file takes only a file name or URL; its constructor is what
+    # from_file calls with the file it opened, here the pipeline's reader (left open).
+    store = LindiH5ZarrStore(_file=reader, _url=TEMPLATE, _opts=opts, _entities_to_close=[])
+    with store:
+        # External links are left out (lindi cannot represent them) and listed first in
+        # the document, so serving can add the linked objects of sibling files.
+        external = external_links(store._h5f)
+        if external:
+            store._h5f = without_external_links(store._h5f)
+        rfs = store.to_reference_file_system()
+    rfs.pop("templates", None)
+    if external:
+        rfs = {INDEX_LINKS_KEY: [asdict(link) for link in external], **rfs}
+    out.write_bytes(json.dumps(rfs, separators=(",", ":")).encode())
+
+
+def build_overview(reader: BinaryIO, out: Path) -> Any:
+    """Write the min/max pyramids of every long series of the open file."""
+    import h5py
+
+    from neurodatashare.nwb.overview import build_overviews
+
+    with h5py.File(reader, "r") as h5:
+        return build_overviews(h5, out)
+
+
 class NWB:
     name = "nwb"
     media_type = NWB_ENCODING_FORMAT
     suffixes: tuple[str, ...] = (".nwb",)
     version = VALIDATOR_VERSION
     metadata_version = f"extract-{EXTRACTOR_VERSION}"
-    # the streaming index and overview pyramid are built by archive/streaming.py and
-    # archive/explore.py, scheduled by archive/processing.py
-    artifacts: Sequence[Artifact] = ()
+    # built in this order by archive/pipeline.py; the index first, as it serves readers
+    artifacts: Sequence[Artifact] = (
+        Artifact(INDEX_KIND, index_producer, build_index),
+        Artifact(OVERVIEW_KIND, overview_producer, build_overview),
+    )
 
     def claims(self, path: str, head: bytes) -> bool:
         return path.lower().endswith(self.suffixes)

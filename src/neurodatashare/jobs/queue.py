@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from neurodatashare.db.models import Job, utcnow
 
 ACTIVE = text("state IN ('queued', 'running')")
 LEASE = timedelta(minutes=10)
+AGAIN = "_again"  # payload flag: enqueued again while running, so run once more
 wakeup = threading.Event()  # set by enqueue so in-process workers start at once
 
 
@@ -30,9 +32,22 @@ class ClaimedJob:
 
 
 def enqueue(
-    s: Session, *, kind: str, key: str, payload: dict[str, Any] | None = None, priority: int = 100
+    s: Session,
+    *,
+    kind: str,
+    key: str,
+    payload: dict[str, Any] | None = None,
+    priority: int = 100,
+    delay: float = 0,
 ) -> None:
-    """Queue a job in the caller's transaction; a no-op if the same (kind, key) is active."""
+    """Queue a job in the caller's transaction, to run `delay` seconds from now.
+
+    If the same (kind, key) is already queued, it stays the one job, due no later and at
+    no lower a priority than this call asks. If it is running, it is marked to run once
+    more when it finishes: it may have read the data before this caller's change (a
+    version's summary, a blob's steps).
+    """
+    due = utcnow() + timedelta(seconds=delay)
     values = {
         "kind": kind,
         "key": key,
@@ -41,16 +56,37 @@ def enqueue(
         "state": "queued",
         "attempts": 0,
         "max_attempts": 3,
-        "run_after": utcnow(),
+        "run_after": due,
         "created": utcnow(),
     }
     dialect = s.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    s.execute(
-        insert(Job)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["kind", "key"], index_where=ACTIVE)
-    )
+    for attempt in range(5):  # the active job may change between the insert and the lookup
+        inserted = s.scalar(
+            insert(Job)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["kind", "key"], index_where=ACTIVE)
+            .returning(Job.id)
+        )
+        if inserted is not None:
+            break
+        # Never wait for the job's row lock while holding the caller's: a claim or finish
+        # holds it only for a moment, so look again shortly instead (no deadlock possible).
+        active = s.scalar(
+            select(Job)
+            .where(Job.kind == kind, Job.key == key, ACTIVE)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+        if active is None:
+            time.sleep(0.01 * attempt)
+            continue
+        if active.state == "running" and not active.payload.get(AGAIN):
+            active.payload = {**active.payload, **(payload or {}), AGAIN: True}
+        elif active.state == "queued":
+            active.run_after = min(active.run_after, due)
+            active.priority = min(active.priority, priority)
+        break
     wakeup.set()
 
 
@@ -87,11 +123,17 @@ def claim(db: Database, *, worker: str, kinds: list[str] | None = None) -> Claim
 
 def finish(db: Database, job_id: int) -> None:
     with db.write() as s:
-        s.execute(
-            update(Job)
-            .where(Job.id == job_id)
-            .values(state="done", finished=utcnow(), lease_until=None, error=None)
-        )
+        job = s.scalar(select(Job).where(Job.id == job_id).with_for_update())
+        if job is None:
+            return
+        job.lease_until = None
+        job.error = None
+        if job.payload.get(AGAIN):
+            job.payload = {k: v for k, v in job.payload.items() if k != AGAIN}
+            job.state, job.attempts, job.run_after, job.worker = "queued", 0, utcnow(), None
+            wakeup.set()
+        else:
+            job.state, job.finished = "done", utcnow()
 
 
 def fail(db: Database, job_id: int, *, error: str) -> None:

@@ -26,6 +26,8 @@ import h5py
 
 #: External links listed per file at most (a file with more is listed up to here).
 MAX_LINKS = 1000
+#: A streaming index's own record of the links it left out (first key of the document).
+INDEX_LINKS_KEY = "nds_external_links"
 
 
 @dataclass(frozen=True)

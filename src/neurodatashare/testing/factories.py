@@ -6,12 +6,11 @@ tests can set up datasets and files in one line each.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import httpx
 
-from neurodatashare.storage.digests import etag_from_part_md5s, part_plan
+from neurodatashare.storage.digests import EtagHasher, part_plan
 
 
 def poll(check: Any, *, timeout: float = 60, what: str = "condition") -> Any:
@@ -43,9 +42,9 @@ def publishable_metadata(**extra: Any) -> dict[str, Any]:
 
 
 def dandi_etag(data: bytes) -> str:
-    return etag_from_part_md5s(
-        hashlib.md5(data[p.offset : p.offset + p.size]).hexdigest() for p in part_plan(len(data))
-    )
+    etag = EtagHasher(len(data))
+    etag.update(data)
+    return etag.hexdigest()
 
 
 class Caller:

@@ -200,9 +200,10 @@ def _kept(cell: Cell, step: int) -> np.ndarray:
 def drawing(cell: Cell, *, radii: bool = False) -> str:
     """The reconstruction as JSON: per kind one trace of x, y, z with null between sections,
     and per section its point count (`lengths`) and branch order, for colouring."""
-    total = len(cell.points)
+    # the reconstruction's own points: each joined section repeats its parent's last point
+    total = len(cell.points) - int((cell.parent >= 0).sum())
     step = max(1, math.ceil(total / MAX_POINTS))
-    keep = _kept(cell, step) if step > 1 else np.ones(total, dtype=bool)
+    keep = _kept(cell, step) if step > 1 else np.ones(len(cell.points), dtype=bool)
     order = cell.order()
     kinds = np.asarray([kind_of(t) for t in cell.types.tolist()], dtype=object)
     sec_of_point = np.repeat(np.arange(cell.sections), np.diff(cell.offsets))

@@ -18,7 +18,7 @@ from neurodatashare.db.models import User
 from neurodatashare.errors import BadRequest, NotFound
 from neurodatashare.formats import swc_view
 
-CAPACITY = 8  # parsed files kept
+CAPACITY = 16  # parsed files and drawings kept
 MAX_BYTES = 512 * 1024 * 1024  # larger text files are not parsed for a view
 _cache: OrderedDict[tuple[str, str], Any] = OrderedDict()
 _lock = threading.Lock()
@@ -50,7 +50,8 @@ def _kind(path: str) -> str:
 def _parsed(
     archive: Archive, *, asset_id: str, user: User | None, what: str, cell: str | None = None
 ) -> Any:
-    """`what` (cell or networks) of the asset's file, parsed once per blob."""
+    """`what` (cell, drawing, drawing:radii or networks) of the asset's file, made once
+    per blob."""
     from neurodatashare.formats import neuroml_view
 
     path, blob_id, key, size = _asset(archive, asset_id=asset_id, user=user)
@@ -64,6 +65,10 @@ def _parsed(
         if slot in _cache:
             _cache.move_to_end(slot)
             return _cache[slot]
+    if what.startswith("drawing"):
+        # the JSON text is kept too: writing 100,000 points costs about MorphIO's parse
+        found = _cell(archive, asset_id=asset_id, user=user, cell=cell)
+        return _keep(slot, swc_view.drawing(found, radii=what == "drawing:radii"))
     with archive.store.open(key) as f:
         data = f.read()
     try:
@@ -78,6 +83,10 @@ def _parsed(
         raise NotFound(str(exc)) from None
     except ValueError as exc:
         raise BadRequest(f"{path} cannot be read: {exc}") from None
+    return _keep(slot, value)
+
+
+def _keep(slot: tuple[str, str], value: Any) -> Any:
     with _lock:
         _cache[slot] = value
         while len(_cache) > CAPACITY:
@@ -94,8 +103,9 @@ def morphology_json(
     archive: Archive, *, asset_id: str, user: User | None, radii: bool, cell: str | None = None
 ) -> str:
     """The reconstruction for drawing (formats/swc_view.py `drawing`), as JSON text."""
-    found = _cell(archive, asset_id=asset_id, user=user, cell=cell)
-    return swc_view.drawing(found, radii=radii)[:-1] + f',"asset_id":"{asset_id}"}}'
+    what = "drawing:radii" if radii else "drawing"
+    body: str = _parsed(archive, asset_id=asset_id, user=user, what=what, cell=cell)
+    return body[:-1] + f',"asset_id":"{asset_id}"}}'
 
 
 def dendrogram(

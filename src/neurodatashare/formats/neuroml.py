@@ -449,7 +449,15 @@ class NeuroMLFormat:
         return analyse(reader.read(), path=path)
 
     def views(self, asset: dict[str, Any]) -> list[str]:
-        return ["download", "summary"]
+        """`morphology` when a cell has segments, `network` when there is a network."""
+        summary = asset.get("nds:summary") or {}
+        cells = summary.get("cells") or []
+        views = ["download"]
+        if any(c.get("morphology") and c.get("segments") for c in cells):
+            views.append("morphology")
+        if (summary.get("counts") or {}).get("networks"):
+            views.append("network")
+        return [*views, "summary"]
 
 
 NEUROML = NeuroMLFormat()

@@ -222,7 +222,7 @@ class SWCFormat:
         return analyse(text, extension=extension)
 
     def views(self, asset: dict[str, Any]) -> list[str]:
-        return ["download", "summary"]
+        return ["download", "morphology", "dendrogram", "sholl", "summary"]
 
 
 SWC = SWCFormat()

@@ -29,6 +29,7 @@ from neurodatashare.server.routes import (
     validation,
     versions,
 )
+from neurodatashare.server.routes import morphology as morphology_routes
 
 log = logging.getLogger("neurodatashare.server")
 
@@ -79,6 +80,7 @@ def create_api(settings: Settings | None = None, *, archive: Archive | None = No
     )
     for module in (info, dandisets, versions, assets, uploads, validation, explore):
         app.include_router(module.router)
+    app.include_router(morphology_routes.router)
     install_api_docs(app)
     return app
 

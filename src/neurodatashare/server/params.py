@@ -55,3 +55,13 @@ PixelWidth = Annotated[
 Epoch = Annotated[int, Query(ge=0, le=2**62, description="Expiry, in seconds since 1970.")]
 Size = Annotated[int, Query(ge=0, le=2**62, description="A size in bytes.")]
 PartNumber = Annotated[int, Path(ge=1, le=10_000, description="Upload part number, from 1.")]
+# Sholl radii steps, in the morphology's own units (µm, or nm for files in nanometres).
+RadiusStep = Annotated[
+    float,
+    Query(
+        allow_inf_nan=False,
+        gt=0,
+        le=1e9,
+        description="A radius step in the morphology's units, above 0 and at most 10^9.",
+    ),
+]

@@ -1,0 +1,54 @@
+"""Extensions: the morphology and model views' data (SWC, Neurolucida, NeuroML), under the
+explorer's prefix. Each route calls one service of archive/morphology.py.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+
+from neurodatashare.archive import morphology
+from neurodatashare.server.deps import ArchiveDep, UserDep
+from neurodatashare.server.params import RadiusStep
+
+router = APIRouter(prefix="/api/assets/{asset_id}/explore", tags=["explore"])
+
+Radii = Annotated[bool, Query(description="Also send each point's radius (`r`).")]
+CellId = Annotated[
+    str | None,
+    Query(max_length=200, description="A NeuroML file's cell; the first with segments if absent."),
+]
+CACHE = {"Cache-Control": "private, max-age=300"}
+
+
+@router.get("/morphology")
+def morphology_view(
+    asset_id: str, archive: ArchiveDep, user: UserDep, radii: Radii = False, cell: CellId = None
+) -> Response:
+    """The reconstruction as polylines per neurite type, for a 3D plot."""
+    body = morphology.morphology_json(archive, asset_id=asset_id, user=user, radii=radii, cell=cell)
+    return Response(body, media_type="application/json", headers=CACHE)
+
+
+@router.get("/dendrogram")
+def dendrogram(
+    asset_id: str, archive: ArchiveDep, user: UserDep, cell: CellId = None
+) -> dict[str, Any]:
+    return morphology.dendrogram(archive, asset_id=asset_id, user=user, cell=cell)
+
+
+@router.get("/sholl")
+def sholl(
+    asset_id: str,
+    archive: ArchiveDep,
+    user: UserDep,
+    step: RadiusStep | None = None,
+    cell: CellId = None,
+) -> dict[str, Any]:
+    return morphology.sholl(archive, asset_id=asset_id, user=user, step=step, cell=cell)
+
+
+@router.get("/network")
+def network(asset_id: str, archive: ArchiveDep, user: UserDep) -> dict[str, Any]:
+    return morphology.network(archive, asset_id=asset_id, user=user)

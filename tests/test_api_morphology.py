@@ -1,0 +1,59 @@
+"""The morphology and network endpoints through the live server (server/routes/morphology.py),
+and the asset page naming their views."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from neurodatashare.testing import scales
+from neurodatashare.testing.live import Live
+
+
+def test_morphology_endpoints_and_pages(live: Live, tmp_path: Path) -> None:
+    alice = live.user("alice")
+    anon = live.anonymous()
+    ds = alice.create_dataset("morphology api")
+    swc = alice.add_file(ds, "cells/cell-1.swc", scales.swc("contour").encode())["asset_id"]
+    nml_bytes = scales.write_neuroml(tmp_path / "cell.nml").read_bytes()
+    nml = alice.add_file(ds, "models/cell.nml", nml_bytes)["asset_id"]
+    alice.wait_for_checks(nml)
+    api = f"/api/assets/{swc}/explore"
+
+    r = alice.get(f"{api}/morphology", params={"radii": "true"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+    data = r.json()
+    assert data["points"] == 14 and data["decimated"] is False
+    assert {t["type"] for t in data["traces"]} == {"soma", "axon", "basal"}
+    assert all(len(t["r"]) == len(t["x"]) for t in data["traces"])
+    assert alice.get(f"{api}/dendrogram").json()["leaves"] == 3
+    sholl = alice.get(f"{api}/sholl", params={"step": "2.5"}).json()
+    assert sholl["radii"][:2] == [2.5, 5.0] and len(sholl["crossings"]) == len(sholl["radii"])
+    for bad in ("0", "-1", "abc", "inf", "nan"):
+        r = alice.get(f"{api}/sholl", params={"step": bad})
+        assert r.status_code == 400 and "step" in r.text, (bad, r.text)
+    r = alice.get(f"{api}/sholl", params={"step": "0.00001"})
+    assert r.status_code == 400 and "at most 1,000" in r.json()["detail"]
+    r = alice.get(f"{api}/network")
+    assert r.status_code == 400 and "not a NeuroML file" in r.json()["detail"]
+
+    model = alice.get(f"/api/assets/{nml}/explore/morphology").json()
+    assert model["source"] == "neuroml" and model["sections"] == 2
+    nets = alice.get(f"/api/assets/{nml}/explore/network").json()["networks"]
+    assert nets[0]["populations"][0] == {"id": "pop", "component": "pyr", "size": 3}
+
+    page = anon.get(f"/asset/{swc}").text
+    for view in ("morphology", "dendrogram", "sholl"):
+        assert f'data-view="{view}"' in page and f"/static/views/{view}.js" in page
+    model_page = anon.get(f"/asset/{nml}").text
+    assert 'data-view="morphology"' in model_page and 'data-view="network"' in model_page
+    assert alice.get("/static/views/lib/common.js").status_code == 200
+
+    # hidden: made private, the anonymous caller gets what a missing asset gets
+    r = alice.put(f"/api/dandisets/{ds}/access/", json={"access": "private"})
+    assert r.status_code == 200, r.text
+    missing = "00000000-0000-4000-8000-000000000000"
+    for tail in ("morphology", "dendrogram", "sholl", "network"):
+        hidden = anon.get(f"{api}/{tail}")
+        absent = anon.get(f"/api/assets/{missing}/explore/{tail}")
+        assert hidden.status_code == absent.status_code == 401
+        assert hidden.json()["detail"].replace(swc, missing) == absent.json()["detail"]

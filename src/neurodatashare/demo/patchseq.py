@@ -230,6 +230,8 @@ def write_h5ad(path: Path, *, seed: int = 0) -> Path:
     names = [c.cell_id for c in CELLS] + [f"ref{i:04d}" for i in range(REFERENCE_CELLS)]
     markers = {c.cell_type: c.markers for c in CELLS}
     base = rng.gamma(0.6, 1.5, len(GENES))
+    for cell in CELLS:  # markers are off outside their type
+        base[[GENES.index(g) for g in cell.markers]] = 0.1
     means = np.tile(base, (len(names), 1))
     for row, cell_type in enumerate(all_types):
         for rank, gene in enumerate(markers[cell_type]):

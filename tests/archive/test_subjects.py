@@ -76,6 +76,10 @@ def test_links_by_every_rule(archive: Archive, tmp_path: Path) -> None:
     (sweeps,) = cell["sweeps"]
     assert sweeps["series"][0] == "/acquisition/sweep_00" and len(sweeps["series"]) == 5
 
+    # a cell beyond the summary's sample of obs names is found in the file itself
+    unpatched = get_cell(archive, dataset_id=ident, version="draft", cell_id="ref0100", user=None)
+    assert set(unpatched["formats"]) == {"anndata"} and unpatched["subject_id"] == "mouse03"
+
     # SWC names: the sub-<id>/ folder and the stem; the table overrides the file's own
     m9 = get_subject(archive, dataset_id=ident, version="draft", subject_id="m9", user=None)
     (traced,) = m9["formats"]["swc"]["morphology"]

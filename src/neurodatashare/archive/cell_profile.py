@@ -31,6 +31,15 @@ def _names(group: Any) -> np.ndarray:
     return np.asarray(data.asstr()[()] if data.dtype.kind in "OS" else data[()]).astype(str)
 
 
+def holds_cell(archive: Archive, *, blob_id: str, key: str, cell_id: str) -> bool:
+    """Whether an h5ad blob's obs names include `cell_id` (for files whose summary lists
+    only a sample of them). The caller has checked access."""
+    with archive.files.use(archive.store, blob_id=blob_id, key=key) as entry:
+        if "obs" not in entry.h5:
+            return False
+        return bool((_names(entry.h5["obs"]) == cell_id).any())
+
+
 def _row(x: Any, row: int, n_genes: int) -> np.ndarray:
     """Row `row` of X: dense, CSR (one slice) or CSC (a scan of its indices)."""
     if not hasattr(x, "keys"):

@@ -63,6 +63,8 @@ class Linked:
     cells_complete: bool = True  # False: an h5ad whose summary holds only a sample
     sweeps: dict[str, list[str]] = field(default_factory=dict)  # NWB: cell -> series paths
     rule: str = ""
+    blob_id: str = ""
+    blob_key: str = ""
 
     def json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -192,6 +194,8 @@ def version_links(s: Session, archive: Archive, *, version: Version) -> list[Lin
             format=fmt,
             modality=modality(fmt, meta),
             size=asset.blob.size,
+            blob_id=asset.blob_id,
+            blob_key=asset.blob.key,
         )
         item.subjects, item.rule = _file_subjects(fmt, meta), "file"
         if not item.subjects and (m := SUBJECT_IN_PATH.search(asset.path)):
@@ -270,12 +274,27 @@ def get_subject(
     return _subject_json(subject_id, links)
 
 
+def _in_file(archive: Archive, item: Linked, cell_id: str) -> bool:
+    """An h5ad whose summary holds a sample of its cells: look in its obs names."""
+    if item.cells_complete or item.format != "anndata" or not item.blob_key:
+        return False
+    from neurodatashare.archive.cell_profile import holds_cell
+
+    try:
+        found = holds_cell(archive, blob_id=item.blob_id, key=item.blob_key, cell_id=cell_id)
+    except (NDSError, OSError, KeyError, ValueError):
+        return False  # an unreadable file names no cell; its page says why
+    if found:
+        item.cells = [*item.cells, cell_id]
+    return found
+
+
 def get_cell(
     archive: Archive, *, dataset_id: str, version: str, cell_id: str, user: User | None
 ) -> dict[str, Any]:
     """One cell's assets by format and modality, its subject, and its NWB sweeps."""
     ds, ver, links = _links_for(archive, dataset_id=dataset_id, version=version, user=user)
-    mine = [item for item in links if cell_id in item.cells]
+    mine = [item for item in links if cell_id in item.cells or _in_file(archive, item, cell_id)]
     if not mine:
         raise NotFound(
             f"Dataset {ds} version {ver} has no cell {cell_id[:80]!r}: no file names it "

@@ -112,6 +112,8 @@ PATH_PARAMS: dict[str, Fill] = {
     "asset_id": lambda t, _r, _w: t.asset_id,
     "upload_id": lambda t, _r, _w: t.upload_id,
     "part_number": lambda _t, _r, _w: "1",
+    "subject_id": lambda _t, _r, _w: "mouse001",  # the Subject of make_ephys_file
+    "cell_id": lambda _t, _r, _w: "cell-matrix",  # no such cell: a clear 404 for the owner
 }
 
 

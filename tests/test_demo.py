@@ -196,3 +196,39 @@ def test_full_size_demo_under_a_minute(tmp_path: Path) -> None:
             assert f["acquisition/TwoPhotonSeries/data"].shape == (1800, 128, 128)
         critical = [m for m in _inspect(path) if m.importance.name == "CRITICAL"]
         assert not critical, [(m.check_function_name, m.message) for m in critical]
+
+
+# -- the Patch-seq dataset (demo/patchseq.py) ---------------------------------------------
+
+
+def test_patchseq_dataset_is_linked_and_deterministic(
+    demo_dataset: tuple[Path, list[Path]], tmp_path: Path
+) -> None:
+    import anndata
+    from pynwb import NWBHDF5IO
+
+    from neurodatashare.demo import patchseq
+
+    out = demo_dataset[0].with_name(demo_dataset[0].name + "-patchseq")  # written by `nds demo`
+    names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert len(names) == 12 and "links.tsv" in names
+    cell = patchseq.CELLS[0]
+    with NWBHDF5IO(str(out / f"sub-mouse03/sub-mouse03_obj-{cell.cell_id}_icephys.nwb")) as io:
+        f = io.read()
+        assert f.subject.subject_id == "mouse03"
+        assert [e.cell_id for e in f.icephys_electrodes.values()] == [cell.cell_id]
+        sweeps = [f.acquisition[f"sweep_{k:02d}"].data[:] for k in range(5)]
+    spikes = [int((np.diff((s > 0).astype(int)) == 1).sum()) for s in sweeps]
+    assert spikes[0] == 0 and spikes[-1] > spikes[2] > 0  # more current, more spikes
+    adata = anndata.read_h5ad(out / patchseq.relpaths()["h5ad"])
+    assert list(adata.obs_names[:4]) == [c.cell_id for c in patchseq.CELLS]
+    assert {"Gad1", "Sst", "Pvalb", "Vip", "Slc17a7"} <= set(adata.var_names)
+    row = np.asarray(adata[cell.cell_id].X.todense()).ravel()
+    assert adata.var_names[int(row.argmax())] in cell.markers
+    assert adata.obsm["X_umap"].shape == (adata.n_obs, 2)
+    swc = (out / f"sub-mouse03/morphology/{cell.cell_id}.swc").read_text()
+    assert f"# cell_id {cell.cell_id}" in swc
+    again = patchseq.write_patchseq_dataset(tmp_path / "again")
+    for path in again:
+        if path.suffix in (".swc", ".tsv", ".nml"):
+            assert path.read_bytes() == (out / path.relative_to(tmp_path / "again")).read_bytes()

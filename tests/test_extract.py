@@ -325,3 +325,17 @@ def test_summarize_assets_edge_cases(ephys: Path) -> None:
     assert "numberOfSubjects" not in summarize_assets([meta], sizes=[10])
     meta["path"] = "sub-other/sub-other_ecephys.nwb"
     assert summarize_assets([meta], sizes=[10])["numberOfSubjects"] == 1
+
+
+def test_icephys_cells_and_their_sweeps(tmp_path: Path) -> None:
+    from neurodatashare.demo import patchseq
+    from neurodatashare.testing.corpus import write_icephys
+
+    cell = patchseq.CELLS[1]
+    path = patchseq.write_icephys(tmp_path / "cell.nwb", cell, 1)
+    summary = extract_asset_metadata(path)["nds:summary"]
+    assert summary["cell_ids"] == [cell.cell_id]
+    assert summary["cell_sweeps"][cell.cell_id] == [f"/acquisition/sweep_{k:02d}" for k in range(5)]
+    # an electrode without a cell_id names no cell
+    plain = extract_asset_metadata(write_icephys(tmp_path / "plain.nwb"))["nds:summary"]
+    assert "cell_ids" not in plain

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from neurodatashare.archive import datasets, publish, users
 from neurodatashare.archive.context import Archive
+from neurodatashare.archive.demo_scales import ensure_patchseq_demo
 from neurodatashare.archive.ingest import ingest_file
 from neurodatashare.archive.processing import handlers
 from neurodatashare.db.models import Dataset, DatasetOwner, Job, User, Version
@@ -52,6 +53,7 @@ def find_demo(archive: Archive) -> tuple[User | None, str | None]:
             .join(DatasetOwner, DatasetOwner.dataset_id == Dataset.id)
             .join(Version, Version.dataset_id == Dataset.id)
             .where(DatasetOwner.user_id == user.id, Version.version != "draft")
+            .order_by(Dataset.id)  # the first one; the Patch-seq demo comes second
             .limit(1)
         )
     return user, f"{dataset_id:06d}" if dataset_id is not None else None
@@ -95,6 +97,8 @@ def load_demo(archive: Archive, *, files: list[Path], root: Path) -> tuple[str, 
         # check and index the files now, so the published version is complete at once
         finish_jobs(archive)
         publish.publish(archive, dataset_id=dataset_id, user=user)
+    patchseq = root.with_name(root.name + "-patchseq")
+    ensure_patchseq_demo(archive, user=user, root=patchseq, finish=finish_jobs)
     return dataset_id, users.new_api_key(archive, user=user)
 
 

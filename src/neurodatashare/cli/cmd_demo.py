@@ -33,13 +33,21 @@ from neurodatashare.cli.errors import friendly_errors
     type=click.IntRange(min=1),
     help="Files written at once (worker processes).",
 )
+@click.option(
+    "--patchseq/--no-patchseq",
+    default=True,
+    show_default=True,
+    help="Also write the Patch-seq dataset (NWB sweeps, SWC, h5ad, NeuroML) to OUT-patchseq.",
+)
 @friendly_errors
-def command(out: Path, seed: int, duration: float, jobs: int) -> None:
+def command(out: Path, seed: int, duration: float, jobs: int, patchseq: bool) -> None:
     """Write a realistic, simulated demo dataset: 2 mice x 2 sessions of 64-channel ephys
     (raw, LFP, sorted units), two-photon imaging (frames, ROIs, traces) and behaviour
     (position, running speed, licks, trials), as NWB files named the way DANDI does.
 
-    Takes 15-30 s and writes about 700 MB at the default 60 s per session.
+    Takes 15-30 s and writes about 700 MB at the default 60 s per session. Then (unless
+    --no-patchseq) a second, Patch-seq-style dataset beside it: four cells with sweeps,
+    reconstructions and expression, linked by subject and cell id (about 10 s, 22 MB).
     """
     from rich.console import Console
 
@@ -62,3 +70,15 @@ def command(out: Path, seed: int, duration: float, jobs: int) -> None:
         f"[green]Wrote {len(paths)} NWB files ({total:.0f} MB) to {out} in "
         f"{time.perf_counter() - t0:.1f} s.[/]"
     )
+    if patchseq:
+        from neurodatashare.demo.patchseq import write_patchseq_dataset
+
+        second = out.with_name(out.name + "-patchseq")
+        t1 = time.perf_counter()
+        with console.status("Writing the Patch-seq dataset ..."):
+            files = write_patchseq_dataset(second, seed=seed)
+        size = sum(p.stat().st_size for p in files) / 1e6
+        console.print(
+            f"[green]Wrote the Patch-seq dataset ({len(files)} files, {size:.0f} MB) to "
+            f"{second} in {time.perf_counter() - t1:.1f} s.[/]"
+        )

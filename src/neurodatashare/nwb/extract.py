@@ -30,6 +30,8 @@ NWB_ENCODING_FORMAT = "application/x-nwb"
 # Index or column arrays longer than this are not read whole while summarising.
 MAX_SMALL_ARRAY = 10_000_000
 MAX_NOTES = 50
+MAX_CELLS = 1000  # cells listed in the summary (nds:summary.cell_ids)
+MAX_CELL_SWEEPS = 20  # series paths listed per cell
 
 
 def duration_between(start: datetime, end: datetime) -> str:
@@ -312,6 +314,12 @@ def _summarize_objects(nwb: OpenNWB, notes: list[str]) -> dict[str, Any]:
         electrode_count, locations = 0, set()
         notes.append(f"/general/extracellular_ephys: skipped ({type(exc).__name__}).")
 
+    try:
+        cells = _icephys_cells(nwb)
+    except Exception as exc:
+        cells = {}
+        notes.append(f"/general/intracellular_ephys: cells skipped ({type(exc).__name__}).")
+
     duration = None
     if extents:
         span = max(e for _, e in extents) - min(s for s, _ in extents)
@@ -328,7 +336,41 @@ def _summarize_objects(nwb: OpenNWB, notes: list[str]) -> dict[str, Any]:
         "duration_s": duration,
         "sampling_rates": dict(sorted(rates.items())),
         "neurodata_types": dict(sorted(types.items())),
+        **({"cell_ids": sorted(cells), "cell_sweeps": cells} if cells else {}),
     }
+
+
+def _icephys_cells(nwb: OpenNWB) -> dict[str, list[str]]:
+    """Each recorded cell (IntracellularElectrode.cell_id) with the paths of its first
+    recorded responses, so the archive can link the file to the cell's other data."""
+    from pynwb.icephys import (
+        CurrentClampStimulusSeries,
+        PatchClampSeries,
+        VoltageClampStimulusSeries,
+    )
+
+    f = nwb.nwbfile
+    assert f is not None
+    cells: dict[str, list[str]] = {}
+    for electrode in f.icephys_electrodes.values():
+        cell = clean_text(getattr(electrode, "cell_id", None))
+        if cell:
+            cells.setdefault(cell[:200], [])
+    series = sorted(
+        (
+            o
+            for o in f.objects.values()
+            if isinstance(o, PatchClampSeries)
+            and not isinstance(o, CurrentClampStimulusSeries | VoltageClampStimulusSeries)
+        ),
+        key=lambda o: nwb.object_path(o) or o.name,
+    )
+    for s in series:
+        cell = clean_text(getattr(s.electrode, "cell_id", None))
+        paths = cells.get(cell[:200]) if cell else None
+        if paths is not None and len(paths) < MAX_CELL_SWEEPS:
+            paths.append(nwb.object_path(s) or s.name)
+    return dict(sorted(cells.items())[:MAX_CELLS])
 
 
 def _participant(facts: FileFacts, start: datetime | None) -> dict[str, Any] | None:

@@ -25,6 +25,7 @@ from neurodatashare.server.routes import (
     dandisets,
     explore,
     info,
+    subjects,
     uploads,
     validation,
     versions,
@@ -78,7 +79,7 @@ def create_api(settings: Settings | None = None, *, archive: Archive | None = No
         allow_headers=["*"],
         expose_headers=["ETag", "Content-Range", "Location"],
     )
-    for module in (info, dandisets, versions, assets, uploads, validation, explore):
+    for module in (info, dandisets, versions, assets, uploads, validation, explore, subjects):
         app.include_router(module.router)
     app.include_router(morphology_routes.router)
     install_api_docs(app)

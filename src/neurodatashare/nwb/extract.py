@@ -24,7 +24,7 @@ from neurodatashare.nwb.facts import FileFacts, clean_text, parse_datetime, read
 from neurodatashare.nwb.read import OpenNWB, open_nwb
 
 # Bump when the output of extract_asset_metadata changes for the same file.
-EXTRACTOR_VERSION = "2"
+EXTRACTOR_VERSION = "3"  # 3: intracellular cell ids (nds:summary.cell_ids, cell_sweeps)
 
 NWB_ENCODING_FORMAT = "application/x-nwb"
 # Index or column arrays longer than this are not read whole while summarising.

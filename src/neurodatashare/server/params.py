@@ -55,3 +55,18 @@ PixelWidth = Annotated[
 Epoch = Annotated[int, Query(ge=0, le=2**62, description="Expiry, in seconds since 1970.")]
 Size = Annotated[int, Query(ge=0, le=2**62, description="A size in bytes.")]
 PartNumber = Annotated[int, Path(ge=1, le=10_000, description="Upload part number, from 1.")]
+# Embedding windows (expression views): plot coordinates, whatever the embedding's scale.
+MAX_COORDINATE = 1e15
+Coordinate = Annotated[
+    float,
+    Query(
+        allow_inf_nan=False,
+        ge=-MAX_COORDINATE,
+        le=MAX_COORDINATE,
+        description="A plot coordinate (finite, within ±1e15).",
+    ),
+]
+PixelHeight = Annotated[
+    int, Query(ge=10, le=10_000, description="The plot's height in pixels, 10 to 10,000.")
+]
+BinPixels = Annotated[int, Query(ge=1, le=64, description="Pixels per density bin, 1 to 64.")]

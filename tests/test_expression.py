@@ -284,3 +284,12 @@ def test_views_name_the_embedding_only_when_there_is_one() -> None:
     flat = {"nds:summary": {"obsm": {"size_factors": [1]}}}
     assert ANNDATA.views(flat) == ["download", "dotplot", "cells", "summary"]
     assert ANNDATA.views({"path": "x.h5ad"}) == ["download", "dotplot", "cells", "summary"]
+
+
+def test_extreme_windows_are_empty_or_refused(ad: H5ad) -> None:
+    far = embedding(ad, x0=1e14, x1=1e15, y0=-1e15, y1=1e15)
+    assert far.meta()["in_view"] == 0 and far.data.shape == (0, 4)
+    huge = embedding(ad, x0=-1e15, x1=1e15, y0=-1e15, y1=1e15, budget=10)
+    assert huge.data[0].sum() == 500  # every cell in a bin, none lost at the edges
+    with pytest.raises(BadRequest, match="too small"):
+        embedding(ad, x0=0, x1=1e-320, y0=0, y1=1)

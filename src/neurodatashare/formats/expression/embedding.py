@@ -94,24 +94,42 @@ def _grid(width: int, height: int, bin_pixels: int) -> tuple[int, int, int]:
     return math.ceil(width / px), math.ceil(height / px), px
 
 
-def _majority(bins: np.ndarray, codes: np.ndarray, n_bins: int, n_cats: int) -> np.ndarray:
+def _majority(bins: np.ndarray, codes: np.ndarray, counts: np.ndarray, n_cats: int) -> np.ndarray:
     """The most common category per bin (NaN where a bin has no categorised cell)."""
-    ok = codes >= 0
-    b, c = bins[ok].astype(np.int64), codes[ok].astype(np.int64)
+    n_bins = counts.size
     out = np.full(n_bins, np.nan, dtype=np.float32)
-    if not b.size:
+    if codes.size and codes.min() < 0:  # missing categories take no part
+        ok = codes >= 0
+        bins, codes = bins[ok], codes[ok]
+        counts = np.bincount(bins, minlength=n_bins)
+    if not bins.size:
         return out
+    filled = counts > 0
     if n_bins * n_cats <= 2**24:
-        table = np.bincount(b * n_cats + c, minlength=n_bins * n_cats).reshape(n_bins, n_cats)
-        filled = table.sum(axis=1) > 0
+        pair = bins * np.int32(n_cats) + codes.astype(np.int32, copy=False)
+        table = np.bincount(pair, minlength=n_bins * n_cats).reshape(n_bins, n_cats)
         out[filled] = table[filled].argmax(axis=1)
         return out
-    pairs, counts = np.unique(b * n_cats + c, return_counts=True)
+    pairs, tally = np.unique(bins.astype(np.int64) * n_cats + codes, return_counts=True)
     pb, pc = pairs // n_cats, pairs % n_cats
-    order = np.lexsort((-counts, pb))  # per bin, the largest count first
+    order = np.lexsort((-tally, pb))  # per bin, the largest count first
     first = np.concatenate([[True], pb[order][1:] != pb[order][:-1]])
     out[pb[order][first]] = pc[order][first]
     return out
+
+
+def _bins(
+    xy: np.ndarray, rows: np.ndarray | None, window: list[float], nx: int, ny: int
+) -> np.ndarray:
+    """Each cell's bin (row-major, int32) for the cells `rows` (all when None)."""
+    x, y = (xy[0], xy[1]) if rows is None else (xy[0][rows], xy[1][rows])
+    ix = ((x - window[0]) * (nx / (window[1] - window[0]))).astype(np.int32)
+    iy = ((y - window[2]) * (ny / (window[3] - window[2]))).astype(np.int32)
+    np.clip(ix, 0, nx - 1, out=ix)  # the window's far edges, and rounding at the near ones
+    np.clip(iy, 0, ny - 1, out=iy)
+    iy *= np.int32(nx)
+    iy += ix
+    return iy
 
 
 def embedding(
@@ -140,14 +158,20 @@ def embedding(
     window = [extent[i] if v is None else float(v) for i, v in enumerate((x0, x1, y0, y1))]
     if not (window[0] < window[1] and window[2] < window[3]):
         raise BadRequest("The window needs x0 < x1 and y0 < y1.")
+    if not all(math.isfinite(10_000 / (b - a)) for a, b in (window[:2], window[2:])):
+        raise BadRequest("The window is too small to draw; zoom out a little.")
     x, y = xy[0], xy[1]
     whole = window == extent
     if whole:  # every cell with coordinates is in view
-        inside = np.isfinite(x) & np.isfinite(y)
+        finite = ad.cache.fetch(
+            (ad.blob_id, "finite", key), lambda: np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+        )
+        everyone = finite.size == x.size
+        rows = np.arange(x.size) if everyone and x.size <= budget else finite
     else:
         inside = (x >= window[0]) & (x <= window[1]) & (y >= window[2]) & (y <= window[3])
-    rows = np.flatnonzero(inside)
-    everyone = rows.size == x.size
+        rows = np.flatnonzero(inside)
+        everyone = rows.size == x.size
     header: dict[str, Any] = {
         "key": key,
         "keys": keys,
@@ -174,27 +198,31 @@ def embedding(
             data, {**header, "mode": "points", "fields": ["x", "y", "value", "cell"]}
         )
     nx, ny, px = _grid(width, height, bin_pixels)
-    xs, ys = (x, y) if everyone else (x[rows], y[rows])
-    ix = ((xs - window[0]) * (nx / (window[1] - window[0]))).astype(np.int32)
-    iy = ((ys - window[2]) * (ny / (window[3] - window[2]))).astype(np.int32)
-    np.minimum(ix, nx - 1, out=ix)
-    np.minimum(iy, ny - 1, out=iy)
-    bins = iy * np.int32(nx) + ix
+    subset = None if everyone else rows
+    if whole:  # the same bins for every colour of the whole view: kept with the coordinates
+        bins = ad.cache.fetch(
+            (ad.blob_id, "bins", key, nx, ny), lambda: _bins(xy, subset, window, nx, ny)
+        )
+    else:
+        bins = _bins(xy, subset, window, nx, ny)
     n_bins = nx * ny
-    counts = np.bincount(bins, minlength=n_bins).astype(np.float32)
+    counts = np.bincount(bins, minlength=n_bins)
     if values is None:
         shade = np.full(n_bins, np.nan, dtype=np.float32)
     elif colour.kind == "category":
         codes = values if everyone else values[rows]
-        shade = _majority(bins, codes, n_bins, len(colour.categories))
+        shade = _majority(bins, codes, counts, len(colour.categories))
     else:
         v = values if everyone else values[rows]
         ok = np.isfinite(v)
-        sums = np.bincount(bins[ok], weights=v[ok], minlength=n_bins)
-        seen = np.bincount(bins[ok], minlength=n_bins)
+        if ok.all():
+            sums, seen = np.bincount(bins, weights=v, minlength=n_bins), counts
+        else:
+            sums = np.bincount(bins[ok], weights=v[ok], minlength=n_bins)
+            seen = np.bincount(bins[ok], minlength=n_bins)
         with np.errstate(invalid="ignore", divide="ignore"):
             shade = np.where(seen > 0, sums / seen, np.nan).astype(np.float32)
-    grid = np.stack([counts, shade]).reshape(2, ny, nx)
+    grid = np.stack([counts.astype(np.float32), shade]).reshape(2, ny, nx)
     return EmbeddingView(
         grid,
         {

@@ -91,6 +91,7 @@ class H5ad:
         self.blob_id = blob_id
         self.cache = cache
         self.name = name
+        self._n_obs: int | None = None
         if "encoding-type" not in h5.attrs:
             raise BadRequest(
                 f"{name} was written by anndata before 0.7 (no encoding attributes); its "
@@ -110,7 +111,9 @@ class H5ad:
 
     @property
     def n_obs(self) -> int:
-        return int(self._frame_index(self.h5["obs"]).shape[0])
+        if self._n_obs is None:
+            self._n_obs = int(self._frame_index(self.h5["obs"]).shape[0])
+        return self._n_obs
 
     @property
     def n_vars(self) -> int:

@@ -99,6 +99,7 @@ def bench_embedding(
                 ),
             ]
             rows = []
+            assert client.get("/api/info/").status_code == 200  # the app's own first request
             COLUMNS.clear()
             first_ms, _, _ = _timed(client, url, screen)  # opens the file, reads the coordinates
             gene_cold, _, _ = _timed(client, url, {**screen, "color": "Vip"})  # a CSR scan

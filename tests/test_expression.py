@@ -293,3 +293,20 @@ def test_extreme_windows_are_empty_or_refused(ad: H5ad) -> None:
     assert huge.data[0].sum() == 500  # every cell in a bin, none lost at the edges
     with pytest.raises(BadRequest, match="too small"):
         embedding(ad, x0=0, x1=1e-320, y0=0, y1=1)
+
+
+def test_a_file_without_x_still_has_its_embedding_and_cells(tmp_path: Path) -> None:
+    import anndata
+    import pandas as pd
+
+    obs = pd.DataFrame(
+        {"cell_type": pd.Categorical(["a", "b"] * 50)}, index=[f"c{i}" for i in range(100)]
+    )
+    a = anndata.AnnData(obs=obs, var=pd.DataFrame(index=["g1", "g2"]))
+    a.obsm["spatial"] = np.arange(200, dtype=np.float32).reshape(100, 2)
+    a.write_h5ad(tmp_path / "nox.h5ad")
+    for ad in reader(tmp_path / "nox.h5ad"):
+        assert embedding(ad, color="cell_type").meta()["key"] == "spatial"
+        assert cells(ad, filters=["cell_type:eq:a"])["filtered_total"] == 50
+        with pytest.raises(BadRequest, match="has no X"):
+            embedding(ad, color="g1")

@@ -97,7 +97,7 @@ class H5ad:
                 f"{name} was written by anndata before 0.7 (no encoding attributes); its "
                 "views need today's layout: read and write it once with a current anndata."
             )
-        for part in ("obs", "var", "X"):
+        for part in ("obs", "var"):
             if part not in h5:
                 raise BadRequest(f"{name} has no {part}, so it is not an AnnData file.")
 
@@ -193,6 +193,8 @@ class H5ad:
         return str(symbols[j] if symbols is not None and symbols[j] else index[j])
 
     def storage(self) -> str:
+        if "X" not in self.h5:
+            raise BadRequest(f"{self.name} has no X, so it holds no expression to show.")
         x = self.h5["X"]
         if hasattr(x, "shape") and not hasattr(x, "keys"):
             return "dense"
@@ -222,9 +224,9 @@ class H5ad:
         return out
 
     def _read_genes(self, genes: list[int]) -> dict[int, np.ndarray]:
+        kind = self.storage()
         x = self.h5["X"]
         n = self.n_obs
-        kind = self.storage()
         if kind == "dense":
             block = np.asarray(x[:, genes], dtype=np.float32)
             return {j: np.ascontiguousarray(block[:, k]) for k, j in enumerate(genes)}

@@ -31,7 +31,7 @@ from neurodatashare.archive.users import create_user, new_api_key
 from neurodatashare.config import Settings
 from neurodatashare.formats.expression import COLUMNS
 from neurodatashare.server.app import create_api
-from neurodatashare.testing.scales import write_big_h5ad
+from neurodatashare.testing.scales import write_big_h5ad, write_h5ad
 
 
 def _timed(client: TestClient, url: str, params: dict[str, Any]) -> tuple[float, int, dict]:
@@ -99,7 +99,15 @@ def bench_embedding(
                 ),
             ]
             rows = []
-            assert client.get("/api/info/").status_code == 200  # the app's own first request
+            # the process's first embedding (of a small file) loads h5py, anndata and the
+            # readers once; what follows is what a file costs on its first request
+            small = write_h5ad(root / "small.h5ad", cells=100)
+            other = ingest_file(
+                archive, user=user, dataset_id=ds["identifier"], path="rna/s.h5ad", source=small
+            )["asset_id"]
+            process_ms, _, _ = _timed(
+                client, f"/api/assets/{other}/explore/embedding", {"color": "cell_type"}
+            )
             COLUMNS.clear()
             first_ms, _, _ = _timed(client, url, screen)  # opens the file, reads the coordinates
             gene_cold, _, _ = _timed(client, url, {**screen, "color": "Vip"})  # a CSR scan
@@ -126,7 +134,8 @@ def bench_embedding(
     print(f"{'request':28} {'mode':6} {'in view':>10} {'median ms':>10} {'max ms':>8} {'bytes':>9}")
     for name, mode, in_view, med, worst, size in rows:
         print(f"{name:28} {mode:6} {in_view:>10,} {med:>10.1f} {worst:>8.1f} {size:>9,}")
-    print(f"first request (open + read coordinates): {first_ms:.0f} ms")
+    print(f"first embedding request of the process (loads h5py, anndata): {process_ms:.0f} ms")
+    print(f"first request for the file (open + read coordinates): {first_ms:.0f} ms")
     print(f"first colour by a gene (CSR scan of X): {gene_cold:.0f} ms")
     print(
         f"plain anndata: read_h5ad(backed='r').obsm['X_umap'] {plain['coords_ms']:.0f} ms "
@@ -138,7 +147,13 @@ def bench_embedding(
         f"(ratio ours/plain, first gene: {gene_cold / plain['gene_ms']:.2f}; "
         f"warm: {rows[3][3] / plain['gene_ms']:.3f})"
     )
-    return {"rows": rows, "first_ms": first_ms, "gene_cold_ms": gene_cold, "plain": plain}
+    return {
+        "rows": rows,
+        "process_ms": process_ms,
+        "first_ms": first_ms,
+        "gene_cold_ms": gene_cold,
+        "plain": plain,
+    }
 
 
 def main() -> None:

@@ -36,7 +36,7 @@ function pointTraces(meta, data) {
   }
   if (color.kind === "category") {
     const text = Array.from(v, (c) => (Number.isNaN(c) ? "(missing)" : color.categories[c]));
-    return [{ ...base, x, y, text, showlegend: false, marker: { size, color: Array.from(v), colorscale: categoryScale(color.categories.length), cmin: 0, cmax: color.categories.length } }];
+    return [{ ...base, x, y, text, showlegend: false, marker: { size, color: Array.from(v, (c) => c + 0.5), colorscale: categoryScale(color.categories.length), cmin: 0, cmax: color.categories.length } }];
   }
   if (color.kind === "number" || color.kind === "gene") {
     const text = Array.from(v, (c) => `${color.name}: ${Number.isNaN(c) ? "missing" : c.toPrecision(4)}`);
@@ -58,7 +58,8 @@ function binTrace(meta, data) {
       const count = data[j * nx + i], value = data[per + j * nx + i];
       if (!count) { zr[i] = null; tr[i] = ""; continue; }
       if (color.kind === "none") { zr[i] = Math.log10(count); tr[i] = `${fmt(count)} cells`; continue; }
-      zr[i] = Number.isNaN(value) ? null : value;
+      // a category's code k is drawn at k + 0.5: the middle of its step of the colour scale
+      zr[i] = Number.isNaN(value) ? null : color.kind === "category" ? value + 0.5 : value;
       const shown = color.kind === "category" ? (color.categories[value] ?? "(missing)") : `mean ${color.name} ${value.toPrecision(3)}`;
       tr[i] = `${fmt(count)} cells · ${shown}`;
     }

@@ -76,6 +76,8 @@ def test_embedding_dotplot_and_cells_are_drawn(
         CELLS,
     )
     assert column and set(column) == {"Sst"}
+    page.shot("anndata-dotplot", DOTPLOT, docs=True)
+    page.shot("anndata-cells", CELLS, docs=True)
     page.assert_no_errors()
 
 

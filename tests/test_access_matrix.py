@@ -133,6 +133,7 @@ REQUIRED_QUERY: dict[str, Fill] = {
     "start": lambda _t, _r, _w: "0",
     "end": lambda _t, _r, _w: "0.5",
     "index": lambda _t, _r, _w: "0",
+    "genes": lambda _t, _r, _w: "Gad1,Sst",  # the expression views (routes/expression.py)
     "total": _part("total"),
     "expires": _part("expires"),
     "signature": _part("signature"),
@@ -204,6 +205,15 @@ VARIANTS: dict[str, list[dict[str, Fill]]] = {
         {"dataset": lambda t, _r, _w: t.ds, "version": lambda _t, _r, _w: "draft"},
     ],
     "/dandiset/{dataset_id}/{version}": [{"location": lambda t, _r, _w: t.name.lower()}],
+    "/api/assets/{asset_id}/explore/embedding": [
+        {"key": lambda _t, _r, _w: "X_umap", "color": lambda _t, _r, _w: "cell_type"},
+        {"x0": lambda _t, _r, _w: "-1", "x1": lambda _t, _r, _w: "1", "bin": lambda *_: "8"},
+    ],
+    "/api/assets/{asset_id}/explore/genes": [{"q": lambda _t, _r, _w: "gad"}],
+    "/api/assets/{asset_id}/explore/dotplot": [{"group": lambda _t, _r, _w: "cell_type"}],
+    "/api/assets/{asset_id}/explore/cells": [
+        {"sort": lambda _t, _r, _w: "cell_type", "filter": lambda *_: "cell_type:eq:Sst"},
+    ],
 }
 # Dedup: the target's blob offered for the caller's *own* dataset, as (own path, body).
 WRITE_VARIANTS: dict[tuple[str, str], list[tuple[bool, Fill | None]]] = {

@@ -47,6 +47,12 @@ class PayloadTooLarge(NDSError):
     status_code = 413
 
 
+class Unreadable(NDSError):
+    """Stored bytes that cannot be read as the file they claim to be (the explorer's views)."""
+
+    status_code = 422
+
+
 class TooBusy(NDSError):
     """The server is already doing as much of this kind of work as it allows; retry."""
 

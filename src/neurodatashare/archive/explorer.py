@@ -20,7 +20,7 @@ from sqlalchemy import select
 from neurodatashare.archive.blob_files import Opened
 from neurodatashare.archive.context import Archive
 from neurodatashare.db.models import Asset, Dataset, Derived, User
-from neurodatashare.errors import BadRequest, NDSError
+from neurodatashare.errors import BadRequest, NDSError, Unreadable
 from neurodatashare.formats.nwb import OVERVIEW_KIND, overview_producer
 
 log = logging.getLogger("neurodatashare.explore")
@@ -28,12 +28,6 @@ log = logging.getLogger("neurodatashare.explore")
 PROJECTIONS = ("mean", "max")
 MAX_CHOSEN = 10_000  # channels or units named in one request
 T = TypeVar("T")
-
-
-class Unreadable(NDSError):
-    """Bytes that are stored but cannot be read as the file they claim to be."""
-
-    status_code = 422
 
 
 @contextmanager

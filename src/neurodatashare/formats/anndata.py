@@ -387,7 +387,20 @@ class AnnDataFormat:
             return analyse(local)
 
     def views(self, asset: dict[str, Any]) -> list[str]:
-        return ["download", "summary"]
+        # the embedding only when the file's summary lists an obsm entry of two or more
+        # coordinates (formats/expression/ draws it; web/static/views/embedding.js)
+        summary = asset.get("nds:summary") if isinstance(asset, dict) else None
+        obsm = summary.get("obsm") if isinstance(summary, dict) else None
+        has_embedding = isinstance(obsm, dict) and any(
+            isinstance(d, list) and d and isinstance(d[0], int) and d[0] >= 2 for d in obsm.values()
+        )
+        return [
+            "download",
+            *(["embedding"] if has_embedding else []),
+            "dotplot",
+            "cells",
+            "summary",
+        ]
 
 
 ANNDATA = AnnDataFormat()

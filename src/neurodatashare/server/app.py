@@ -24,6 +24,7 @@ from neurodatashare.server.routes import (
     assets,
     dandisets,
     explore,
+    expression,
     info,
     subjects,
     uploads,
@@ -82,6 +83,7 @@ def create_api(settings: Settings | None = None, *, archive: Archive | None = No
     for module in (info, dandisets, versions, assets, uploads, validation, explore, subjects):
         app.include_router(module.router)
     app.include_router(morphology_routes.router)
+    app.include_router(expression.router)  # the AnnData views (server/routes/expression.py)
     install_api_docs(app)
     return app
 

@@ -65,3 +65,18 @@ RadiusStep = Annotated[
         description="A radius step in the morphology's units, above 0 and at most 10^9.",
     ),
 ]
+# Embedding windows (expression views): plot coordinates, whatever the embedding's scale.
+MAX_COORDINATE = 1e15
+Coordinate = Annotated[
+    float,
+    Query(
+        allow_inf_nan=False,
+        ge=-MAX_COORDINATE,
+        le=MAX_COORDINATE,
+        description="A plot coordinate (finite, within ±1e15).",
+    ),
+]
+PixelHeight = Annotated[
+    int, Query(ge=10, le=10_000, description="The plot's height in pixels, 10 to 10,000.")
+]
+BinPixels = Annotated[int, Query(ge=1, le=64, description="Pixels per density bin, 1 to 64.")]

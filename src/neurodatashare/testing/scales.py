@@ -144,9 +144,13 @@ def write_h5ad(
     duplicate_var: bool = False,
     donors: tuple[str, ...] = ("mouse-1", "mouse-2"),
     seed: int = 0,
+    symbols: bool = False,
+    spatial: bool = False,
 ) -> Path:
     """An h5ad as scanpy pipelines leave it: counts in X (CSR or dense), a `counts` layer,
-    UMAP and PCA in obsm, and obs columns for cell type, region, donor and species."""
+    UMAP and PCA in obsm, and obs columns for cell type, region, donor and species. With
+    `symbols`, var names are Ensembl-like ids and var `gene_symbols` holds the names; with
+    `spatial`, obsm `spatial` holds coordinates on a slide."""
     import anndata
     import pandas as pd
     import scipy.sparse
@@ -162,14 +166,66 @@ def write_h5ad(
         obs["species"] = pd.Categorical(["Mus musculus"] * cells)
     obs["n_counts"] = counts.sum(axis=1)
     x: Any = scipy.sparse.csr_matrix(counts) if sparse else counts
-    adata = anndata.AnnData(X=x, obs=obs, var=pd.DataFrame(index=names))
+    var = pd.DataFrame(index=names)
+    if symbols:
+        var = pd.DataFrame(
+            {"gene_symbols": names}, index=[f"ENSMUSG{i:011d}" for i in range(genes)]
+        )
+    adata = anndata.AnnData(X=x, obs=obs, var=var)
     adata.layers["counts"] = x.copy()
-    adata.obsm["X_umap"] = rng.normal(0, 1, (cells, 2)).astype(np.float32)
+    umap = rng.normal(0, 1, (cells, 2)).astype(np.float32)
+    if obs_columns:  # one island per cell type, as a UMAP of real types looks
+        centres = np.array([[-6, 0], [6, 0], [0, 8]], dtype=np.float32)
+        umap += centres[obs["cell_type"].cat.codes.to_numpy()]
+    adata.obsm["X_umap"] = umap
     adata.obsm["X_pca"] = rng.normal(0, 1, (cells, 10)).astype(np.float32)
+    if spatial:
+        adata.obsm["spatial"] = (rng.random((cells, 2)) * 5000).astype(np.float32)
     if duplicate_obs:
         adata.obs_names = [f"cell-{i // 2}" for i in range(cells)]  # anndata writes these
     if duplicate_var:
         adata.var_names = ["Gad1"] * genes
+    adata.write_h5ad(path)
+    return path
+
+
+def write_big_h5ad(
+    path: Path, *, cells: int = 1_000_000, genes: int = 200, density: float = 0.05, seed: int = 0
+) -> Path:
+    """A large h5ad for timing the views (an atlas's shape: CSR counts at `density`, UMAP
+    islands per cell type, cell type and donor columns), written in the layout anndata
+    writes, without building the matrix densely first."""
+    import anndata
+    import pandas as pd
+    import scipy.sparse
+
+    rng = np.random.default_rng(seed)
+    per_row = rng.binomial(genes, density, cells)
+    indptr = np.concatenate([[0], np.cumsum(per_row)]).astype(np.int64)
+    nnz = int(indptr[-1])
+    # columns within a row: sorted, without repeats (a random start and stride per row)
+    offsets = np.arange(nnz) - np.repeat(indptr[:-1], per_row)
+    start = np.repeat(rng.integers(0, genes, cells), per_row)
+    indices = ((start + offsets * 7) % genes).astype(np.int32)
+    data = (rng.poisson(1.5, nnz) + 1).astype(np.float32)
+    x = scipy.sparse.csr_matrix((data, indices, indptr), shape=(cells, genes))
+    x.sort_indices()
+    types = rng.integers(0, 12, cells)
+    obs = pd.DataFrame(
+        {
+            "cell_type": pd.Categorical.from_codes(types, [f"type-{i}" for i in range(12)]),
+            "donor_id": pd.Categorical.from_codes(
+                rng.integers(0, 4, cells), ["d1", "d2", "d3", "d4"]
+            ),
+            "n_counts": np.asarray(x.sum(axis=1)).ravel().astype(np.float32),
+        },
+        index=pd.Index([f"c{i}" for i in range(cells)]),
+    )
+    names = [*GENES, *(f"Gene{i}" for i in range(len(GENES), genes))][:genes]
+    adata = anndata.AnnData(X=x, obs=obs, var=pd.DataFrame(index=names))
+    angle = types * (2 * np.pi / 12)
+    centres = np.stack([np.cos(angle), np.sin(angle)], axis=1) * 10
+    adata.obsm["X_umap"] = (centres + rng.normal(0, 1.2, (cells, 2))).astype(np.float32)
     adata.write_h5ad(path)
     return path
 

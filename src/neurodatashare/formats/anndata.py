@@ -297,7 +297,18 @@ def analyse(path: Path) -> Processed:
         return Processed(
             None, [finding(Severity.CRITICAL, "anndata.unreadable", message, fix)], message
         )
-    return _describe(tables, path, [str(w.message) for w in caught])
+    return _describe(tables, path, [str(w.message) for w in caught if _from_this_read(w)])
+
+
+# Where the warnings of reading an h5ad come from. `catch_warnings` records the warnings of
+# every thread (the server checks other files at the same time), so a warning raised by
+# other code (pynwb, hdmf, nwbinspector...) is not this file's.
+_READING_CODE = ("/anndata/", "/pandas/", "/h5py/", "/scipy/", "formats/anndata.py")
+
+
+def _from_this_read(caught: warnings.WarningMessage) -> bool:
+    where = str(caught.filename).replace("\\", "/")
+    return any(part in where for part in _READING_CODE)
 
 
 def _describe(adata: Tables, path: Path, caught: list[str]) -> Processed:

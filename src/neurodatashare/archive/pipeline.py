@@ -39,12 +39,16 @@ from neurodatashare.archive.derived import (
     up_to_date,
 )
 from neurodatashare.archive.version_status import refresh_draft
-from neurodatashare.db.models import Asset, Blob, Version, VersionAsset
+from neurodatashare.db.models import Asset, Blob, Job, Version, VersionAsset, utcnow
 from neurodatashare.formats import Artifact, Format
 from neurodatashare.jobs import enqueue
 
 log = logging.getLogger("neurodatashare.processing")
 PIPELINE = "blob.pipeline"
+# When other blobs wait for their checks, a blob's artifacts (index, overviews: slow on big
+# or hostile files) are built by a later job, so every file's report comes first. That job
+# opens the blob a second time; on an idle queue the pipeline does it all from one open.
+ARTIFACTS, ARTIFACTS_PRIORITY = "blob.artifacts", 120
 # the kinds of the jobs an older version queued, one per step; each runs the pipeline
 PROCESS_NWB, PROCESS = "nwb.process", "blob.process"
 LEGACY_KINDS = (PROCESS_NWB, PROCESS, "nwb.index", "nwb.overview", "blob.sha256")
@@ -96,8 +100,20 @@ def _formats(s: Session, *, blob_id: str, path: str | None) -> list[tuple[Format
     return list(found.values())
 
 
-def run_pipeline(archive: Archive, payload: dict[str, Any]) -> None:
-    """The `blob.pipeline` job (and the older per-step kinds)."""
+def _others_waiting(archive: Archive, *, blob_id: str) -> bool:
+    with archive.db.read() as s:
+        waiting = select(Job.id).where(
+            Job.kind == PIPELINE,
+            Job.state == "queued",
+            Job.key != blob_id,
+            Job.run_after <= utcnow(),
+        )
+        return s.scalar(waiting.limit(1)) is not None
+
+
+def run_pipeline(archive: Archive, payload: dict[str, Any], *, defer: bool = True) -> None:
+    """The `blob.pipeline` job (and the older per-step kinds); `blob.artifacts` with
+    `defer=False`."""
     blob_id = payload["blob_id"]
     with archive.db.read() as s:
         blob = s.get(Blob, blob_id)
@@ -120,6 +136,13 @@ def run_pipeline(archive: Archive, payload: dict[str, Any]) -> None:
             _step(failures, "sha256", _digest, archive, blob, reader)
         for fmt, path in todo:
             _step(failures, "process", _process, archive, blob, reader, fmt, path)
+            if fmt.artifacts and defer and _others_waiting(archive, blob_id=blob_id):
+                with archive.db.write() as s:
+                    later = {"blob_id": blob_id, "path": path}
+                    enqueue(
+                        s, kind=ARTIFACTS, key=blob_id, payload=later, priority=ARTIFACTS_PRIORITY
+                    )
+                continue
             for artifact in fmt.artifacts:
                 _step(failures, artifact.kind, _build, archive, blob, reader, artifact)
     if failures:
@@ -204,5 +227,9 @@ def _build(archive: Archive, blob: Blob, reader: BinaryIO, artifact: Artifact) -
 def handlers(archive: Archive) -> dict[str, Any]:
     """The pipeline's job kinds -> handler (the current one and the older per-step ones)."""
     return {
-        kind: (lambda payload: run_pipeline(archive, payload)) for kind in (PIPELINE, *LEGACY_KINDS)
+        **{
+            kind: (lambda payload: run_pipeline(archive, payload))
+            for kind in (PIPELINE, *LEGACY_KINDS)
+        },
+        ARTIFACTS: lambda payload: run_pipeline(archive, payload, defer=False),
     }

@@ -7,8 +7,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from neurodatashare.archive import zarr_results
 from neurodatashare.archive.derived import _severity_number, checked_asset
-from neurodatashare.db.models import Asset, Blob, Derived, Version, VersionAsset
+from neurodatashare.db.models import Asset, Blob, Derived, Version, VersionAsset, Zarr
 from neurodatashare.jobs import enqueue
 
 SUMMARIZE = "version.summarize"
@@ -67,7 +68,7 @@ def pending_count(s: Session, version: Version) -> int:
             Derived.id.is_(None),
         )
     )
-    return int(count or 0)
+    return int(count or 0) + zarr_results.pending_count(s, version)
 
 
 def has_asset_errors(s: Session, version: Version) -> bool:
@@ -84,7 +85,7 @@ def has_asset_errors(s: Session, version: Version) -> bool:
             .limit(1)
         )
         is not None
-    )
+    ) or bool(zarr_results.asset_errors(s, version))
 
 
 def asset_errors(s: Session, version: Version) -> list[dict[str, Any]]:
@@ -114,7 +115,7 @@ def asset_errors(s: Session, version: Version) -> list[dict[str, Any]]:
                         "how_to_fix": r.get("how_to_fix"),
                     }
                 )
-    return errors
+    return errors + zarr_results.asset_errors(s, version)
 
 
 def assets_summary(s: Session, version: Version) -> dict[str, Any]:
@@ -123,9 +124,10 @@ def assets_summary(s: Session, version: Version) -> dict[str, Any]:
 
     extracted = (Derived.blob_id == Asset.blob_id) & (Derived.kind == "metadata") & checked_asset()
     rows = s.execute(
-        select(Asset.meta, Blob.size, Derived.payload)
+        select(Asset.meta, func.coalesce(Blob.size, Zarr.size, 0), Derived.payload)
         .join(VersionAsset, VersionAsset.asset_id == Asset.id)
-        .join(Blob, Blob.id == Asset.blob_id)
+        .outerjoin(Blob, Blob.id == Asset.blob_id)
+        .outerjoin(Zarr, Zarr.id == Asset.zarr_id)
         .outerjoin(Derived, extracted)
         .where(VersionAsset.version_id == version.id)
     ).all()

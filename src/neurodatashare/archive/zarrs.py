@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from sqlalchemy import delete, func, literal, select
+from sqlalchemy import delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from neurodatashare.archive.access import (
@@ -435,7 +435,7 @@ def freeze(s: Session, z: Zarr) -> Zarr:
     columns = [ZarrEntry.path, ZarrEntry.storage_key, ZarrEntry.md5, ZarrEntry.size]
     source = select(literal(copy.id), *columns, ZarrEntry.modified).where(ZarrEntry.zarr_id == z.id)
     s.execute(
-        ZarrEntry.__table__.insert().from_select(
+        insert(ZarrEntry).from_select(
             ["zarr_id", "path", "storage_key", "md5", "size", "modified"], source
         )
     )

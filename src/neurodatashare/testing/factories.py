@@ -7,7 +7,6 @@ tests can set up datasets and files in one line each.
 from __future__ import annotations
 
 import hashlib
-
 from typing import Any
 
 import httpx
@@ -175,7 +174,7 @@ class Caller:
             lambda: (z := self.get(f"/api/zarr/{zarr_id}/").json())["status"] == "Complete" and z,
             timeout=timeout,
             what="Zarr checksum",
-        )  # type: ignore[no-any-return]
+        )
 
     def add_zarr(self, dataset_id: str, path: str, files: dict[str, bytes]) -> dict[str, Any]:
         """A Zarr asset as `dandi upload` makes one: Zarr, asset, files, finalize."""

@@ -361,3 +361,98 @@ def test_draft_waits_for_the_checksum(live: Live) -> None:
     assert alice.wait_for_status(ds)["status"] == "Valid"
     listing_ = alice.get(f"/api/dandisets/{ds}/versions/draft/").json()
     assert listing_["assetsSummary"]["numberOfBytes"] == len(b'{"zarr_format": 2}')
+
+
+class ToyVolume:
+    """A toy Zarr format: reads the root attributes and one array with zarr-python through
+    the archive's store seam; a missing 'title' is an error."""
+
+    name = "toy-volume"
+    media_type = "application/x-toy-volume+zarr"
+    suffixes = (".toy.zarr",)
+    version = "toy-1"
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def claims(self, path: str, head: bytes = b"") -> bool:
+        return path.lower().endswith(self.suffixes)
+
+    def process_store(self, store: Any, *, path: str) -> Any:
+        import zarr
+
+        from neurodatashare.formats import Processed
+        from neurodatashare.formats.common import finding
+        from neurodatashare.validation.types import Severity
+
+        self.calls.append(path)
+        group = zarr.open_group(store, mode="r")
+        results = []
+        if "title" not in group.attrs:
+            results.append(finding(Severity.ERROR, "toy_title", "The volume has no title."))
+        raw = group["raw"]
+        summary = {"shape": list(raw.shape), "dtype": str(raw.dtype), "max": int(raw[:].max())}
+        return Processed(metadata={"nds:summary": summary}, results=results)
+
+    def views(self, asset: dict[str, Any]) -> list[str]:
+        return ["summary"]
+
+
+@pytest.fixture
+def toy() -> Any:
+    from neurodatashare.formats import register_store_format, unregister_store_format
+
+    fmt = ToyVolume()
+    register_store_format(fmt)
+    yield fmt
+    unregister_store_format(fmt.name)
+
+
+def test_store_format_seam(live: Live, files: dict[str, bytes], toy: ToyVolume) -> None:
+    from neurodatashare.formats import store_format_for
+
+    assert store_format_for("a/b.TOY.zarr") is toy and store_format_for("a/b.zarr") is None
+    alice = live.user("alice")
+    ds = alice.create_dataset("z")
+    good = alice.add_zarr(ds, "good.toy.zarr", files)
+    report = alice.wait_for_checks(good["asset_id"])
+    assert report["status"] == "done" and report["results"] == []
+    assert report["metadata"]["nds:summary"] == {"shape": [8, 8], "dtype": "uint16", "max": 63}
+    md = alice.get(f"/api/assets/{good['asset_id']}/").json()
+    assert md["nds:format"] == "toy-volume"
+    assert md["encodingFormat"] == "application/x-toy-volume+zarr"
+    assert md["nds:summary"]["max"] == 63
+    # the asset page offers the format's views, and the summary it extracted
+    page = alice.get(f"/asset/{good['asset_id']}.json").json()
+    assert page["format"] == "toy-volume" and page["views"] == ["summary"]
+    html = alice.get(f"/asset/{good['asset_id']}")
+    assert html.status_code == 200 and "uint16" in html.text
+    # a Zarr without a title: an error finding, and the draft cannot be published
+    untitled = {k: v for k, v in files.items() if k != ".zattrs"}
+    bad = alice.add_zarr(ds, "bad.toy.zarr", untitled)
+    report = alice.wait_for_checks(bad["asset_id"])
+    assert [r["check"] for r in report["results"]] == ["toy_title"]
+    assert report["results"][0]["file"] == "bad.toy.zarr"
+    info = alice.wait_for_status(ds)
+    assert info["status"] == "Invalid"
+    assert any(e["path"] == "bad.toy.zarr" for e in info["asset_validation_errors"])
+    # results are per Zarr checksum: the same content under another Zarr is not redone
+    calls = len(toy.calls)
+    again = alice.add_zarr(ds, "again.toy.zarr", files)
+    assert alice.wait_for_checks(again["asset_id"])["status"] == "done"
+    assert len(toy.calls) == calls
+    # changing the Zarr makes a new checksum, processed afresh
+    alice.put_zarr_files(good["zarr"], {".zattrs": b'{"title": "renamed"}'})
+    alice.finalize_zarr(good["zarr"])
+    poll_done = alice.wait_for_checks(good["asset_id"])
+    assert poll_done["status"] == "done" and len(toy.calls) == calls + 1
+
+
+def test_a_format_that_crashes_reports_it(live: Live, toy: ToyVolume) -> None:
+    alice = live.user("alice")
+    ds = alice.create_dataset("z")
+    asset = alice.add_zarr(ds, "broken.toy.zarr", {".zgroup": b"not json"})
+    report = alice.wait_for_checks(asset["asset_id"])
+    assert report["status"] == "done"
+    assert [r["check"] for r in report["results"]] == ["unreadable"]
+    assert "toy-volume" in report["results"][0]["message"]

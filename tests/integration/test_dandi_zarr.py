@@ -136,7 +136,6 @@ def test_download_is_byte_identical(zsite: Site, uploaded: dict[str, Any]) -> No
 def test_reupload_sends_only_changes(zsite: Site, uploaded: dict[str, Any]) -> None:
     import numpy as np
     import zarr
-
     from dandi.support.digests import get_zarr_checksum
 
     local = uploaded["local"] / ZARR_PATH

@@ -456,3 +456,53 @@ def test_a_format_that_crashes_reports_it(live: Live, toy: ToyVolume) -> None:
     assert report["status"] == "done"
     assert [r["check"] for r in report["results"]] == ["unreadable"]
     assert "toy-volume" in report["results"][0]["message"]
+
+
+def test_every_asset_route_answers_a_zarr_asset_without_500(live: Live) -> None:
+    """Views that read one file say a Zarr is not one (4xx); none answers 500."""
+    import re
+
+    from fastapi.routing import APIRoute, iter_route_contexts
+
+    from neurodatashare.app import create_app
+
+    alice = live.user("alice")
+    ds = alice.create_dataset("z")
+    asset = alice.add_zarr(ds, "sub-1/vol.zarr", {".zgroup": b'{"zarr_format": 2}'})
+    aid = asset["asset_id"]
+    fill = {
+        "asset_id": aid,
+        "dataset_id": ds,
+        "version": "draft",
+        "subject_id": "1",
+        "cell_id": "c",
+        "index": "0",
+    }
+    query = {"path": "/units", "start": "0", "end": "1", "index": "0", "genes": "Gad1"}
+    app = create_app(archive=live.archive)
+    seen = 0
+    for context in iter_route_contexts(app.routes):
+        route, path = context.original_route, context.path or ""
+        if not isinstance(route, APIRoute) or "{asset_id}" not in path:
+            continue
+        if not (route.methods or set()) & {"GET"}:
+            continue
+        names = re.findall(r"{(\w+)}", path)
+        if any(n not in fill for n in names):
+            continue
+        url = path
+        for n in names:
+            url = url.replace("{" + n + "}", fill[n])
+        r = alice.get(url, params=query)
+        seen += 1
+        assert r.status_code < 500, (url, r.status_code, r.text[:300])
+        if "/explore/" in url or url.endswith(("lindi.json", "/download/")):
+            assert 400 <= r.status_code < 500, (url, r.status_code)
+    print(f"{seen} asset routes checked")
+    assert seen > 10
+    page = alice.get(f"/asset/{aid}")
+    assert page.status_code == 200 and f"/api/zarr/{asset['zarr']}/files/" in page.text
+    listing_page = alice.get(f"/dandiset/{ds}/draft", params={"location": "sub-1"})
+    assert (
+        listing_page.status_code == 200 and f"/api/zarr/{asset['zarr']}/files/" in listing_page.text
+    )

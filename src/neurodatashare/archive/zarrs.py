@@ -330,9 +330,10 @@ def check_upload_url(
 def store_entry(
     archive: Archive, *, zarr_id: str, path: str, md5: str, size: int, source: Path
 ) -> None:
-    """Make the received file `source` the entry `path`, under a new storage key."""
+    """Make the received file `source` the entry `path`, under a new storage key (the
+    store takes the file over)."""
     key = f"zarrs/{zarr_id[:3]}/{zarr_id}/{uuid.uuid4()}"
-    archive.store.put_file(key, source)
+    archive.store.adopt_file(key, source)
     released: list[str] = []
     try:
         with archive.db.write() as s:

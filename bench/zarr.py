@@ -38,9 +38,9 @@ os.environ.setdefault("DANDI_NO_ET", "1")
 # This file is called zarr.py: its folder must not shadow the zarr package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
 
-import httpx
+import httpx  # noqa: E402 - after the sys.path fix above
 
-from neurodatashare.testing.server import ServerHandle, create_user, run_server
+from neurodatashare.testing.server import ServerHandle, create_user, run_server  # noqa: E402
 
 MiB = 1024 * 1024
 BIN = Path(sys.executable).parent

@@ -506,3 +506,16 @@ def test_every_asset_route_answers_a_zarr_asset_without_500(live: Live) -> None:
     assert (
         listing_page.status_code == 200 and f"/api/zarr/{asset['zarr']}/files/" in listing_page.text
     )
+
+
+def test_deleting_a_dataset_deletes_its_zarrs(live: Live) -> None:
+    alice = live.user("alice")
+    ds = alice.create_dataset("z")
+    asset = alice.add_zarr(ds, "x.zarr", {".zgroup": b"{}", "0/0": b"bytes"})
+    loose = alice.post("/api/zarr/", json={"name": "loose.zarr", "dandiset": ds}).json()
+    alice.put_zarr_files(loose["zarr_id"], {"a": b"a"})
+    keys = [k for _p, k in _entry_keys(live, asset["zarr"]) + _entry_keys(live, loose["zarr_id"])]
+    assert len(keys) == 3 and all(live.archive.store.exists(k) for k in keys)
+    assert alice.delete(f"/api/dandisets/{ds}/").status_code == 204
+    assert alice.get(f"/api/zarr/{asset['zarr']}/").status_code == 404
+    assert not any(live.archive.store.exists(k) for k in keys)

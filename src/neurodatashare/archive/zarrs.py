@@ -357,6 +357,22 @@ def store_entry(
     _release(archive, released)
 
 
+def drop_zarrs(s: Session, *, dataset_id: int) -> list[str]:
+    """Delete a dataset's Zarrs and their entry rows; return the storage keys they named
+    (for `release_keys` after the commit)."""
+    ids = list(s.scalars(select(Zarr.id).where(Zarr.dataset_id == dataset_id)))
+    if not ids:
+        return []
+    keys = list(s.scalars(select(ZarrEntry.storage_key).where(ZarrEntry.zarr_id.in_(ids))))
+    s.execute(delete(ZarrEntry).where(ZarrEntry.zarr_id.in_(ids)))
+    s.execute(delete(Zarr).where(Zarr.id.in_(ids)))
+    return keys
+
+
+def release_keys(archive: Archive, keys: list[str]) -> None:
+    _release(archive, keys)
+
+
 def _release(archive: Archive, keys: list[str]) -> None:
     """Delete the storage objects no entry row names any more (frozen copies keep theirs)."""
     if not keys:

@@ -318,6 +318,8 @@ def test_publish_freezes_the_zarr(live: Live, files: dict[str, bytes]) -> None:
     # change the draft's Zarr: a file replaced, one deleted, one added
     alice.put_zarr_files(zid, {"raw/0.0": b"new", "extra": b"more"})
     alice.delete(f"/api/zarr/{zid}/files/", json=[{"path": "raw/.zarray"}])
+    # the draft waits for the new checksum before it may be published again
+    assert alice.get(f"/api/dandisets/{ds}/versions/draft/info/").json()["status"] == "Pending"
     alice.finalize_zarr(zid)
     assert alice.get(f"/api/zarr/{zid}/").json()["checksum"] != before["checksum"]
     # the published version still lists, checksums and downloads what was published
@@ -341,6 +343,13 @@ def test_publish_freezes_the_zarr(live: Live, files: dict[str, bytes]) -> None:
     # only the draft's Zarr is found by name (dandi upload expects exactly one)
     found = alice.get("/api/zarr/", params={"dandiset": ds, "name": "vol.zarr"}).json()
     assert [z["zarr_id"] for z in found["results"]] == [zid]
+    # the changed draft publishes as a second version with its own frozen copy
+    assert alice.wait_for_status(ds)["status"] == "Valid"
+    second = alice.publish(ds)["version"]
+    (again,) = alice.get(f"/api/dandisets/{ds}/versions/{second}/assets/").json()["results"]
+    assert again["zarr"] not in (zid, frozen["zarr"])
+    draft_checksum = alice.get(f"/api/zarr/{zid}/").json()["checksum"]
+    assert alice.get(f"/api/zarr/{again['zarr']}/").json()["checksum"] == draft_checksum
 
 
 def test_draft_waits_for_the_checksum(live: Live) -> None:

@@ -14,13 +14,10 @@ from sqlalchemy.orm import Session
 from neurodatashare.archive import zarr_results
 from neurodatashare.archive.context import Archive
 from neurodatashare.archive.derived import _severity_number
-from neurodatashare.archive.version_status import refresh_draft
-from neurodatashare.archive.zarrs import INGEST, checksum_of, open_zarr_store
+from neurodatashare.archive.zarrs import INGEST, checksum_of, open_zarr_store, refresh_drafts
 from neurodatashare.db.models import (
     Asset,
     Derived,
-    Version,
-    VersionAsset,
     Zarr,
     ZarrEntry,
     utcnow,
@@ -44,19 +41,6 @@ def format_of(s: Session, z: Zarr) -> tuple[StoreFormat, str] | None:
         if fmt is not None:
             return fmt, path
     return None
-
-
-def refresh_drafts(s: Session, z: Zarr) -> None:
-    """Every draft holding the Zarr gets its status recomputed (and its summary queued)."""
-    drafts = s.scalars(
-        select(Version)
-        .join(VersionAsset, VersionAsset.version_id == Version.id)
-        .join(Asset, Asset.id == VersionAsset.asset_id)
-        .where(Asset.zarr_id == z.id, Version.version == "draft")
-        .distinct()
-    ).all()
-    for draft in drafts:
-        refresh_draft(s, draft)
 
 
 def schedule(s: Session, z: Zarr) -> None:

@@ -45,7 +45,17 @@ from neurodatashare.archive.access import (
 )
 from neurodatashare.archive.context import Archive
 from neurodatashare.archive.paths import validate_entry_path, validate_path
-from neurodatashare.db.models import Dataset, User, Zarr, ZarrEntry, utcnow
+from neurodatashare.archive.version_status import refresh_draft
+from neurodatashare.db.models import (
+    Asset,
+    Dataset,
+    User,
+    Version,
+    VersionAsset,
+    Zarr,
+    ZarrEntry,
+    utcnow,
+)
 from neurodatashare.errors import BadRequest, Conflict, Forbidden, NotAuthenticated, NotFound
 from neurodatashare.jobs import enqueue
 from neurodatashare.storage.signing import signature_matches
@@ -110,6 +120,19 @@ def mark_pending(z: Zarr) -> None:
     """Entries changed: the checksum, count and size are unknown until finalized again."""
     z.status, z.checksum, z.file_count, z.size = "Pending", None, 0, 0
     z.modified = utcnow()
+
+
+def refresh_drafts(s: Session, z: Zarr) -> None:
+    """Every draft holding the Zarr gets its status recomputed (and its summary queued)."""
+    drafts = s.scalars(
+        select(Version)
+        .join(VersionAsset, VersionAsset.version_id == Version.id)
+        .join(Asset, Asset.id == VersionAsset.asset_id)
+        .where(Asset.zarr_id == z.id, Version.version == "draft")
+        .distinct()
+    ).all()
+    for draft in drafts:
+        refresh_draft(s, draft)
 
 
 def _writable(z: Zarr) -> None:
@@ -290,6 +313,7 @@ def request_uploads(archive: Archive, *, zarr_id: str, user: User | None, files:
         z, _dataset = load_zarr(s, zarr_id=zarr_id, user=user, edit=True)
         _writable(z)
         mark_pending(z)  # with these URLs the Zarr may change
+        refresh_drafts(s, z)  # its drafts wait for the new checksum
     expires = int(time.time()) + UPLOAD_URL_LIFETIME
     urls = []
     for path, md5 in wanted:
@@ -406,6 +430,7 @@ def delete_files(archive: Archive, *, zarr_id: str, user: User | None, files: An
             raise BadRequest(f"File {missing[0]!r} does not exist in this Zarr.")
         s.execute(delete(ZarrEntry).where(ZarrEntry.zarr_id == z.id, ZarrEntry.path.in_(paths)))
         mark_pending(z)
+        refresh_drafts(s, z)
     _release(archive, list(rows.values()))
 
 

@@ -260,17 +260,16 @@ def entry_download_url(archive: Archive, *, zarr_id: str, user: User | None, pat
 
 def signed_entry(archive: Archive, *, zarr_id: str, key: str, expires: int, signature: str) -> Path:
     """Check a download link of `entry_download_url` and return the object's file."""
-    with archive.db.read() as s:
-        z = s.get(Zarr, zarr_id) if isinstance(zarr_id, str) else None
-        generation = _dataset_of(s, z).access_generation if z is not None else -1
-        known = z is not None and (
-            s.scalar(
-                select(ZarrEntry.id)
-                .where(ZarrEntry.storage_key == key, ZarrEntry.zarr_id == zarr_id)
-                .limit(1)
-            )
-            is not None
+    with archive.db.read() as s:  # one query: the file is still the Zarr's, and its access
+        found = s.scalar(
+            select(Dataset.access_generation)
+            .join(Zarr, Zarr.dataset_id == Dataset.id)
+            .join(ZarrEntry, ZarrEntry.zarr_id == Zarr.id)
+            .where(ZarrEntry.storage_key == key, Zarr.id == zarr_id)
+            .limit(1)
         )
+    known = found is not None
+    generation = found if found is not None else -1
     good = _sign(archive, "zarr-get", zarr_id, key, expires, generation)
     if not known or not signature_matches(good, signature):
         raise Forbidden("This download link's signature is not valid; ask for a new one.")

@@ -528,3 +528,31 @@ def test_deleting_a_dataset_deletes_its_zarrs(live: Live) -> None:
     assert alice.delete(f"/api/dandisets/{ds}/").status_code == 204
     assert alice.get(f"/api/zarr/{asset['zarr']}/").status_code == 404
     assert not any(live.archive.store.exists(k) for k in keys)
+
+
+def test_the_same_file_sent_twice_at_once(live: Live) -> None:
+    """Concurrent PUTs of one new path: both succeed, one entry remains, no 500."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    alice = live.user("alice")
+    ds = alice.create_dataset("z")
+    zid = alice.post("/api/zarr/", json={"name": "x.zarr", "dandiset": ds}).json()["zarr_id"]
+    bodies = [f"version {i}".encode() for i in range(8)]
+    urls = alice.post(
+        f"/api/zarr/{zid}/files/", json=[{"path": "same", "base64md5": b64md5(b)} for b in bodies]
+    ).json()
+
+    def put(i: int) -> int:
+        r = alice.storage.put(
+            urls[i], content=bodies[i], headers={"Content-MD5": b64md5(bodies[i])}
+        )
+        return r.status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        assert set(pool.map(put, range(8))) == {200}
+    (entry,) = listing(alice, zid)
+    assert entry["Key"] == "same"
+    assert entry["ETag"] in {hashlib.md5(b).hexdigest() for b in bodies}
+    keys = [k for _p, k in _entry_keys(live, zid)]
+    objects = list((live.archive.settings.resolved_blob_dir / "zarrs").rglob("*"))
+    assert [p for p in objects if p.is_file()] == [live.archive.store.local_path(keys[0])]

@@ -360,7 +360,9 @@ def store_entry(
     released: list[str] = []
     try:
         with archive.db.write() as s:
-            z = s.get(Zarr, zarr_id)
+            # the Zarr's row locked (PostgreSQL; SQLite writes one at a time anyway), so
+            # two PUTs of the same new path cannot both insert it
+            z = s.get(Zarr, zarr_id, with_for_update=True)
             if z is None or z.frozen:
                 raise NotFound(f"Zarr {zarr_id} does not exist.")
             _writable(z)

@@ -20,6 +20,8 @@ from typing import Any, BinaryIO
 
 from neurodatashare.formats.base import Artifact, Processed
 from neurodatashare.formats.common import finding
+from neurodatashare.formats.neuroml_links import references, related_resources
+from neurodatashare.formats.neuroml_links import resolve_href as _resolve
 from neurodatashare.validation.types import Severity
 
 NS = "http://www.neuroml.org/schema/neuroml2"
@@ -75,14 +77,6 @@ def _is_cell(tag: str) -> bool:
 def _is_synapse(tag: str) -> bool:
     inputs = tag.startswith(("poisson", "transientPoisson"))
     return (tag.endswith("Synapse") and not inputs) or tag == "gapJunction"
-
-
-def _resolve(href: str, asset_path: str) -> str | None:
-    """The dataset path an include names, or None when it leaves the dataset."""
-    if not href or "://" in href or href.startswith("/"):
-        return None
-    joined = posixpath.normpath(posixpath.join(posixpath.dirname(asset_path), href))
-    return None if joined.startswith("..") else joined
 
 
 class _Checker:
@@ -424,7 +418,14 @@ def analyse(data: bytes, *, path: str) -> Processed:
     summary = _describe(root, checker.includes)
     summary["schema"] = schema_version()
     summary["id"] = root.get("id")
-    meta = {"schemaKey": "BareAsset", "encodingFormat": NEUROML.media_type, "nds:summary": summary}
+    meta: dict[str, Any] = {
+        "schemaKey": "BareAsset",
+        "encodingFormat": NEUROML.media_type,
+        "nds:summary": summary,
+    }
+    if refs := references(root, path=path):
+        meta["nds:builtFrom"] = refs
+        meta["relatedResource"] = related_resources(refs)
     return Processed(meta, results)
 
 
@@ -438,7 +439,7 @@ class NeuroMLFormat:
     name = "neuroml"
     media_type = "application/xml"
     suffixes: tuple[str, ...] = (".nml",)
-    version = "neuroml-1"
+    version = "neuroml-2"  # 2: nds:builtFrom
     artifacts: Sequence[Artifact] = ()
 
     def claims(self, path: str, head: bytes) -> bool:
@@ -449,7 +450,8 @@ class NeuroMLFormat:
         return analyse(reader.read(), path=path)
 
     def views(self, asset: dict[str, Any]) -> list[str]:
-        """`morphology` when a cell has segments, `network` when there is a network."""
+        """`morphology` when a cell has segments, `network` when there is a network, and
+        always the element tree."""
         summary = asset.get("nds:summary") or {}
         cells = summary.get("cells") or []
         views = ["download"]
@@ -457,7 +459,7 @@ class NeuroMLFormat:
             views.append("morphology")
         if (summary.get("counts") or {}).get("networks"):
             views.append("network")
-        return [*views, "summary"]
+        return [*views, "elements", "summary"]
 
 
 NEUROML = NeuroMLFormat()

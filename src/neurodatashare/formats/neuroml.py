@@ -6,8 +6,10 @@ ideas, not the code: components, populations, synapses and segments named by id 
 exist), and the description (cells, ion channels, synapses, networks). `<include>`d files
 are other assets of the dataset, which one file's processing cannot see: their hrefs are
 resolved against the asset's path and listed in `nds:summary.includes`; an id that may be
-defined in one of them is a warning, not an error. NeuroML is XML with no registered type of
-its own, so the media type is `application/xml`.
+defined in one of them is a warning, not an error. The data a model says it was built from
+(RDF annotations, formats/neuroml_links.py) become `nds:builtFrom` and dandischema
+`relatedResource`s. NeuroML is XML with no registered type of its own, so the media type is
+`application/xml`. The element tree view reads the file with formats/neuroml_tree.py.
 """
 
 from __future__ import annotations

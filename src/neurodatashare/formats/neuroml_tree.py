@@ -12,7 +12,7 @@ connections) and levels beyond the budget are left for the client to ask for (`o
 from __future__ import annotations
 
 import re
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -196,7 +196,9 @@ def place(doc: Document, results: list[dict[str, Any]]) -> dict[int, list[dict[s
     return placed
 
 
-def _node(el: Any, path: str, placed: dict[int, list[dict[str, Any]]]) -> dict[str, Any]:
+def _node(
+    el: Any, path: str, placed: dict[int, list[dict[str, Any]]], count: int
+) -> dict[str, Any]:
     node: dict[str, Any] = {
         "path": path,
         "tag": _label(el),
@@ -204,7 +206,7 @@ def _node(el: Any, path: str, placed: dict[int, list[dict[str, Any]]]) -> dict[s
         "kind": kind(el),
         "line": el.sourceline,
         "attrs": _attrs(el),
-        "child_count": len(_elements(el)),
+        "child_count": count,
     }
     if _local(el.tag) == "notes" or (el.text and el.text.strip() and not len(el)):
         text = " ".join((el.text or "").split())
@@ -231,14 +233,21 @@ def subtree(
     placed = placed if placed is not None else {}
     start = find(doc, path)
     base = "" if path.strip("/") == "" else "/" + path.strip("/")
-    top = _node(start, base or "/", placed)
+    kids: dict[int, list[Any]] = {}
+
+    def children_of(el: Any) -> list[Any]:
+        if id(el) not in kids:
+            kids[id(el)] = _elements(el)
+        return kids[id(el)]
+
+    top = _node(start, base or "/", placed, len(children_of(start)))
     used = 1
     queue: deque[tuple[Any, dict[str, Any], str, int, int]] = deque(
         [(start, top, base, offset, limit)]
     )
     while queue:
         el, node, own, first, count = queue.popleft()
-        children = _elements(el)
+        children = children_of(el)
         if not children:
             node["children"] = []
             continue
@@ -249,14 +258,13 @@ def subtree(
         take = children[first : first + min(count, budget - used)]
         node["children"] = []
         for i, child in enumerate(take, start=first):
-            sub = _node(child, f"{own}/{i}", placed)
+            sub = _node(child, f"{own}/{i}", placed, len(children_of(child)))
             node["children"].append(sub)
             queue.append((child, sub, f"{own}/{i}", 0, MAX_CHILDREN))
         used += len(take)
         rest = children[first + len(take) :]
         if rest:
-            tags: dict[str, int] = {}
-            for c in rest:
-                tags[_label(c)] = tags.get(_label(c), 0) + 1
-            node["more"] = {"offset": first + len(take), "count": len(rest), "tags": tags}
+            tags = Counter(c.tag for c in rest)
+            named = {_label(next(c for c in rest if c.tag == t)): n for t, n in tags.items()}
+            node["more"] = {"offset": first + len(take), "count": len(rest), "tags": named}
     return top

@@ -29,6 +29,7 @@ def models(demo: DemoServer, tmp_path_factory: pytest.TempPathFactory) -> dict[s
         made = {
             "broken": caller.add_file(ds, "models/broken.nml", broken),
             "big": caller.add_file(ds, "models/big.nml", scales.big_network_neuroml(3_000, 100)),
+            "junk": caller.add_file(ds, "models/junk.nml", b"\x00\x01 not xml"),
         }
         for asset in made.values():
             caller.wait_for_checks(asset["asset_id"])
@@ -78,6 +79,11 @@ def test_the_element_tree_shows_findings_and_opens_nodes(
     more.click()
     page.wait(f"() => document.querySelectorAll('{instances}').length === 100")
     page.assert_no_errors()
+
+    # nothing parses: the card says why (the API's 400 is the only console message)
+    page.goto(f"{demo.url}/asset/{models['junk']}")
+    page.wait_text(f"{section} > .msg.error", "Nothing in the file could be read as XML")
+    page.assert_no_errors(allow=("400 (Bad Request)",))
 
 
 def _patchseq(demo: DemoServer) -> tuple[str, str]:

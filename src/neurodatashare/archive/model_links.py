@@ -26,7 +26,12 @@ from sqlalchemy import Text, and_, cast, or_, select
 from sqlalchemy.orm import Session
 
 from neurodatashare.archive import derived
-from neurodatashare.archive.access import load_dataset, visible_asset, visible_clause
+from neurodatashare.archive.access import (
+    DATASET_ID_RE,
+    load_dataset,
+    visible_asset,
+    visible_clause,
+)
 from neurodatashare.archive.context import Archive
 from neurodatashare.db.models import Asset, Dataset, Derived, User, Version, VersionAsset
 from neurodatashare.errors import NDSError
@@ -269,7 +274,7 @@ def related(
     with archive.db.read() as s:
         asset, holder = visible_asset(s, asset_id=asset_id, user=user)
         ver = None
-        if dataset and dataset.isdigit() and int(dataset) == holder.id and version:
+        if dataset and DATASET_ID_RE.match(dataset) and int(dataset) == holder.id and version:
             ver = next((v for v in holder.versions if v.version == version), None)
             if ver is not None and not _holds(s, ver, asset.id):
                 ver = None

@@ -169,7 +169,7 @@ def find(doc: Document, path: str) -> Any:
     parts = [p for p in path.strip().split("/") if p]
     for depth, part in enumerate(parts):
         children = _elements(el)
-        if not part.isdigit() or int(part) >= len(children):
+        if not (part.isascii() and part.isdigit()) or int(part) >= len(children):
             where = "/" + "/".join(parts[:depth]) if depth else "/"
             raise LookupError(
                 f"No element at {path!r}: the element at {where} has {len(children)} "

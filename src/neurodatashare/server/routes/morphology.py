@@ -59,7 +59,7 @@ ElementPath = Annotated[
     str,
     Query(
         max_length=2000,
-        pattern=r"^/?(\d+/?)*$",
+        pattern=r"^[0-9/]*$",
         description="An element by child numbers from the root: `/` (the root), `/2/0`.",
     ),
 ]

@@ -18,6 +18,7 @@ from neurodatashare.testing.nwbfiles import make_ephys_file
 
 MISSING = "5d0c4a52-8f59-4e7f-9d61-2b8a3c9e1f00"
 RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+CACHE = "scales-real-files"
 
 
 def model(tmp_path: Path, sources: list[str], *, bag: bool = True) -> bytes:
@@ -104,6 +105,24 @@ def test_identity_qualifiers_count_only_for_data(tmp_path: Path) -> None:
 def test_a_file_without_annotations_names_nothing(tmp_path: Path) -> None:
     meta = analyse(scales.write_neuroml(tmp_path / "c.nml").read_bytes(), path="c.nml").metadata
     assert meta is not None and "nds:builtFrom" not in meta and "relatedResource" not in meta
+
+
+def test_real_models_from_jneuroml(request: pytest.FixtureRequest) -> None:
+    """jNeuroML's bundled examples (pyNeuroML wheel, LGPL-3, downloaded at test time): the
+    MIRIAM annotation of NML2_FullCell (`bqbiol:is` a NeuronDB term) names no data, and a
+    real cell annotated with its source stays valid and names it."""
+    files = {p.name: p for p in scales.real_files("nml", request.config.cache.mkdir(CACHE))}
+    full = files["NML2_FullCell.nml"].read_bytes()
+    assert b"urn:miriam:neurondb:258" in full
+    meta = analyse(full, path="examples/NML2_FullCell.nml").metadata or {}
+    assert "nds:builtFrom" not in meta
+    hh = files["NML2_SingleCompHHCell.nml"].read_bytes()
+    sources = ["../recordings/hh.nwb", "https://dandiarchive.org/dandiset/000008/draft"]
+    refs = built_from(annotate(hh, element_id="hhcell", sources=sources), "examples/hh.nml")
+    assert [(r["kind"], r.get("path"), r["element"]) for r in refs] == [
+        ("path", "recordings/hh.nwb", "hhcell"),
+        ("dataset", None, "hhcell"),
+    ]
 
 
 # -- through the server ----------------------------------------------------------------------

@@ -82,7 +82,7 @@ def _ours(archive: Archive, ref: dict[str, Any]) -> bool:
 
 def _dandi_url(ref: dict[str, Any]) -> str | None:
     """Where a reference to the DANDI Archive points, for a link."""
-    raw = str(ref["reference"])
+    raw = str(ref.get("reference") or "")
     if raw.startswith(("http://", "https://")):
         return raw
     if ref.get("instance") != "DANDI" or not ref.get("dataset"):
@@ -174,7 +174,7 @@ def resolve(
 
 
 def _web(ref: dict[str, Any]) -> str | None:
-    raw = str(ref["reference"])
+    raw = str(ref.get("reference") or "")
     return raw if raw.startswith(("http://", "https://")) else None
 
 

@@ -71,7 +71,7 @@ class Tree {
   }
 
   row(node, depth) {
-    const li = el("li", { role: "treeitem", class: `el-node kind-${node.kind}`, "data-path": node.path });
+    const li = el("li", { class: `el-node kind-${node.kind}`, "data-path": node.path });
     const canOpen = node.child_count > 0;
     const open = canOpen && node.children !== null && (depth < OPEN_DEPTH || hasFindingsBelow(node));
     const toggle = el("button", {
@@ -98,10 +98,11 @@ class Tree {
     li.append(head);
     const found = findingsList(node);
     if (found) li.append(found);
-    const list = el("ul", { role: "group", class: "el-children" });
+    const list = el("ul", { class: "el-children" });
     list.hidden = !open;
     li.append(list);
-    if (canOpen) li.setAttribute("aria-expanded", open ? "true" : "false");
+    // a disclosure button per element (Tab to it, Enter or Space opens and closes it)
+    if (canOpen) toggle.setAttribute("aria-expanded", open ? "true" : "false");
     let loaded = node.children !== null;
     if (loaded) this.fill(list, node, depth + 1);
     toggle.addEventListener("click", async () => {
@@ -120,7 +121,7 @@ class Tree {
       }
       list.hidden = !opening;
       toggle.textContent = opening ? "▾" : "▸";
-      li.setAttribute("aria-expanded", opening ? "true" : "false");
+      toggle.setAttribute("aria-expanded", opening ? "true" : "false");
     });
     return li;
   }
@@ -159,7 +160,7 @@ async function init(section) {
     return;
   }
   const tree = new Tree(section, say);
-  const root = el("ul", { role: "tree", class: "el-tree", "aria-label": "Elements of the file" });
+  const root = el("ul", { class: "el-tree", "aria-label": "Elements of the file" });
   root.append(tree.row(data.root, 0));
   section.append(root);
   const parts = [`${data.elements.toLocaleString()} elements`];

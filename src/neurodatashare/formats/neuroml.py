@@ -441,7 +441,8 @@ class NeuroMLFormat:
     name = "neuroml"
     media_type = "application/xml"
     suffixes: tuple[str, ...] = (".nml",)
-    version = "neuroml-2"  # 2: nds:builtFrom
+    version = "neuroml-1"  # the checks (validation results)
+    metadata_version = "neuroml-2"  # the description; 2: nds:builtFrom and relatedResource
     artifacts: Sequence[Artifact] = ()
 
     def claims(self, path: str, head: bytes) -> bool:

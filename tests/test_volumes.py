@@ -207,7 +207,7 @@ def test_a_sparse_137_gb_volume_opens_in_a_screenful_of_reads(tmp_path: Path) ->
 def test_too_large_a_read_is_refused_with_a_reason(tmp_path: Path) -> None:
     write_sparse(tmp_path / "flat.ome.zarr", shape=(64, 4096, 4096), chunks=(64, 64, 64), levels=1)
     store = DirMapping(tmp_path / "flat.ome.zarr")
-    with pytest.raises(BadRequest, match="would read 4,096 chunks.*no pyramid yet"):
+    with pytest.raises(BadRequest, match=r"would read 4,096 chunks.*no pyramid yet"):
         volumes.render(store, plane="xy", index={}, region=(0, 0, 4096, 4096), size=(512, 512))
     assert volume_pyramid.needs_pyramid(store)
 

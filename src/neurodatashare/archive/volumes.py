@@ -58,7 +58,7 @@ def zarr_store(store: Mapping[str, bytes]) -> Any:
     if isinstance(store, BaseStore):
         return store
 
-    class _Store(BaseStore):  # type: ignore[misc]
+    class _Store(BaseStore):
         _readable, _writeable, _erasable, _listable = True, False, False, True
 
         def __getitem__(self, key: str) -> bytes:

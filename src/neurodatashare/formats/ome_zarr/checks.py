@@ -385,7 +385,7 @@ def _omero(
     names = [a["name"] for a in axes]
     c = next((i for i, a in enumerate(axes) if a.get("type") == ngff.CHANNEL), None)
     count = level0.array.shape[c] if c is not None else 1
-    defaults = [
+    defaults: list[dict[str, Any]] = [
         {
             "label": f"channel {i}",
             "color": "FFFFFF" if count == 1 else _PALETTE[i % 6],

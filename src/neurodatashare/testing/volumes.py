@@ -32,9 +32,11 @@ def _axes(names: str) -> list[dict[str, str]]:
 
 def ramp(shape: tuple[int, ...], dtype: str) -> np.ndarray:
     """Distinct values that vary along every axis (so a wrong plane or index shows)."""
-    grids = np.indices(shape, dtype=np.float64)
-    weights = [(7 * k + 3) for k in range(len(shape))]
-    value = sum(w * g for w, g in zip(weights, grids, strict=True))
+    value = np.zeros(shape, dtype=np.float64)
+    for k, n in enumerate(shape):  # broadcast one axis at a time (np.indices is ndim x size)
+        view = [1] * len(shape)
+        view[k] = n
+        value += (7 * k + 3) * np.arange(n, dtype=np.float64).reshape(view)
     if np.dtype(dtype).kind == "f":
         return (value / 10.0).astype(dtype)
     info = np.iinfo(dtype)

@@ -287,3 +287,15 @@ def test_claims_by_suffix() -> None:
     assert OME_ZARR.claims("SUB/Sample.OME.ZARR/")
     assert not OME_ZARR.claims("sub-1/sample.zarr") and not OME_ZARR.claims("a.nwb")
     assert OME_ZARR.views({"nds:summary": {"viewable": False}}) == ["summary"]
+
+
+def test_the_summary_card_reads_like_a_description(tmp_path: Path) -> None:
+    from neurodatashare.web.views import summary_rows
+
+    write_sparse(tmp_path / "big.ome.zarr")
+    meta = process_store(DirMapping(tmp_path / "big.ome.zarr"), path="big.ome.zarr").metadata
+    rows = dict(summary_rows(meta["nds:summary"]))  # type: ignore[index]
+    assert rows["volume"] == "zyx 4096 x 4096 x 4096 uint16"
+    assert rows["voxel"] == "0.25 x 0.25 x 0.25 micrometer (z, y, x)"
+    assert rows["size"] == "137.4 GB uncompressed at full resolution"
+    assert rows["levels"] == "7"

@@ -180,6 +180,25 @@ def test_only_the_chunks_of_the_view_are_read(small: tuple[Path, np.ndarray]) ->
     assert header["chunks"] == 3
 
 
+def test_a_store_with_a_cache_key_has_its_metadata_read_once(
+    small: tuple[Path, np.ndarray],
+) -> None:
+    store = CountingStore(DirMapping(small[0]))
+    store.cache_key = "sha-of-the-small-volume"  # type: ignore[attr-defined]
+    args: dict[str, Any] = {
+        "plane": "xy",
+        "index": {"z": 1},
+        "region": (0, 0, 64, 64),
+        "size": (64, 64),
+        "channels": [{"index": 0, "color": "FFFFFF"}],
+    }
+    volumes.render(store, **args)
+    store.reset()
+    volumes.render(store, **args)
+    volumes.layout(store)
+    assert store.reads == ["0/0/0/0/0/0"]  # the chunk again; no metadata document
+
+
 def test_a_sparse_137_gb_volume_opens_in_a_screenful_of_reads(tmp_path: Path) -> None:
     info = write_sparse(tmp_path / "big.ome.zarr")  # 4096^3 uint16, 64^3 chunks
     store = CountingStore(DirMapping(tmp_path / "big.ome.zarr"))

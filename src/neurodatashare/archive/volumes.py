@@ -5,7 +5,9 @@ Everything takes a store, the read-only `Mapping[str, bytes]` of a Zarr asset's 
 the chunks a view overlaps at the level that matches the screen. A 137 GB volume and a
 4 MB one cost the same to open and to show whole; chunks absent from a sparse store are
 the fill value and cost one failed look-up each. The chunks of one image are read at once
-(16 threads), as an object store behind the mapping needs.
+(16 threads), as an object store behind the mapping needs. A store with a `cache_key`
+attribute (a str naming its content: the Zarr checksum) has its metadata kept in memory, so
+the tiles of a view read chunks only.
 
 The level follows Neuroglancer's rule: the coarsest level whose voxel is at most 1.1 screen
 pixels on both of the plane's axes. A plane is drawn on the server, as an 8-bit RGB PNG:
@@ -26,6 +28,7 @@ from __future__ import annotations
 import io
 import math
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -110,11 +113,47 @@ def zarr_store(store: Mapping[str, bytes]) -> Any:
     return _Store()
 
 
+_VOLUMES: OrderedDict[tuple[str, str | None], ngff.Volume] = OrderedDict()
+_ARRAYS: OrderedDict[tuple[str, str | None, str], Any] = OrderedDict()
+CACHED_VOLUMES = 64
+
+
+def _cache_key(
+    store: Mapping[str, bytes], pyramid: Mapping[str, bytes] | None
+) -> tuple[str, str | None] | None:
+    """A store whose `cache_key` (a str naming its content, such as the Zarr checksum)
+    is set has its metadata kept: every tile of a view then reads chunks only."""
+    key = getattr(store, "cache_key", None)
+    if not isinstance(key, str):
+        return None
+    extra = getattr(pyramid, "cache_key", None) if pyramid is not None else None
+    if pyramid is not None and not isinstance(extra, str):
+        return None
+    return key, extra
+
+
+def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any) -> Any:
+    with _POOL_LOCK:
+        cache[key] = value
+        cache.move_to_end(key)
+        while len(cache) > CACHED_VOLUMES:
+            cache.popitem(last=False)
+    return value
+
+
 def open_volume(
     store: Mapping[str, bytes], *, pyramid: Mapping[str, bytes] | None = None
 ) -> ngff.Volume:
     """The store's first multiscale image, with the derived pyramid's levels after its
     own; Unreadable (422) with the first error when it cannot be drawn."""
+    key = _cache_key(store, pyramid)
+    if key is not None and key in _VOLUMES:
+        return _VOLUMES[key]
+    volume = _open_volume(store, pyramid)
+    return volume if key is None else _remember(_VOLUMES, key, volume)
+
+
+def _open_volume(store: Mapping[str, bytes], pyramid: Mapping[str, bytes] | None) -> ngff.Volume:
     volume, results = checks.inspect(store)
     if volume is None:
         first = next((r for r in results if r["severity"] in ("ERROR", "CRITICAL")), None)
@@ -138,6 +177,14 @@ def open_volume(
 
 
 def _array(store: Mapping[str, bytes], pyramid: Mapping[str, bytes] | None, path: str) -> Any:
+    key = _cache_key(store, pyramid)
+    if key is not None and (*key, path) in _ARRAYS:
+        return _ARRAYS[(*key, path)]
+    arr = _open_array(store, pyramid, path)
+    return arr if key is None else _remember(_ARRAYS, (*key, path), arr)
+
+
+def _open_array(store: Mapping[str, bytes], pyramid: Mapping[str, bytes] | None, path: str) -> Any:
     import zarr
 
     source = store

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from neurodatashare.formats.base import Artifact, Processed
+from neurodatashare.formatting import human_size
 from neurodatashare.formats.common import finding
 from neurodatashare.formats.ome_zarr import checks, ngff
 from neurodatashare.validation.types import Severity
@@ -37,7 +38,16 @@ def describe(volume: ngff.Volume) -> dict[str, Any]:
     """The summary card's content (`nds:summary`)."""
     a0 = volume.levels[0].array
     declared = sum(level.array.nbytes for level in volume.levels)
+    voxel = _voxel(volume)
+    space = [n for n in volume.spatial if n in voxel]
+    units = {voxel[n]["unit"] for n in space}
+    voxel_text = " x ".join(f"{voxel[n]['size']:g}" for n in space) + (
+        f" {units.pop()}" if len(units) == 1 and None not in units else ""
+    )
     return {
+        "volume": f"{''.join(volume.names)} {' x '.join(map(str, a0.shape))} {a0.dtype}",
+        "voxel": f"{voxel_text} ({', '.join(space)})",
+        "size": f"{human_size(a0.nbytes)} uncompressed at full resolution",
         "ngff_version": volume.version,
         "zarr_format": volume.zarr_format,
         **({"name": volume.name} if volume.name else {}),
@@ -46,7 +56,7 @@ def describe(volume: ngff.Volume) -> dict[str, Any]:
         "shape": list(a0.shape),
         "dtype": a0.dtype,
         "chunks": list(a0.chunks),
-        "voxel_size": _voxel(volume),
+        "voxel_size": voxel,
         "levels": len(volume.levels),
         "level_shapes": [list(level.array.shape) for level in volume.levels],
         "channels": [

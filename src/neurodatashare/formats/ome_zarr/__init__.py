@@ -17,9 +17,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from neurodatashare.formats.base import Artifact, Processed
-from neurodatashare.formatting import human_size
 from neurodatashare.formats.common import finding
 from neurodatashare.formats.ome_zarr import checks, ngff
+from neurodatashare.formatting import human_size
 from neurodatashare.validation.types import Severity
 
 __all__ = ["OME_ZARR", "OmeZarrFormat", "describe", "process_store"]

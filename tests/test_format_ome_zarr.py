@@ -253,12 +253,22 @@ def test_an_ngff_05_zarr_v3_volume_is_checked_and_described() -> None:
     done = process_store(store, path="v.ome.zarr")
     summary = done.metadata["nds:summary"]  # type: ignore[index]
     assert summary["ngff_version"] == "0.5" and summary["zarr_format"] == 3
-    assert summary["shape"] == [1, 64, 64] and summary["viewable"] is False
+    assert summary["shape"] == [1, 64, 64] and summary["viewable"] is True
     assert _checks(done.results) == [
         ("ERROR", "ome_zarr.datasets.dimension_names"),
         ("ERROR", "ome_zarr.datasets.dtype"),  # an error from 0.5 on
-        ("INFO", "ome_zarr.viewer"),
     ]
+    sharded = json.loads(store["0/zarr.json"])
+    sharded["codecs"] = [
+        {
+            "name": "sharding_indexed",
+            "configuration": {"chunk_shape": [1, 32, 32], "codecs": [{"name": "bytes"}]},
+        }
+    ]
+    store["0/zarr.json"] = json.dumps(sharded).encode()
+    done = process_store(store, path="v.ome.zarr")
+    assert done.metadata["nds:summary"]["viewable"] is False  # type: ignore[index]
+    assert ("INFO", "ome_zarr.viewer") in _checks(done.results)
 
 
 def test_garbage_never_crashes() -> None:

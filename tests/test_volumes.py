@@ -21,6 +21,7 @@ from neurodatashare.testing.volumes import (
     DirMapping,
     break_volume,
     write_sparse,
+    write_v05,
     write_volume,
 )
 
@@ -178,6 +179,69 @@ def test_only_the_chunks_of_the_view_are_read(small: tuple[Path, np.ndarray]) ->
     )
     assert sorted(store.chunk_reads()) == [f"0/0/0/{k}/1/0" for k in range(3)]
     assert header["chunks"] == 3
+
+
+@pytest.mark.parametrize(
+    "codecs",
+    [
+        None,  # bytes + blosc
+        [{"name": "bytes", "configuration": {"endian": "big"}}, {"name": "gzip"}],
+        [
+            {"name": "transpose", "configuration": {"order": [3, 2, 1, 0]}},
+            {"name": "bytes"},
+            {"name": "zstd"},
+            {"name": "crc32c"},
+        ],
+    ],
+)
+def test_an_ngff_05_zarr_v3_volume_is_drawn(tmp_path: Path, codecs: Any) -> None:
+    path = tmp_path / "v05.ome.zarr"
+    data = write_v05(path, codecs=codecs)  # czyx (2, 8, 96, 128), chunks (1, 4, 32, 32)
+    store = CountingStore(DirMapping(path))
+    layout = volumes.layout(store)
+    assert layout["ngff_version"] == "0.5" and len(layout["levels"]) == 2
+    store.reset()
+    png, header = volumes.render(
+        store,
+        plane="xz",
+        index={"y": 40},
+        region=(20, 0, 70, 8),
+        size=(50, 8),
+        level=0,
+        channels=[{"index": 1, "color": "FFFFFF", "start": 0, "end": 5000}],
+    )
+    assert np.array_equal(_decode(png)[..., 0], _grey(data[0][1, :, 40, 20:70], 0, 5000))
+    # x 20..70 spans chunks 0-2, z 0..8 chunks 0-1, at y chunk 1 of channel 1
+    assert sorted(store.chunk_reads()) == sorted(
+        f"0/c/1/{z}/1/{x}" for z in range(2) for x in range(3)
+    )
+    png, header = volumes.render(
+        store,
+        plane="xy",
+        index={"z": 3},
+        region=(0, 0, 128, 96),
+        size=(64, 48),
+        channels=[{"index": 0, "color": "FFFFFF", "start": 0, "end": 5000}],
+    )
+    assert header["level"] == 1
+    assert np.array_equal(_decode(png)[..., 0], _grey(data[1][0, 3], 0, 5000))
+
+
+def test_a_sharded_v3_volume_is_refused_with_a_reason(tmp_path: Path) -> None:
+    path = tmp_path / "sharded.ome.zarr"
+    write_v05(
+        path,
+        levels=1,
+        chunks=(1, 8, 64, 64),
+        codecs=[
+            {
+                "name": "sharding_indexed",
+                "configuration": {"chunk_shape": [1, 4, 32, 32], "codecs": [{"name": "bytes"}]},
+            }
+        ],
+    )
+    with pytest.raises(Unreadable, match="sharded"):
+        volumes.render(DirMapping(path), plane="xy", index={}, region=(0, 0, 64, 64), size=(64, 64))
 
 
 def test_a_store_with_a_cache_key_has_its_metadata_read_once(

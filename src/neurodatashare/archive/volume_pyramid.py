@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from neurodatashare.archive.volumes import open_volume, zarr_store
+from neurodatashare.archive.volumes import level_array, open_volume
 from neurodatashare.formats.ome_zarr import ngff
 
 TOP = 512  # stop once the largest plane axis is at most this many voxels
@@ -52,7 +52,7 @@ def build_pyramid(store: Mapping[str, bytes], out_dir: Path, *, top: int = TOP) 
     import zarr
 
     volume = open_volume(store)
-    source = zarr.open_array(zarr_store(store), mode="r", path=volume.levels[0].path)
+    source = level_array(store, None, volume.levels[0])
     base = volume.levels[0]
     out = zarr.group(
         store=zarr.DirectoryStore(str(out_dir), dimension_separator="/"), overwrite=True

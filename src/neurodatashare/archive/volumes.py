@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from neurodatashare.archive.zarr_v3 import fetch_all, open_v3
 from neurodatashare.errors import BadRequest, Unreadable
 from neurodatashare.formats.ome_zarr import checks, ngff
 
@@ -44,7 +45,6 @@ MAX_CHUNKS = 1024  # chunks one image may read
 MAX_READ_BYTES = 256 * 2**20  # decoded bytes one image may read
 MAX_CHANNELS = checks.MAX_CHANNELS_SHOWN
 LEVEL_SLACK = 1.1  # Neuroglancer's: a voxel may be up to 1.1 screen pixels
-READ_THREADS = 16  # chunks of one image read at once
 
 
 @dataclass
@@ -53,22 +53,6 @@ class Window:
     color: tuple[int, int, int]
     start: float
     end: float
-
-
-_POOL: Any = None
-_POOL_LOCK = threading.Lock()
-
-
-def _pool() -> Any:
-    """Threads that read a view's chunks at once: on an object store each read waits
-    for the network, so one image's 100 chunks cost a few round trips, not 100."""
-    global _POOL
-    with _POOL_LOCK:
-        if _POOL is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            _POOL = ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="volume")
-        return _POOL
 
 
 def zarr_store(store: Mapping[str, bytes]) -> Any:
@@ -95,14 +79,8 @@ def zarr_store(store: Mapping[str, bytes]) -> Any:
             return len(store)
 
         def getitems(self, keys: Sequence[str], *, contexts: Any = None) -> dict[str, Any]:
-            def fetch(k: str) -> tuple[str, bytes | None]:
-                try:
-                    return k, store[k]
-                except KeyError:
-                    return k, None
-
-            found = _pool().map(fetch, keys) if len(keys) > 1 else map(fetch, keys)
-            return {k: v for k, v in found if v is not None}
+            found = fetch_all(store, list(keys))
+            return {k: v for k, v in zip(keys, found, strict=True) if v is not None}
 
         def __setitem__(self, key: str, value: Any) -> None:
             raise PermissionError("read-only store")
@@ -113,6 +91,7 @@ def zarr_store(store: Mapping[str, bytes]) -> Any:
     return _Store()
 
 
+_CACHE_LOCK = threading.Lock()
 _VOLUMES: OrderedDict[tuple[str, str | None], ngff.Volume] = OrderedDict()
 _ARRAYS: OrderedDict[tuple[str, str | None, str], Any] = OrderedDict()
 CACHED_VOLUMES = 64
@@ -133,7 +112,7 @@ def _cache_key(
 
 
 def _remember(cache: OrderedDict[Any, Any], key: Any, value: Any) -> Any:
-    with _POOL_LOCK:
+    with _CACHE_LOCK:
         cache[key] = value
         cache.move_to_end(key)
         while len(cache) > CACHED_VOLUMES:
@@ -159,11 +138,6 @@ def _open_volume(store: Mapping[str, bytes], pyramid: Mapping[str, bytes] | None
         first = next((r for r in results if r["severity"] in ("ERROR", "CRITICAL")), None)
         why = first["message"] if first else "its NGFF metadata is not supported"
         raise Unreadable(f"This volume cannot be shown: {why}")
-    if volume.zarr_format != 2:
-        raise Unreadable(
-            "This volume is Zarr v3 (NGFF 0.5); the slice viewer reads Zarr v2 (NGFF 0.4) "
-            "volumes. Open it in Neuroglancer, or convert it to NGFF 0.4."
-        )
     if pyramid is not None:
         extra, _ = checks.inspect(pyramid)
         if extra is not None and extra.names == volume.names:
@@ -176,15 +150,21 @@ def _open_volume(store: Mapping[str, bytes], pyramid: Mapping[str, bytes] | None
     return volume
 
 
-def _array(store: Mapping[str, bytes], pyramid: Mapping[str, bytes] | None, path: str) -> Any:
+def level_array(
+    store: Mapping[str, bytes], pyramid: Mapping[str, bytes] | None, level: ngff.Level
+) -> Any:
+    """The level's array (zarr 2's for Zarr v2, archive/zarr_v3.py's for v3): `arr[sel]`."""
+    path = level.path
     key = _cache_key(store, pyramid)
     if key is not None and (*key, path) in _ARRAYS:
         return _ARRAYS[(*key, path)]
-    arr = _open_array(store, pyramid, path)
+    arr = _open_array(store, pyramid, path, level.array.zarr_format)
     return arr if key is None else _remember(_ARRAYS, (*key, path), arr)
 
 
-def _open_array(store: Mapping[str, bytes], pyramid: Mapping[str, bytes] | None, path: str) -> Any:
+def _open_array(
+    store: Mapping[str, bytes], pyramid: Mapping[str, bytes] | None, path: str, version: int
+) -> Any:
     import zarr
 
     source = store
@@ -192,6 +172,8 @@ def _open_array(store: Mapping[str, bytes], pyramid: Mapping[str, bytes] | None,
         if pyramid is None:
             raise Unreadable("The volume's pyramid is not available.")
         source, path = pyramid, path.removeprefix("pyramid:")
+    if version == 3:
+        return open_v3(source, path)
     return zarr.open_array(zarr_store(source), mode="r", path=path)
 
 
@@ -241,7 +223,7 @@ def _default_windows(
     if all(ch.get("window") for ch in volume.channels):
         return [ch["window"] for ch in volume.channels]
     level = volume.levels[-1]
-    arr = _array(store, pyramid, level.path)
+    arr = level_array(store, pyramid, level)
     index: list[Any] = []
     names = volume.names
     spatial = volume.spatial
@@ -410,7 +392,7 @@ def render(
         )
     rgb = np.zeros((h, w, 3), dtype=np.float32)
     if hi_u > lo_u and hi_v > lo_v:
-        arr = _array(store, pyramid, lv.path)
+        arr = level_array(store, pyramid, lv)
         # output pixel centres, in the level's voxels, relative to what is read
         cu = (u0 + (np.arange(w) + 0.5) * (u1 - u0) / w) * ratio[iu]
         cv = (v0 + (np.arange(h) + 0.5) * (v1 - v0) / h) * ratio[iv]

@@ -146,6 +146,69 @@ def write_sparse(
     return {"centre": centre, "levels": n}
 
 
+def write_v05(
+    path: Path,
+    *,
+    shape: tuple[int, ...] = (2, 8, 96, 128),
+    axes: str = "czyx",
+    dtype: str = "uint16",
+    levels: int = 2,
+    chunks: tuple[int, ...] = (1, 4, 32, 32),
+    codecs: list[dict[str, Any]] | None = None,
+) -> list[np.ndarray]:
+    """An NGFF 0.5 volume on Zarr v3: the arrays written by tensorstore's zarr3 driver
+    (ome-zarr-py 0.11 writes 0.4 only), the group's `zarr.json` with `attributes.ome`.
+    Level k halves y and x by striding. Returns each level's data."""
+    import tensorstore as ts
+
+    path.mkdir(parents=True, exist_ok=True)
+    base = ramp(shape, dtype)
+    out, datasets = [], []
+    for k in range(levels):
+        index = tuple(slice(None, None, 2**k) if a in "yx" else slice(None) for a in axes)
+        data = np.ascontiguousarray(base[index])
+        arr = ts.open(
+            {
+                "driver": "zarr3",
+                "kvstore": {"driver": "file", "path": str(path / str(k))},
+                "metadata": {
+                    "shape": list(data.shape),
+                    "chunk_grid": {
+                        "name": "regular",
+                        "configuration": {"chunk_shape": list(chunks)},
+                    },
+                    "data_type": dtype,
+                    "dimension_names": list(axes),
+                    "codecs": codecs
+                    or [
+                        {"name": "bytes", "configuration": {"endian": "little"}},
+                        {"name": "blosc", "configuration": {"cname": "lz4"}},
+                    ],
+                },
+                "create": True,
+                "delete_existing": True,
+            }
+        ).result()
+        arr[...] = data
+        out.append(data)
+        scale = [(0.5 * 2**k if a in "yx" else 1.0) for a in axes]
+        datasets.append(
+            {"path": str(k), "coordinateTransformations": [{"type": "scale", "scale": scale}]}
+        )
+    root = {
+        "zarr_format": 3,
+        "node_type": "group",
+        "attributes": {
+            "ome": {
+                "version": "0.5",
+                "multiscales": [{"axes": _axes(axes), "datasets": datasets}],
+            }
+        },
+    }
+    (path / "zarr.json").write_text(json.dumps(root))
+    return out
+
+
 BREAKAGES = (
     "no_multiscales",
     "axes_order",

@@ -65,7 +65,7 @@ def describe(volume: ngff.Volume) -> dict[str, Any]:
         ],
         "declared_bytes": a0.nbytes,
         "declared_bytes_all_levels": declared,
-        "viewable": volume.zarr_format == 2,
+        "viewable": all(level.array.readable for level in volume.levels),
     }
 
 
@@ -86,13 +86,14 @@ def process_store(store: Mapping[str, bytes], *, path: str) -> Processed:
         error = "The NGFF metadata cannot be read as an image." if blocking else None
         return Processed(meta, results, error)
     meta["nds:summary"] = describe(volume)
-    if volume.zarr_format == 3:
+    if not meta["nds:summary"]["viewable"]:
         results.append(
             finding(
                 Severity.INFO,
                 "ome_zarr.viewer",
-                "The slice viewer reads Zarr v2 (NGFF 0.4) volumes; this one is Zarr v3.",
-                "Convert it to NGFF 0.4 to view it here, or open it in Neuroglancer.",
+                "The slice viewer cannot read this volume's chunks: it is sharded or uses a "
+                "Zarr v3 codec other than bytes, transpose, gzip, zstd, blosc and crc32c.",
+                "Open it in Neuroglancer, or rewrite it without sharding to view it here.",
             )
         )
     return Processed(meta, results)

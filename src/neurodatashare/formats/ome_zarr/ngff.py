@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SPATIAL, TIME, CHANNEL = "space", "time", "channel"
+# the Zarr v3 codecs archive/zarr_v3.py decodes (sharding is not among them)
+V3_CODECS = frozenset({"transpose", "bytes", "gzip", "zstd", "blosc", "crc32c"})
 
 
 class MetadataError(ValueError):
@@ -51,6 +53,15 @@ class ArrayMeta:
     dimension_separator: str = "."
     dimension_names: list[Any] | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def readable(self) -> bool:
+        """Whether the slice viewer can read the chunks (every v2 array; v3 without
+        sharding or codecs it does not know)."""
+        if self.zarr_format != 3:
+            return True
+        names = [c.get("name") for c in self.raw.get("codecs") or [] if isinstance(c, dict)]
+        return all(n in V3_CODECS for n in names)
 
     @property
     def itemsize(self) -> int:

@@ -22,7 +22,7 @@ import argparse
 import statistics
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +54,8 @@ def first_slice(path: Path, latency: float) -> dict[str, Any]:
     install_error_handlers(app)
     app.include_router(routes.router)
 
-    def override(asset_id: str) -> tuple[Mapping[str, bytes], None]:
-        return store, None
+    def override(asset_id: str) -> Callable[[], tuple[Mapping[str, bytes], None]]:
+        return lambda: (store, None)
 
     app.dependency_overrides[routes.volume_store] = override
     api = f"/api/assets/{ASSET}/explore/volume"

@@ -5,7 +5,7 @@ sparse volume opens like a small one, and a one-level volume gets a pyramid."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -393,12 +393,15 @@ def client(small: tuple[Path, np.ndarray]) -> Iterator[TestClient]:
     app.include_router(routes.router)
     stores: dict[str, Mapping[str, bytes]] = {ASSET: DirMapping(small[0])}
 
-    def override(asset_id: str) -> tuple[Mapping[str, bytes], None]:
+    def store_for(asset_id: str) -> tuple[Mapping[str, bytes], None]:
         if asset_id not in stores:
             from neurodatashare.errors import NotFound
 
             raise NotFound(f"Asset {asset_id} does not exist.")
         return stores[asset_id], None
+
+    def override(asset_id: str) -> Callable[[], tuple[Mapping[str, bytes], None]]:
+        return lambda: store_for(asset_id)
 
     app.dependency_overrides[routes.volume_store] = override
     with TestClient(app) as c:
@@ -459,3 +462,73 @@ def test_the_routes_answer_400_to_bad_parameters(
 def test_an_unknown_asset_is_404(client: TestClient) -> None:
     r = client.get("/api/assets/5d0c4a52-8f59-4e7f-9d61-2b8a3c9e1f00/explore/volume")
     assert r.status_code == 404
+
+
+def test_mutated_metadata_never_crashes_the_report_or_the_viewer(tmp_path: Path) -> None:
+    """Random values (wrong types, zeros, negatives, 1e308, 2^70, NaN strings) put into the
+    metadata documents: the report is still made (never "could not be read"), and the
+    viewer answers with an NDSError (4xx), never another exception (a 500)."""
+    import copy
+    import json
+    import random
+
+    from neurodatashare.errors import NDSError
+    from neurodatashare.formats.ome_zarr import process_store
+
+    write_volume(tmp_path / "v", shape=(2, 4, 64, 64), axes="czyx", levels=2)
+    files = {
+        p.relative_to(tmp_path / "v").as_posix(): p.read_bytes()
+        for p in (tmp_path / "v").rglob("*")
+        if p.is_file()
+    }
+    values: list[Any] = [
+        None,
+        0,
+        -1,
+        1e308,
+        "x",
+        [],
+        {},
+        [1],
+        [0, 0, 0, 0],
+        True,
+        "NaN",
+        2**70,
+        [None] * 4,
+        {"type": "scale"},
+        [-1.0] * 4,
+    ]
+
+    def paths(node: Any, at: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+        yield at
+        items = (
+            node.items()
+            if isinstance(node, dict)
+            else (enumerate(node) if isinstance(node, list) else [])
+        )
+        for k, v in items:
+            yield from paths(v, (*at, k))
+
+    rng = random.Random(12)
+    for _ in range(300):
+        store = dict(files)
+        key = rng.choice([".zattrs", "0/.zarray", "1/.zarray"])
+        doc = json.loads(files[key])
+        for _ in range(rng.randint(1, 3)):
+            where = rng.choice([p for p in paths(doc) if p])
+            node = doc
+            try:
+                for k in where[:-1]:
+                    node = node[k]
+                node[where[-1]] = copy.deepcopy(rng.choice(values))
+            except (KeyError, IndexError, TypeError):
+                pass
+        store[key] = json.dumps(doc).encode()
+        done = process_store(store, path="v.ome.zarr")
+        assert not (done.error or "").startswith("The OME-Zarr could not be read"), doc
+        for plane in ("xy", "xz"):
+            try:
+                volumes.layout(store)
+                volumes.render(store, plane=plane, index={}, region=(0, 0, 64, 64), size=(32, 32))
+            except NDSError:
+                pass

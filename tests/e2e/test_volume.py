@@ -80,7 +80,7 @@ def volume_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VolumeSe
     def store_for(asset_id: str) -> tuple[Mapping[str, bytes], None]:
         return stores[asset_id], None
 
-    app.dependency_overrides[routes.volume_store] = store_for
+    app.dependency_overrides[routes.volume_store] = lambda asset_id: lambda: store_for(asset_id)
 
     @app.get("/test-volume/{asset_id}", response_class=HTMLResponse)
     def page(asset_id: str) -> str:  # test-only: the asset page's view section

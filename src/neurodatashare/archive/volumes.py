@@ -28,6 +28,7 @@ from __future__ import annotations
 import io
 import math
 import threading
+import zlib
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -174,7 +175,10 @@ def _open_array(
         source, path = pyramid, path.removeprefix("pyramid:")
     if version == 3:
         return open_v3(source, path)
-    return zarr.open_array(zarr_store(source), mode="r", path=path)
+    try:
+        return zarr.open_array(zarr_store(source), mode="r", path=path)
+    except (ValueError, TypeError, KeyError, zarr.errors.MetadataError) as exc:
+        raise Unreadable(f"Level {path}'s array cannot be opened by zarr: {exc}") from None
 
 
 def layout(
@@ -236,7 +240,7 @@ def _default_windows(
             index.append(slice(None))
         else:
             index.append(n // 2)
-    data = np.asarray(arr[tuple(index)], dtype=np.float64)
+    data = _read(arr, tuple(index), level.path, np.float64)
     c = next((names.index(a["name"]) for a in volume.axes if a.get("type") == ngff.CHANNEL), None)
     out = []
     for k in range(len(volume.channels)):
@@ -403,12 +407,14 @@ def render(
         mask = (inside_v[:, None] & inside_u[None, :]).astype(np.float32)
         for win in windows:
             sel = tuple(win.index if s is None else s for s in selection)
-            part = np.asarray(arr[sel], dtype=np.float32)
+            part = _read(arr, sel, lv.path, np.float32)
             # the two kept axes are in array order; make it (vertical, horizontal)
             if iu < iv:
                 part = part.T
             img = part[pv[:, None], pu[None, :]]
-            scaled = np.clip((img - win.start) / (win.end - win.start), 0.0, 1.0) * mask
+            with np.errstate(over="ignore", invalid="ignore"):  # huge windows: clipped
+                scaled = np.clip((img - win.start) / (win.end - win.start), 0.0, 1.0)
+            scaled = np.nan_to_num(scaled, nan=0.0) * mask  # NaN voxels are black
             for k in range(3):
                 if win.color[k]:
                     rgb[..., k] += scaled * (win.color[k] / 255.0)
@@ -421,6 +427,15 @@ def render(
         "size": [w, h],
     }
     return _png(out), header
+
+
+def _read(arr: Any, selection: tuple[Any, ...], path: str, dtype: Any) -> np.ndarray:
+    """arr[selection] as `dtype`; a chunk that does not decode (corrupt, truncated, the
+    wrong size for its metadata) is a 422 naming the level, not a server error."""
+    try:
+        return np.asarray(arr[selection], dtype=dtype)
+    except (RuntimeError, ValueError, TypeError, IndexError, OSError, zlib.error) as exc:
+        raise Unreadable(f"A chunk of level {path} cannot be decoded: {exc}") from None
 
 
 def _span(a: float, b: float, ratio: float, n: int) -> tuple[int, int]:

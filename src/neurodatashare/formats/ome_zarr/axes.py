@@ -186,6 +186,8 @@ def _unit(a: dict[str, Any], rep: Report, at: str) -> None:
     unit, kind = a.get("unit"), a.get("type")
     allowed = SPACE_UNITS if kind == ngff.SPATIAL else TIME_UNITS if kind == ngff.TIME else None
     if allowed is None:
+        if a.get("unit") is not None and not isinstance(a["unit"], str):
+            a.pop("unit")
         return
     if unit is None:
         if kind == ngff.SPATIAL:
@@ -197,7 +199,9 @@ def _unit(a: dict[str, Any], rep: Report, at: str) -> None:
                 at,
             )
         return
-    if unit not in allowed:
+    if not isinstance(unit, str) or unit not in allowed:
+        if not isinstance(unit, str):
+            a.pop("unit")  # described without one
         hint = UNIT_ALIASES.get(str(unit))
         rep.add(
             Severity.WARNING,

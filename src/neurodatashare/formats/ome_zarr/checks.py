@@ -12,7 +12,6 @@ described, and a volume with errors that do not stop drawing is still viewable.
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
 from collections.abc import Mapping
@@ -194,6 +193,15 @@ def _datasets(
                 at_path,
             )
             continue
+        if 0 in array.shape:
+            rep.add(
+                Severity.ERROR,
+                "datasets.empty",
+                f"Level {i} ({path}) has shape {list(array.shape)}: it holds no voxels.",
+                "Remove the empty level, or write its data.",
+                at_path,
+            )
+            continue
         if len(array.chunks) != len(array.shape):
             rep.add(
                 Severity.ERROR,
@@ -240,8 +248,7 @@ def _datasets(
         if scale is None:
             continue
         levels.append(ngff.Level(path=path, array=array, scale=scale[0], translation=scale[1]))
-    _across_levels(levels, version, rep)
-    return levels
+    return _across_levels(levels, version, rep)
 
 
 def _level_transforms(
@@ -322,8 +329,12 @@ def _level_transforms(
     return ngff.transforms(ct, n)
 
 
-def _across_levels(levels: list[ngff.Level], version: str | None, rep: _Report) -> None:
-    for prev, cur in itertools.pairwise(levels):
+def _across_levels(levels: list[ngff.Level], version: str | None, rep: _Report) -> list[ngff.Level]:
+    """The levels that can be drawn, with a finding for each problem between levels: a
+    level out of order or more than 2^30 times coarser than level 0 is left out."""
+    kept = levels[:1]
+    for cur in levels[1:]:
+        prev = kept[-1]
         at = f"multiscales[0].datasets ({cur.path})"
         if prev.array.dtype != cur.array.dtype:
             rep.add(
@@ -348,6 +359,17 @@ def _across_levels(levels: list[ngff.Level], version: str | None, rep: _Report) 
             )
             continue
         base = levels[0]
+        if any(s > 2**30 * s0 for s, s0 in zip(cur.scale, base.scale, strict=True)):
+            rep.add(
+                Severity.ERROR,
+                "transforms.scale",
+                f"Level {cur.path}'s scale {cur.scale} is more than 2^30 times level "
+                f"{base.path}'s {base.scale}.",
+                "Give each level its real voxel size (level 0's times the downsampling).",
+                at,
+            )
+            continue
+        kept.append(cur)
         for k, (s0, n0, s, n) in enumerate(
             zip(base.scale, base.array.shape, cur.scale, cur.array.shape, strict=True)
         ):
@@ -361,6 +383,7 @@ def _across_levels(levels: list[ngff.Level], version: str | None, rep: _Report) 
                     at,
                 )
                 break
+    return kept
 
 
 def _global_transforms(ms: dict[str, Any], n: int, rep: _Report) -> None:

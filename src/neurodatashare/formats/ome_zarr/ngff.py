@@ -103,9 +103,10 @@ _V3_DTYPES = {
 }
 
 
-def _ints(value: Any) -> tuple[int, ...] | None:
+def _ints(value: Any, least: int = 0) -> tuple[int, ...] | None:
+    """A list of integers >= `least`, below 2^53 (JSON's exact integers), as a tuple."""
     if not isinstance(value, list) or not all(
-        isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value
+        isinstance(v, int) and not isinstance(v, bool) and least <= v < 2**53 for v in value
     ):
         return None
     return tuple(value)
@@ -123,14 +124,20 @@ def read_array(store: Mapping[str, bytes], path: str, zarr_format: int) -> Array
         shape = _ints(doc.get("shape"))
         grid = doc.get("chunk_grid") or {}
         config = grid.get("configuration") if isinstance(grid, dict) else None
-        chunks = _ints(config.get("chunk_shape")) if isinstance(config, dict) else None
-        codecs = doc.get("codecs") or []
-        if any(isinstance(c, dict) and c.get("name") == "sharding_indexed" for c in codecs):
-            inner = next(c for c in codecs if c.get("name") == "sharding_indexed")
-            chunks = _ints((inner.get("configuration") or {}).get("chunk_shape")) or chunks
+        chunks = _ints(config.get("chunk_shape"), 1) if isinstance(config, dict) else None
+        listed = doc.get("codecs")
+        codecs: list[Any] = listed if isinstance(listed, list) else []
+        inner = next(
+            (c for c in codecs if isinstance(c, dict) and c.get("name") == "sharding_indexed"),
+            None,
+        )
+        if inner is not None and isinstance(inner.get("configuration"), dict):
+            chunks = _ints(inner["configuration"].get("chunk_shape"), 1) or chunks
         dtype = doc.get("data_type")
         if shape is None or chunks is None or not isinstance(dtype, str):
-            return f"{prefix}zarr.json lacks a valid shape, chunk shape or data type"
+            return (
+                f"{prefix}zarr.json lacks a valid shape, chunk shape (each at least 1) or data type"
+            )
         encoding = doc.get("chunk_key_encoding") or {}
         sep = ((encoding.get("configuration") or {}).get("separator")) or "/"
         names = doc.get("dimension_names")
@@ -150,15 +157,36 @@ def read_array(store: Mapping[str, bytes], path: str, zarr_format: int) -> Array
         return f"there is no array at {path!r} ({prefix}.zarray is missing)"
     if not isinstance(doc, dict):
         return f"{prefix}.zarray is not a JSON object"
-    shape, chunks = _ints(doc.get("shape")), _ints(doc.get("chunks"))
+    shape, chunks = _ints(doc.get("shape")), _ints(doc.get("chunks"), 1)
     dtype = doc.get("dtype")
     if shape is None or chunks is None or not isinstance(dtype, str):
-        return f"{prefix}.zarray lacks a valid shape, chunks or dtype"
+        return f"{prefix}.zarray lacks a valid shape, chunks (each at least 1) or dtype"
+    compressor, filters = doc.get("compressor"), doc.get("filters")
+    if (
+        doc.get("zarr_format") != 2
+        or doc.get("order", "C") not in ("C", "F")
+        or not (
+            compressor is None
+            or (isinstance(compressor, dict) and isinstance(compressor.get("id"), str))
+        )
+        or not (
+            filters is None
+            or (
+                isinstance(filters, list)
+                and all(isinstance(f, dict) and isinstance(f.get("id"), str) for f in filters)
+            )
+        )
+        or doc.get("dimension_separator", ".") not in (".", "/")
+    ):
+        return (
+            f"{prefix}.zarray is not valid Zarr v2 array metadata (zarr_format 2, order C "
+            "or F, a compressor and filters with an `id`, dimension_separator . or /)"
+        )
     import numpy as np
 
     try:
         name = str(np.dtype(dtype))
-    except TypeError:
+    except (TypeError, ValueError):
         name = dtype
     return ArrayMeta(
         path=path,

@@ -10,7 +10,7 @@ exactly as a missing one. Until Zarr assets are stored it knows none, and every 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -41,7 +41,7 @@ Channels = Annotated[
 
 def _store_for_asset(
     archive: Archive, *, asset_id: str, user: User | None
-) -> tuple[Mapping[str, bytes], Mapping[str, bytes] | None]:
+) -> tuple[Mapping[str, bytes], Mapping[str, bytes] | None]:  # Source
     """The asset's Zarr store and its derived pyramid (None if it has none): the
     integration point with the Zarr storage."""
     from neurodatashare.archive.access import visible_asset
@@ -52,13 +52,16 @@ def _store_for_asset(
     raise BadRequest(f"{path} is not an OME-Zarr volume, so the slice viewer cannot show it.")
 
 
-def volume_store(
-    asset_id: str, archive: ArchiveDep, user: UserDep
-) -> tuple[Mapping[str, bytes], Mapping[str, bytes] | None]:
-    return _store_for_asset(archive, asset_id=asset_id, user=user)
+Source = tuple[Mapping[str, bytes], Mapping[str, bytes] | None]
 
 
-StoreDep = Annotated[tuple[Mapping[str, bytes], Mapping[str, bytes] | None], Depends(volume_store)]
+def volume_store(asset_id: str, archive: ArchiveDep, user: UserDep) -> Callable[[], Source]:
+    """How a route gets the store: called after the query is checked, so a bad parameter
+    is a 400 whoever asks (tests override this dependency with their directories)."""
+    return lambda: _store_for_asset(archive, asset_id=asset_id, user=user)
+
+
+StoreDep = Annotated[Callable[[], Source], Depends(volume_store)]
 
 
 def _channels(values: list[str] | None) -> list[dict[str, Any]] | None:
@@ -82,7 +85,7 @@ def _channels(values: list[str] | None) -> list[dict[str, Any]] | None:
 @router.get("/volume")
 def volume_layout(asset_id: str, source: StoreDep) -> dict[str, Any]:
     """Axes, pyramid levels, channels with their windows, and the planes offered."""
-    store, pyramid = source
+    store, pyramid = source()
     return {"asset_id": asset_id} | volumes.layout(store, pyramid=pyramid)
 
 
@@ -107,7 +110,7 @@ def volume_slice(
     """One plane as an RGB PNG: the region [left, right) x [top, bottom) in full-resolution
     voxels of the plane's horizontal and vertical axes (the whole plane by default), drawn
     at width x height pixels from the level that matches (or `level`)."""
-    store, pyramid = source
+    store, pyramid = source()
     volume = volumes.open_volume(store, pyramid=pyramid)
     hu, hv = volumes.PLANES[plane]
     shape0 = volume.levels[0].array.shape

@@ -18,7 +18,13 @@ from dataclasses import dataclass
 import pytest
 
 from neurodatashare.testing.server import free_port
-from neurodatashare.testing.volumes import CountingStore, DirMapping, write_sparse, write_volume
+from neurodatashare.testing.volumes import (
+    CountingStore,
+    DirMapping,
+    blobs,
+    write_sparse,
+    write_volume,
+)
 
 from .conftest import CANVAS_RANGE, Page
 
@@ -59,13 +65,15 @@ def volume_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VolumeSe
     from neurodatashare.web.views import static_files
 
     folder = tmp_path_factory.mktemp("volumes")
+    shape = (2, 2, 6, 1200, 1600)
     write_volume(
         folder / "small.ome.zarr",
-        shape=(2, 2, 6, 1200, 1600),
+        shape=shape,
         axes="tczyx",
         dtype="uint16",
         levels=3,
         chunks=(1, 1, 2, 256, 256),
+        data=blobs(shape, "tczyx"),
     )
     write_sparse(folder / "big.ome.zarr")
     stores = {

@@ -43,6 +43,34 @@ def ramp(shape: tuple[int, ...], dtype: str) -> np.ndarray:
     return (value.astype(np.int64) % (int(info.max) + 1)).astype(dtype)
 
 
+def blobs(shape: tuple[int, ...], axes: str, dtype: str = "uint16", seed: int = 0) -> np.ndarray:
+    """Something that looks like fluorescence: per channel, a few hundred bright round cells
+    (Gaussian spots, 3-8 voxels across, different places per channel) on a dim background."""
+    rng = np.random.default_rng(seed)
+    out = np.zeros(shape, dtype=np.float32)
+    y, x = axes.index("y"), axes.index("x")
+    ny, nx = shape[y], shape[x]
+    lead = [n for i, n in enumerate(shape) if i not in (y, x)]
+    area = ny * nx
+    for index in np.ndindex(*lead):
+        rng_c = np.random.default_rng(seed + (index[axes.index("c")] if "c" in axes else 0))
+        plane = np.full((ny, nx), 200.0, dtype=np.float32)
+        for _ in range(max(4, area // 4000)):
+            cy, cx, r = rng_c.uniform(0, ny), rng_c.uniform(0, nx), rng_c.uniform(1.5, 4)
+            y0, y1 = int(max(0, cy - 3 * r)), int(min(ny, cy + 3 * r + 1))
+            x0, x1 = int(max(0, cx - 3 * r)), int(min(nx, cx + 3 * r + 1))
+            yy, xx = np.ogrid[y0:y1, x0:x1]
+            plane[y0:y1, x0:x1] += 3000 * np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * r * r))
+        plane += rng.normal(0, 40, plane.shape).astype(np.float32)
+        full = list(index)
+        full.insert(min(y, x), slice(None))
+        full.insert(max(y, x), slice(None))
+        out[tuple(full)] = plane
+    if np.dtype(dtype).kind == "f":
+        return out.astype(dtype)
+    return np.clip(out, 0, np.iinfo(dtype).max).astype(dtype)
+
+
 def write_volume(
     path: Path,
     *,

@@ -31,6 +31,7 @@ from neurodatashare.server.routes import (
     uploads,
     validation,
     versions,
+    volumes,
 )
 from neurodatashare.server.routes import morphology as morphology_routes
 
@@ -88,6 +89,7 @@ def create_api(settings: Settings | None = None, *, archive: Archive | None = No
         app.include_router(module.router)
     app.include_router(morphology_routes.router)
     app.include_router(expression.router)  # the AnnData views (server/routes/expression.py)
+    app.include_router(volumes.router)  # the OME-Zarr slice viewer (server/routes/volumes.py)
     install_api_docs(app)
     return app
 

@@ -242,6 +242,12 @@ VARIANTS: dict[str, list[dict[str, Fill]]] = {
         ]
         for files in ("/api/zarr/{zarr_id}/files", "/api/zarr/{zarr_id}/files/")
     },
+    "/api/assets/{asset_id}/explore/elements": [
+        {"path": lambda _t, _r, _w: "/0", "offset": lambda *_: "1", "limit": lambda *_: "5"},
+    ],
+    "/api/assets/{asset_id}/related/": [
+        {"dataset": lambda t, _r, _w: t.ds, "version": lambda t, _r, _w: t.version},
+    ],
     "/api/assets/{asset_id}/explore/dotplot": [{"group": lambda _t, _r, _w: "cell_type"}],
     "/api/assets/{asset_id}/explore/cells": [
         {"sort": lambda _t, _r, _w: "cell_type", "filter": lambda *_: "cell_type:eq:Sst"},

@@ -496,9 +496,11 @@ class ZarrStore(Mapping[str, bytes]):
     zarr-python 2 opens it directly: `zarr.open_group(store, mode="r")`.
     """
 
-    def __init__(self, archive: Archive, zarr_id: str) -> None:
+    def __init__(self, archive: Archive, zarr_id: str, cache_key: str | None = None) -> None:
         self._archive = archive
         self.zarr_id = zarr_id
+        # names the content (the DANDI checksum of a Complete Zarr): readers may cache by it
+        self.cache_key = cache_key
 
     def _key(self, path: str) -> str | None:
         with self._archive.db.read() as s:
@@ -556,6 +558,8 @@ def open_zarr_store(archive: Archive, zarr_id: str) -> Mapping[str, bytes]:
     """The Zarr `zarr_id` as a lazy, read-only `Mapping[str, bytes]` (see ZarrStore)."""
     check_uuid(zarr_id, what="Zarr")
     with archive.db.read() as s:
-        if s.get(Zarr, zarr_id) is None:
+        z = s.get(Zarr, zarr_id)
+        if z is None:
             raise NotFound(f"Zarr {zarr_id} was not found.")
-    return ZarrStore(archive, zarr_id)
+        key = f"zarr:{z.checksum}" if z.status == "Complete" and z.checksum else None
+    return ZarrStore(archive, zarr_id, cache_key=key)

@@ -556,3 +556,45 @@ def test_the_same_file_sent_twice_at_once(live: Live) -> None:
     keys = [k for _p, k in _entry_keys(live, zid)]
     objects = list((live.archive.settings.resolved_blob_dir / "zarrs").rglob("*"))
     assert [p for p in objects if p.is_file()] == [live.archive.store.local_path(keys[0])]
+
+
+def test_an_ome_zarr_asset_is_checked_and_viewed(live: Live, tmp_path: Path) -> None:
+    """The OME-Zarr plugin through the seam: uploaded as a Zarr asset, described and
+    checked after finalize, drawn by the slice viewer from the stored files."""
+    from neurodatashare.testing.volumes import break_volume, write_volume
+
+    alice = live.user("alice")
+    ds = alice.create_dataset("z")
+    vol = tmp_path / "cells.ome.zarr"
+    write_volume(vol, shape=(2, 8, 64, 64), axes="czyx", levels=2, chunks=(1, 4, 32, 32))
+    files = {p.relative_to(vol).as_posix(): p.read_bytes() for p in vol.rglob("*") if p.is_file()}
+    asset = alice.add_zarr(ds, "sub-1/cells.ome.zarr", files)
+    report = alice.wait_for_checks(asset["asset_id"])
+    assert report["status"] == "done", report
+    assert not [r for r in report["results"] if r["severity"] in ("ERROR", "CRITICAL")]
+    md = alice.get(f"/api/assets/{asset['asset_id']}/").json()
+    assert md["nds:format"] == "ome-zarr"
+    assert md["nds:summary"]["shape"] == [2, 8, 64, 64] and md["nds:summary"]["levels"] == 2
+    api = f"/api/assets/{asset['asset_id']}/explore/volume"
+    layout = alice.get(api)
+    assert layout.status_code == 200, layout.text
+    assert len(layout.json()["levels"]) == 2
+    png = alice.get(f"{api}/slice.png", params={"plane": "xy"})
+    assert png.status_code == 200 and png.content[:4] == b"\x89PNG"
+    page = alice.get(f"/asset/{asset['asset_id']}.json").json()
+    assert "volume" in page["views"]
+    # broken NGFF metadata: a finding, and the draft is not publishable
+    broken = tmp_path / "broken.ome.zarr"
+    write_volume(broken, shape=(1, 4, 32, 32), axes="czyx", levels=1)
+    break_volume(broken, "no_multiscales")
+    bad_files = {
+        p.relative_to(broken).as_posix(): p.read_bytes() for p in broken.rglob("*") if p.is_file()
+    }
+    bad = alice.add_zarr(ds, "sub-1/broken.ome.zarr", bad_files)
+    report = alice.wait_for_checks(bad["asset_id"])
+    assert any(r["severity"] in ("ERROR", "CRITICAL") for r in report["results"]), report
+    assert alice.wait_for_status(ds)["status"] == "Invalid"
+    # a plain Zarr is not a volume
+    plain = alice.add_zarr(ds, "plain.zarr", {".zgroup": b'{"zarr_format": 2}'})
+    r = alice.get(f"/api/assets/{plain['asset_id']}/explore/volume")
+    assert r.status_code == 400 and "not an OME-Zarr" in r.json()["detail"]

@@ -598,3 +598,29 @@ def test_an_ome_zarr_asset_is_checked_and_viewed(live: Live, tmp_path: Path) -> 
     plain = alice.add_zarr(ds, "plain.zarr", {".zgroup": b'{"zarr_format": 2}'})
     r = alice.get(f"/api/assets/{plain['asset_id']}/explore/volume")
     assert r.status_code == 400 and "not an OME-Zarr" in r.json()["detail"]
+
+
+def test_a_one_level_large_volume_gets_a_pyramid(live: Live, tmp_path: Path) -> None:
+    """A one-level OME-Zarr too large to show whole gets a derived pyramid (job
+    zarr.pyramid), stored per checksum, and the viewer then draws the whole plane."""
+    from neurodatashare.testing.factories import poll
+    from neurodatashare.testing.volumes import write_sparse
+
+    alice = live.user("alice")
+    ds = alice.create_dataset("z")
+    vol = tmp_path / "flat.ome.zarr"
+    write_sparse(vol, shape=(8, 4096, 4096), chunks=(8, 256, 256), levels=1)
+    files = {p.relative_to(vol).as_posix(): p.read_bytes() for p in vol.rglob("*") if p.is_file()}
+    asset = alice.add_zarr(ds, "flat.ome.zarr", files)
+    assert alice.wait_for_checks(asset["asset_id"])["status"] == "done"
+    api = f"/api/assets/{asset['asset_id']}/explore/volume"
+    poll(
+        lambda: len(alice.get(api).json()["levels"]) > 1,
+        timeout=120,
+        what="the derived pyramid",
+    )
+    layout = alice.get(api).json()
+    assert len(layout["levels"]) >= 3  # 4096 -> 2048 -> 1024 -> 512
+    png = alice.get(f"{api}/slice.png", params={"plane": "xy", "z": "4"})
+    assert png.status_code == 200, png.text
+    assert int(png.headers["X-Volume-Level"]) > 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -27,6 +28,8 @@ from neurodatashare.jobs import enqueue
 
 log = logging.getLogger("neurodatashare.processing")
 PIPELINE = "zarr.pipeline"
+PYRAMID, PYRAMID_KIND = "zarr.pyramid", "pyramid"  # OME-Zarr volumes with one large level
+PYRAMID_PRIORITY = 120  # after every file's checks
 
 
 def _paths(s: Session, z: Zarr) -> list[str]:
@@ -138,10 +141,105 @@ def run_pipeline(archive: Archive, payload: dict[str, Any]) -> None:
         z = s.get(Zarr, payload["zarr_id"])
         if z is not None:
             refresh_drafts(s, z)
+            if fmt.name == "ome-zarr" and done.metadata is not None:
+                enqueue(
+                    s, kind=PYRAMID, key=z.id, payload={"zarr_id": z.id}, priority=PYRAMID_PRIORITY
+                )
+
+
+def _pyramid_prefix(checksum: str) -> str:
+    return f"derived/zarrs/{checksum[:3]}/{checksum}/pyramid"
+
+
+def run_pyramid(archive: Archive, payload: dict[str, Any]) -> None:
+    """The `zarr.pyramid` job: an OME-Zarr volume whose only level is large gets a
+    pyramid (archive/volume_pyramid.py), stored per Zarr checksum beside its results."""
+    import tempfile
+    from pathlib import Path
+
+    from neurodatashare.archive import volume_pyramid
+
+    with archive.db.read() as s:
+        z = s.get(Zarr, payload["zarr_id"])
+        if z is None or z.status != "Complete" or z.checksum is None:
+            return
+        checksum = z.checksum
+        done = s.scalar(
+            select(Derived.producer).where(
+                Derived.zarr_checksum == checksum, Derived.kind == PYRAMID_KIND
+            )
+        )
+    if done == volume_pyramid.PRODUCER:
+        return
+    store = open_zarr_store(archive, z.id)
+    error, files, summary = None, [], None
+    try:
+        if volume_pyramid.needs_pyramid(store):
+            with tempfile.TemporaryDirectory() as tmp:
+                out = Path(tmp) / "pyramid"
+                summary = volume_pyramid.build_pyramid(store, out)
+                prefix = _pyramid_prefix(checksum)
+                for p in sorted(out.rglob("*")):
+                    if p.is_file():
+                        rel = p.relative_to(out).as_posix()
+                        archive.store.put_file(f"{prefix}/{rel}", p)
+                        files.append(rel)
+    except Exception as exc:  # a volume the builder cannot read: the viewer goes without
+        log.warning("no pyramid for Zarr %s", z.id, exc_info=True)
+        error = f"no pyramid: {type(exc).__name__}: {exc}"
+    with archive.db.write() as s:
+        _store(
+            s,
+            checksum=checksum,
+            kind=PYRAMID_KIND,
+            producer=volume_pyramid.PRODUCER,
+            payload={"files": files, "summary": json.loads(json.dumps(summary, default=str))}
+            if files
+            else None,
+            storage_key=_pyramid_prefix(checksum) if files else None,
+            error=error,
+        )
+
+
+class PyramidStore(Mapping[str, bytes]):
+    """A derived pyramid's files as a read-only mapping (as ZarrStore is for a Zarr)."""
+
+    def __init__(self, archive: Archive, prefix: str, files: list[str], checksum: str) -> None:
+        self._archive, self._prefix, self._files = archive, prefix, frozenset(files)
+        self.cache_key = f"pyramid:{checksum}"
+
+    def __getitem__(self, key: str) -> bytes:
+        if key not in self._files:
+            raise KeyError(key)
+        return self._archive.store.read(f"{self._prefix}/{key}")
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._files
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._files))
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+
+def open_pyramid(archive: Archive, zarr_id: str) -> Mapping[str, bytes] | None:
+    """The Zarr's derived pyramid, or None (none needed, not built yet, or failed)."""
+    with archive.db.read() as s:
+        z = s.get(Zarr, zarr_id)
+        if z is None or z.checksum is None:
+            return None
+        row = s.scalar(
+            select(Derived).where(Derived.zarr_checksum == z.checksum, Derived.kind == PYRAMID_KIND)
+        )
+        if row is None or row.storage_key is None or not isinstance(row.payload, dict):
+            return None
+        return PyramidStore(archive, row.storage_key, list(row.payload["files"]), z.checksum)
 
 
 def handlers(archive: Archive) -> dict[str, Any]:
     return {
         INGEST: lambda payload: ingest(archive, payload),
         PIPELINE: lambda payload: run_pipeline(archive, payload),
+        PYRAMID: lambda payload: run_pyramid(archive, payload),
     }

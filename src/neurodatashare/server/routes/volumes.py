@@ -54,8 +54,10 @@ def _store_for_asset(
     fmt = store_format_for(path)
     if zarr_id is None or fmt is None or fmt.name != "ome-zarr":
         raise BadRequest(f"{path} is not an OME-Zarr volume, so the slice viewer cannot show it.")
-    # no derived pyramid yet: archive/volume_pyramid.py builds one, not wired to a job here
-    return open_zarr_store(archive, zarr_id), None
+    from neurodatashare.archive.zarr_pipeline import open_pyramid
+
+    # a one-level large volume's derived pyramid (the zarr.pyramid job), once built
+    return open_zarr_store(archive, zarr_id), open_pyramid(archive, zarr_id)
 
 
 Source = tuple[Mapping[str, bytes], Mapping[str, bytes] | None]

@@ -204,3 +204,81 @@ def test_the_fast_and_the_row_by_row_reader_agree() -> None:
             assert (getattr(fast, name) == getattr(slow, name)).all(), name
         assert fast.header == slow.header
         assert [f["check"] for f in fast.findings] == [f["check"] for f in slow.findings]
+
+
+def _tolerant(text: str) -> tuple[list[dict], dict]:
+    """What analyse() reported before swc_accepted.py: the tolerant reader's checks and
+    summary fields."""
+    from neurodatashare.formats import swc_tolerant as tol
+    from neurodatashare.formats.swc import _sholl_profile
+
+    tree = parse(text)
+    results = tol.check(tree)
+    summary = {
+        "points": len(tree),
+        "soma": tol.soma_form(tree),
+        "labels": tol.labels(tree),
+        "units": tol.units(tree),
+        "trees": int((tree.parent < 0).sum()),
+        "bounding_box": tol.bounding_box(tree),
+        "sholl": _sholl_profile(tree),
+    }
+    if tree.header:
+        summary["header"] = tree.header
+    return results, summary
+
+
+def _accepted(text: str) -> tuple[list[dict], dict] | None:
+    from neurodatashare.formats.swc import SHOLL_STEPS, _strict_parse
+    from neurodatashare.formats.swc_accepted import describe, section_parents
+
+    morph, _, _, warned = _strict_parse(text, "swc")
+    if morph is None or warned:
+        return None
+    return describe(text, morph, parent=section_parents(morph), sholl_steps=SHOLL_STEPS)
+
+
+QUICK = {
+    "single_point": scales.swc("single_point"),
+    "three_point": scales.swc("three_point"),
+    "nm": scales.swc("nm"),
+    "big": scales.big_swc(4000, seed=2),
+    "windows line ends": scales.swc("three_point").replace("\n", "\r\n"),
+    "blank lines": scales.swc("single_point").replace("\n2 ", "\n\n  \n2 "),
+    "indented rows": "".join(f"  {row}\n" for row in scales.swc("nm").splitlines()),
+    "custom type 7": scales.swc("single_point").replace(" 2 -", " 7 -"),
+}
+SLOW = {
+    "contour soma": scales.swc("contour"),
+    "a cycle MorphIO leaves out": scales.swc("cycle"),
+    "a hidden two-row cycle": scales.swc("single_point") + "20 3 1 1 1 1 21\n21 3 2 2 2 1 20\n",
+    "a comment after the rows": scales.swc("single_point") + "# creature Rattus\n",
+    "zero radius (MorphIO warns)": scales.swc("zero_radius"),
+    "a soma row at the end": scales.swc("single_point").replace("1 1 0 0 0 5 -1\n", "")
+    + "1 1 0 0 0 5 -1\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(QUICK))
+def test_a_file_morphio_accepts_is_checked_from_its_arrays_with_the_same_result(
+    name: str,
+) -> None:
+    text = QUICK[name]
+    quick = _accepted(text)
+    assert quick is not None, "expected the quick path"
+    results, summary = _tolerant(text)
+    assert quick[0] == results
+    assert quick[1] == summary
+    done = SWC.process(io.BytesIO(text.encode()), path="cell.swc")
+    assert done is not None and done.metadata is not None
+    assert done.metadata["nds:summary"]["strict_parse"] is True
+
+
+@pytest.mark.parametrize("name", sorted(SLOW))
+def test_files_the_arrays_cannot_vouch_for_go_to_the_tolerant_reader(name: str) -> None:
+    text = SLOW[name]
+    assert _accepted(text) is None
+    results, summary = _tolerant(text)
+    got, found = run(text)
+    assert [r for r in found if not r["check"].startswith("swc.morphio")] == results
+    assert {k: got[k] for k in summary} == summary

@@ -42,8 +42,10 @@ def test_a_complete_file_is_described_without_findings(tmp_path: Path, sparse: b
     assert s["species"] == ["Mus musculus - House mouse"]
     assert s["subjects"] == 2 and sorted(s["regions"]) == ["MOp", "VISp"]
     assert s["subject_ids"] == ["mouse-1", "mouse-2"]
-    # several donors: no Participants (dandischema counts at most one subject per file)
-    assert "wasAttributedTo" not in done.metadata
+    # several donors: a Participant each, so that the dataset summary counts them all
+    people = done.metadata["wasAttributedTo"]
+    assert [p["identifier"] for p in people] == ["mouse-1", "mouse-2"]
+    assert all(p["species"]["identifier"] == MOUSE for p in people)
     assert {a["name"] for a in done.metadata["about"]} == {"MOp", "VISp"}
 
 

@@ -247,7 +247,7 @@ def _codes(series: Any) -> tuple[np.ndarray, list[str]]:
 def _participants(obs: Any, subject: str | None, species: str | None) -> list[dict[str, Any]]:
     """Each donor as a dandischema Participant (up to MAX_PARTICIPANTS, by id), with the
     species most of its cells have when there is a species column, so the dataset summary
-    counts subjects and species (nwb/extract.py `summarize_assets` counts distinct subjects
+    counts subjects and species (metadata/assets_summary.py counts distinct subjects
     over the assets, a file of several donors included)."""
     if subject is None:
         return []

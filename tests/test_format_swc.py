@@ -113,8 +113,105 @@ def test_sholl_is_vectorised_and_matches_a_direct_count() -> None:
 def test_asc_is_claimed_only_when_its_bytes_look_like_neurolucida() -> None:
     assert formats.format_for("cell.asc", b"; Neurolucida\n(").name == "swc"
     assert formats.format_for("eeg.asc", b"1.0 2.0\n").name == "plain"
-    assert formats.format_for("cell.asc").name == "plain"  # by name alone: any ASCII data
+    # by name alone (the pipeline, SQL filters) a candidate, which `process` decides on
+    assert formats.format_for("cell.asc").name == "swc"
     assert formats.format_for("a/b/neuron.SWC").name == "swc"
+    assert formats.media_type("cell.asc") == "text/x-neurolucida"
+
+
+# A Neurolucida export as MorphIO's test files write one: an ImageCoords block, a contour
+# soma, markers inside a dendrite, `Normal` and `High` ends, comments after expressions.
+NEUROLUCIDA = """; V3 text file written for MicroBrightField products.
+(ImageCoords Filename
+ "C:\\slices\\cell 7.jpg"
+ Merge 65535 65535 65535 0
+ Coords 0.738551 0.739645 -560.248901 350.811127 13.104751
+) ; End of ImageCoords
+
+(Sections S1 "Section 1" 0 0 0 0)
+
+("CellBody"
+ (Color Red)
+ (CellBody)
+ (  4.0  0.0 0 0.5)  ; 1, 1
+ (  0.0  4.0 0 0.5)  ; 1, 2
+ ( -4.0  0.0 0 0.5)  ; 1, 3
+ (  0.0 -4.0 0 0.5)  ; 1, 4
+)  ;  End of contour
+
+( (Color Green)  ; [10,1]
+  (Dendrite)
+  (  4.0   0.0  0.0  2.0)  ; Root
+  ( 14.0   1.0  0.0  2.0)  ; R, 1
+  (
+    ( 24.0   9.0  0.0  1.5)  ; R-1, 1
+    (Cross
+      (Color Orange)
+      (Name "Marker 3")
+      ( 25.0  10.0  0.0  0.5)  ; 1
+    )  ;  End of markers
+    ( 34.0  15.0  1.0  1.2)  ; R-1, 2
+     Normal
+  |
+    ( 24.0  -9.0  0.0  1.5)  ; R-2, 1
+    ( 36.0 -14.0 -1.0  1.0)  ; R-2, 2
+     High
+  )  ;  End of split
+)  ;  End of tree
+
+( (Color Blue)
+  (Axon)
+  ( -4.0   0.0  0.0  1.0)  ; Root
+  (-40.0   2.0  2.0  1.0)  ; R, 1
+  (-90.0   5.0  3.0  0.8)  ; R, 2
+     Normal
+)  ;  End of tree
+"""
+
+
+def test_a_hand_written_neurolucida_export_is_a_morphology() -> None:
+    done = SWC.process(io.BytesIO(NEUROLUCIDA.encode()), path="cells/cell-7.ASC")
+    assert done is not None and done.metadata is not None, done
+    assert done.metadata["encodingFormat"] == "text/x-neurolucida"
+    assert "nds:format" not in done.metadata
+    summary = done.metadata["nds:summary"]
+    assert summary["dialect"] == "asc" and summary["strict_parse"] is True
+    assert summary["soma"] == "SOMA_SIMPLE_CONTOUR"
+    m = summary["morphometrics"]
+    assert m["by_type"]["basal_dendrite"]["tips"] == 2 and m["by_type"]["axon"]["tips"] == 1
+    assert summary["bounding_box"]["min"][0] == -90.0
+    assert SWC.views(done.metadata)[1:4] == ["morphology", "dendrogram", "sholl"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1.0 2.0 3.0\n4.0 5.0 6.0\n",  # an EEG or GPS export
+        "; a comment, then no Neurolucida block\n(1 2 3)\n",  # MorphIO refuses, no block
+    ],
+)
+def test_an_asc_that_is_not_neurolucida_stays_plain(text: str) -> None:
+    done = SWC.process(io.BytesIO(text.encode()), path="eeg/run-1.asc")
+    assert done is not None and done.metadata is not None and done.results == []
+    assert done.metadata["nds:format"] == "plain"
+    assert SWC.views(done.metadata) == ["download"]
+
+
+def test_uploaded_asc_files_are_a_morphology_and_a_plain_file(live: Live) -> None:
+    alice = live.user("alice")
+    ds = alice.create_dataset("asc files")
+    cell = alice.add_file(ds, "cells/cell-7.asc", NEUROLUCIDA.encode())
+    eeg = alice.add_file(ds, "eeg/run-1.asc", b"1.0 2.0 3.0\n4.0 5.0 6.0\n")
+    report = alice.wait_for_checks(cell["asset_id"])
+    assert report["status"] == "done" and report["results"] == []
+    meta = alice.get(f"/api/assets/{cell['asset_id']}/").json()
+    assert meta["nds:format"] == "swc" and meta["encodingFormat"] == "text/x-neurolucida"
+    assert meta["nds:summary"]["morphometrics"]["tips"] == 3
+    drawn = alice.get(f"/api/assets/{cell['asset_id']}/explore/morphology")
+    assert drawn.status_code == 200 and drawn.json()["points"] > 0
+    assert alice.wait_for_checks(eeg["asset_id"])["results"] == []
+    plain = alice.get(f"/api/assets/{eeg['asset_id']}/").json()
+    assert plain["nds:format"] == "plain" and plain["encodingFormat"] != "text/x-neurolucida"
 
 
 def test_a_neurolucida_file_is_read_by_morphio() -> None:

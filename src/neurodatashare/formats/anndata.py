@@ -469,7 +469,7 @@ class AnnDataFormat:
     name = "anndata"
     media_type = "application/x-hdf5"
     suffixes: tuple[str, ...] = (".h5ad",)
-    version = "anndata-1"
+    version = "anndata-2"  # 2: a Participant per donor
     artifacts: Sequence[Artifact] = ()
 
     def claims(self, path: str, head: bytes) -> bool:

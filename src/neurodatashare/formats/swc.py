@@ -232,13 +232,41 @@ def analyse(text: str, *, extension: str) -> Processed:
     return Processed(meta, results)
 
 
+HEAD_BYTES = 64 * 1024  # what is read of an `.asc` file to tell whether it is Neurolucida
+# the blocks of a Neurolucida file (MorphIO's dialect): a file MorphIO refuses is still taken
+# for a broken morphology when it has one of them, and for plain text when it has none
+_NEUROLUCIDA_BLOCK = re.compile(
+    rb"\(\s*\"?(CellBody|Dendrite|Axon|Apical|Contour|ImageCoords|Sections|Thumbnail)\b",
+    re.IGNORECASE,
+)
+
+
+def looks_like_neurolucida(head: bytes) -> bool:
+    """Neurolucida's ASCII files start with `;` comments or a `(` expression."""
+    return head.lstrip()[:1] in (b";", b"(")
+
+
+def _plain_text(path: str) -> Processed:
+    """An `.asc` file that is not a Neurolucida morphology (EEG, GPS or any other ASCII
+    export): plain, as if no format had claimed it (`nds:format` says so)."""
+    from neurodatashare.formats.plain import PLAIN
+
+    meta = {
+        "schemaKey": "BareAsset",
+        "encodingFormat": PLAIN.media_type_for(path),
+        "nds:format": PLAIN.name,
+    }
+    return Processed(meta, [])
+
+
 class SWCFormat:
     name = "swc"
     media_type = "text/x-swc"
-    # `.asc` is also any ASCII export (EEG, GPS), and the pipeline picks formats by path
-    # alone, so only `.swc` is claimed by name; a Neurolucida `.asc` is claimed when its
-    # first bytes are given and look like one (`;` comments or a `(` expression)
-    suffixes: tuple[str, ...] = (".swc",)
+    # `.asc` is also any ASCII export (EEG, GPS). The pipeline and the SQL filters pick
+    # formats by path, so `.asc` is claimed by name (with first bytes given, only when they
+    # look like Neurolucida), and `process` tells from the bytes: a file that is not
+    # Neurolucida gets `nds:format` plain in its metadata, which the asset then shows
+    suffixes: tuple[str, ...] = (".swc", ".asc")
     version = "swc-1"
     artifacts: Sequence[Artifact] = ()
 
@@ -246,15 +274,27 @@ class SWCFormat:
         lower = path.lower()
         if lower.endswith(".swc"):
             return True
-        return lower.endswith(".asc") and head.lstrip()[:1] in (b";", b"(")
+        return lower.endswith(".asc") and (not head or looks_like_neurolucida(head))
+
+    def media_type_for(self, path: str) -> str:
+        return "text/x-neurolucida" if path.lower().endswith(".asc") else self.media_type
 
     def process(self, reader: BinaryIO, *, path: str) -> Processed | None:
         reader.seek(0)
-        text = reader.read().decode("utf-8", errors="replace")
-        extension = "asc" if path.lower().endswith(".asc") else "swc"
-        return analyse(text, extension=extension)
+        if not path.lower().endswith(".asc"):
+            return analyse(reader.read().decode("utf-8", errors="replace"), extension="swc")
+        head = reader.read(HEAD_BYTES)
+        if not looks_like_neurolucida(head):
+            return _plain_text(path)
+        data = head + reader.read()
+        done = analyse(data.decode("utf-8", errors="replace"), extension="asc")
+        if done.metadata is None and not _NEUROLUCIDA_BLOCK.search(data):
+            return _plain_text(path)
+        return done
 
     def views(self, asset: dict[str, Any]) -> list[str]:
+        if isinstance(asset, dict) and asset.get("nds:format") == "plain":
+            return ["download"]  # an `.asc` that is not Neurolucida
         return ["download", "morphology", "dendrogram", "sholl", "summary"]
 
 

@@ -25,7 +25,7 @@ def test_binary_body_holds_the_json_drawings_points(points: int) -> None:
     # per section the points drawn, in the JSON's order of sections within each kind
     lengths = np.diff(got["offsets"])
     assert int(lengths.sum()) == got["drawn_points"] == len(got["xyz"])
-    basal = [t for t in drawing["traces"] if t["type"] == "basal"][0]
+    basal = next(t for t in drawing["traces"] if t["type"] == "basal")
     mine = got["kind"] == swc_view.KIND_ORDER.index("basal")
     assert lengths[mine].tolist() == basal["lengths"]
     assert got["order"][mine].tolist() == basal["order"]

@@ -15,6 +15,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from neurodatashare import __version__
 from neurodatashare.archive import Archive
+from neurodatashare.archive.pipeline import queue_unchecked
 from neurodatashare.archive.processing import handlers
 from neurodatashare.archive.uploads import discard_stale_uploads
 from neurodatashare.config import Settings
@@ -45,6 +46,8 @@ def create_api(settings: Settings | None = None, *, archive: Archive | None = No
         dropped = discard_stale_uploads(the_archive)
         if dropped:
             log.info("discarded %d unfinished uploads", dropped)
+        if queued := queue_unchecked(the_archive):
+            log.info("queued the checks of %d files checked by no current format version", queued)
         worker = Worker(the_archive.db, handlers(the_archive), threads=settings.worker_threads)
         worker.start()
         yield

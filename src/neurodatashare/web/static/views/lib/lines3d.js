@@ -56,6 +56,8 @@ export function linePlot(container, { lines, lineColours, dots, dotColours }) {
   canvas.style.height = "100%";
   canvas.style.display = "block";
   canvas.style.cursor = "grab";
+  canvas.setAttribute("role", "img");
+  canvas.setAttribute("aria-label", "3D drawing of the reconstruction; drag to rotate, scroll to zoom");
   container.append(canvas);
   const gl = canvas.getContext("webgl", { antialias: true, preserveDrawingBuffer: true });
   if (!gl) {

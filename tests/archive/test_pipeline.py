@@ -241,31 +241,3 @@ def test_a_batch_of_files_is_summarized_once(
         draft = s.get(Version, runs[0])
         assert draft is not None and draft.status in {"Valid", "Invalid"}
         assert draft.meta["assetsSummary"]["numberOfFiles"] == 5
-
-
-def test_files_no_current_format_version_checked_are_queued_at_start(
-    archive: Archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A format's new version (or a format that now checks a kind of file, as SWC does
-    `.asc`) leaves existing files without today's validation: the server queues them."""
-    from neurodatashare.archive.pipeline import queue_unchecked
-    from neurodatashare.archive.version_status import pending_count
-    from neurodatashare.formats.swc import SWC
-
-    alice, ident = _setup(archive)
-    cell = tmp_path / "cell.swc"
-    cell.write_text("1 1 0 0 0 5 -1\n2 3 10 0 0 1 1\n")
-    blob_id = _new_blob(archive, user=alice, source=cell)
-    _add(archive, user=alice, ident=ident, blob_id=blob_id, path="cells/cell.swc")
-    Worker(archive.db, processing.handlers(archive)).drain()
-    assert queue_unchecked(archive) == 0  # everything checked by today's tools
-    monkeypatch.setattr(SWC, "version", "swc-next")
-    with archive.db.read() as s:
-        draft = s.scalars(select(Version)).one()
-        assert pending_count(s, draft) == 1
-    assert queue_unchecked(archive) == 1
-    Worker(archive.db, processing.handlers(archive)).drain()
-    assert _derived(archive, blob_id)["validation"].producer == "swc-next"
-    with archive.db.read() as s:
-        assert pending_count(s, s.scalars(select(Version)).one()) == 0
-    assert queue_unchecked(archive) == 0

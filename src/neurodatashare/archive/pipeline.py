@@ -39,7 +39,7 @@ from neurodatashare.archive.derived import (
     up_to_date,
 )
 from neurodatashare.archive.version_status import refresh_draft
-from neurodatashare.db.models import Asset, Blob, Derived, Job, Version, VersionAsset, utcnow
+from neurodatashare.db.models import Asset, Blob, Job, Version, VersionAsset, utcnow
 from neurodatashare.formats import Artifact, Format
 from neurodatashare.jobs import enqueue
 
@@ -66,30 +66,6 @@ def queue_pipeline(s: Session, *, blob_id: str, priority: int = 100, delay: floa
     """Queue the blob's pipeline in the caller's transaction (once per blob, see enqueue)."""
     payload = {"blob_id": blob_id}
     enqueue(s, kind=PIPELINE, key=blob_id, payload=payload, priority=priority, delay=delay)
-
-
-def queue_unchecked(archive: Archive) -> int:
-    """At start-up: queue the pipeline of every blob that an asset's format checks but that
-    has no validation by today's producer (a format's new version, or a format that now
-    checks such files, as SWC does `.asc`). Without it, their drafts would stay Pending for
-    results no job computes. Returns how many blobs were queued."""
-    from neurodatashare.archive.derived import checked_asset
-
-    done = (
-        (Derived.blob_id == Asset.blob_id)
-        & (Derived.kind == "validation")
-        & checked_asset(validated_now=True)
-    )
-    with archive.db.write() as s:
-        blobs = s.scalars(
-            select(Asset.blob_id)
-            .outerjoin(Derived, done)
-            .where(checked_asset(), Derived.id.is_(None))
-            .distinct()
-        ).all()
-        for blob_id in blobs:
-            queue_pipeline(s, blob_id=blob_id)
-    return len(blobs)
 
 
 def _artifacts_due(s: Session, *, blob_id: str, fmt: Format) -> bool:

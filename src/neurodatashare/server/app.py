@@ -15,8 +15,8 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from neurodatashare import __version__
 from neurodatashare.archive import Archive
-from neurodatashare.archive.pipeline import queue_unchecked
 from neurodatashare.archive.processing import handlers
+from neurodatashare.archive.reprocess import queue_outdated
 from neurodatashare.archive.uploads import discard_stale_uploads
 from neurodatashare.config import Settings
 from neurodatashare.jobs import Worker
@@ -31,6 +31,7 @@ from neurodatashare.server.routes import (
     uploads,
     validation,
     versions,
+    volumes,
 )
 from neurodatashare.server.routes import morphology as morphology_routes
 
@@ -46,8 +47,9 @@ def create_api(settings: Settings | None = None, *, archive: Archive | None = No
         dropped = discard_stale_uploads(the_archive)
         if dropped:
             log.info("discarded %d unfinished uploads", dropped)
-        if queued := queue_unchecked(the_archive):
-            log.info("queued the checks of %d files checked by no current format version", queued)
+        outdated = queue_outdated(the_archive)
+        if outdated:
+            log.info("queued %d files whose results were made by older tools", outdated)
         worker = Worker(the_archive.db, handlers(the_archive), threads=settings.worker_threads)
         worker.start()
         yield
@@ -87,6 +89,7 @@ def create_api(settings: Settings | None = None, *, archive: Archive | None = No
         app.include_router(module.router)
     app.include_router(morphology_routes.router)
     app.include_router(expression.router)  # the AnnData views (server/routes/expression.py)
+    app.include_router(volumes.router)  # the OME-Zarr slice viewer (server/routes/volumes.py)
     install_api_docs(app)
     return app
 

@@ -80,3 +80,21 @@ PixelHeight = Annotated[
     int, Query(ge=10, le=10_000, description="The plot's height in pixels, 10 to 10,000.")
 ]
 BinPixels = Annotated[int, Query(ge=1, le=64, description="Pixels per density bin, 1 to 64.")]
+# The slice viewer (routes/volumes.py): positions in a volume's full-resolution voxels, the
+# image's size in pixels (capped: one image reads O(screen) chunks), a pyramid level.
+MAX_VOXEL = 2**40
+Voxel = Annotated[
+    float,
+    Query(
+        allow_inf_nan=False,
+        ge=-MAX_VOXEL,
+        le=MAX_VOXEL,
+        description="A position in full-resolution voxels (finite, within ±2^40).",
+    ),
+]
+ImagePixels = Annotated[
+    int, Query(ge=1, le=2048, description="An image side in pixels, 1 to 2,048.")
+]
+VolumeLevel = Annotated[
+    int, Query(ge=0, le=64, description="A pyramid level, 0 (full resolution) to 64.")
+]

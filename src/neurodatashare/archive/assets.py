@@ -139,10 +139,8 @@ def asset_metadata_json(
 
     blob = asset.blob
     # What the archive extracted from the file fills in what the client did not send.
-    meta = {
-        **derived.extracted_metadata(s, blob_id=asset.blob_id, path=asset.path),
-        **asset.meta,
-    }
+    extracted = derived.extracted_metadata(s, blob_id=asset.blob_id, path=asset.path)
+    meta = {**extracted, **asset.meta}
     digest = {"dandi:dandi-etag": blob.etag}
     if blob.sha256:
         digest["dandi:sha2-256"] = blob.sha256
@@ -157,7 +155,8 @@ def asset_metadata_json(
             "digest": digest,
             "contentUrl": [f"{archive.api_url}/assets/{asset.id}/download/"],
             "encodingFormat": meta.get("encodingFormat") or guess_encoding(asset.path),
-            "nds:format": format_for(asset.path).name,
+            # a format can find that a file is not its own (an `.asc` that is not Neurolucida)
+            "nds:format": extracted.get("nds:format") or format_for(asset.path).name,
             "access": [
                 {
                     "schemaKey": "AccessRequirements",

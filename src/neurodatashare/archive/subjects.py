@@ -185,8 +185,8 @@ def version_links(s: Session, archive: Archive, *, version: Version) -> list[Lin
     extracted = _extracted(s, [a.blob_id for a in assets])
     linked = []
     for asset in assets:
-        fmt = format_for(asset.path).name
         own = extracted.get(asset.blob_id, {}) if derived.checked_format(asset.path) else {}
+        fmt = str(own.get("nds:format") or format_for(asset.path).name)
         meta = {**own, **(asset.meta or {})}
         item = Linked(
             asset_id=asset.id,

@@ -119,7 +119,7 @@ def asset_errors(s: Session, version: Version) -> list[dict[str, Any]]:
 
 def assets_summary(s: Session, version: Version) -> dict[str, Any]:
     """The version's `assetsSummary`, aggregated over its assets' extracted metadata."""
-    from neurodatashare.nwb.extract import summarize_assets
+    from neurodatashare.metadata.assets_summary import summarize_assets
 
     extracted = (Derived.blob_id == Asset.blob_id) & (Derived.kind == "metadata") & checked_asset()
     rows = s.execute(

@@ -51,6 +51,7 @@ METADATA = {
         {
             "schemaKey": "Person",
             "name": "Doe, Jane",
+            "email": "jane.doe@example.org",
             "roleName": ["dcite:ContactPerson", "dcite:Author"],
         }
     ],

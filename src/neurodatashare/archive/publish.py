@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from sqlalchemy import func, select
@@ -10,11 +11,35 @@ from neurodatashare.archive.access import load_dataset
 from neurodatashare.archive.context import Archive
 from neurodatashare.archive.version_status import asset_errors, assets_summary, pending_count
 from neurodatashare.archive.versions import draft_of, metadata_problems, version_info_json
-from neurodatashare.db.models import User, Version, VersionAsset, utcnow
+from neurodatashare.db.models import Asset, Blob, User, Version, VersionAsset, utcnow
 from neurodatashare.errors import BadRequest, Conflict
 
 
+def _missing_digests(archive: Archive, *, dataset_id: str, user: User | None) -> None:
+    """A published asset carries its sha256 (dandischema requires it); the pipeline
+    computes it soon after an upload, and here for any blob it has not reached yet."""
+    with archive.db.read() as s:
+        dataset = load_dataset(s, dataset_id=dataset_id, user=user, edit=True)
+        rows = s.execute(
+            select(Blob.id, Blob.key)
+            .join(Asset, Asset.blob_id == Blob.id)
+            .join(VersionAsset, VersionAsset.asset_id == Asset.id)
+            .where(VersionAsset.version_id == draft_of(s, dataset).id, Blob.sha256.is_(None))
+            .distinct()
+        ).all()
+    for blob_id, key in rows:
+        sha = hashlib.sha256()
+        with archive.store.open(key) as reader:
+            while block := reader.read(8 * 2**20):
+                sha.update(block)
+        with archive.db.write() as s:
+            blob = s.get(Blob, blob_id)
+            if blob is not None and blob.sha256 is None:
+                blob.sha256 = sha.hexdigest()
+
+
 def publish(archive: Archive, *, dataset_id: str, user: User | None) -> dict[str, Any]:
+    _missing_digests(archive, dataset_id=dataset_id, user=user)
     with archive.db.write() as s:
         dataset = load_dataset(s, dataset_id=dataset_id, user=user, edit=True)
         draft = draft_of(s, dataset)

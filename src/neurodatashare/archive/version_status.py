@@ -46,6 +46,24 @@ def metadata_problems(meta: dict[str, Any], name: str) -> list[dict[str, str]]:
                 '"dcite:ContactPerson".',
             }
         )
+    elif not any(
+        isinstance(c, dict)
+        and "dcite:ContactPerson" in (c.get("roleName") or [])
+        and c.get("email")
+        for c in contributors
+    ):
+        problems.append(
+            {
+                "field": "contributor",
+                "message": 'Give the contact person an "email" (dandischema requires one).',
+            }
+        )
+    from neurodatashare.metadata.schema import owner_field_problems
+
+    named = {p["field"] for p in problems}
+    for problem in owner_field_problems(meta, name or str(meta.get("name") or "")):
+        if problem["field"].split(".", 1)[0] not in named:
+            problems.append(problem)
     return problems
 
 

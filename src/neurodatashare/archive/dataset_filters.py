@@ -27,6 +27,7 @@ def _latest_version(column: Any) -> Any:
         .where(Version.dataset_id == Dataset.id)
         .order_by(Version.created.desc(), Version.id.desc())
         .limit(1)
+        .correlate(Dataset)
         .scalar_subquery()
     )
 
@@ -38,6 +39,7 @@ def _latest_size() -> Any:
         .join(Asset, Asset.id == VersionAsset.asset_id)
         .join(Blob, Blob.id == Asset.blob_id)
         .where(VersionAsset.version_id == _latest_version(Version.id))
+        .correlate(Dataset)
         .scalar_subquery()
     )
 
@@ -65,9 +67,9 @@ def order_clause(ordering: str) -> list[Any]:
 def has_files_clause() -> ColumnElement[bool]:
     """The dataset's most recent version has at least one file."""
     return exists(
-        select(VersionAsset.asset_id).where(
-            VersionAsset.version_id == _latest_version(Version.id)
-        )
+        select(VersionAsset.asset_id)
+        .where(VersionAsset.version_id == _latest_version(Version.id))
+        .correlate(Dataset)
     )
 
 

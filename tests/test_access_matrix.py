@@ -185,8 +185,9 @@ FORM_BODIES = {("POST", "/login")}
 # Extra requests per route (beyond the plain fill): searches, filters, signed links...
 VARIANTS: dict[str, list[dict[str, Fill]]] = {
     "/api/dandisets/": [
-        {"search": lambda t, _r, _w: t.name},
-        {"search": lambda t, _r, _w: t.ds},
+        # (DANDI leaves embargoed datasets out of listings unless asked: embargoed=true)
+        {"search": lambda t, _r, _w: t.name, "embargoed": lambda _t, _r, _w: "true"},
+        {"search": lambda t, _r, _w: t.ds, "embargoed": lambda _t, _r, _w: "true"},
         {"user": lambda _t, _r, _w: "me"},
         {"embargoed": lambda _t, _r, _w: "true"},
         {"embargoed": lambda _t, _r, _w: "True", "search": lambda t, _r, _w: t.name},

@@ -171,7 +171,11 @@ def test_glob_is_case_insensitive_and_only_star_is_special(live: Live) -> None:
         return {a["path"] for a in r.json()["results"]}
 
     assert paths("*.nwb") == {"sub-A/sub-A_ses-1.NWB", "sub-b/sub-b_ses-1.nwb"}
-    assert paths("SUB-*") == {"sub-A/sub-A_ses-1.NWB", "sub-b/sub-b_ses-1.nwb", "sub-b/notes[1].txt"}
+    assert paths("SUB-*") == {
+        "sub-A/sub-A_ses-1.NWB",
+        "sub-b/sub-b_ses-1.nwb",
+        "sub-b/notes[1].txt",
+    }
     assert paths("sub-a*") == {"sub-A/sub-A_ses-1.NWB"}  # `*` crosses `/`
     assert paths("*notes[1].txt") == {"sub-b/notes[1].txt"}  # `[` is literal
     assert paths("*notes[0-9].txt") == set()
@@ -191,9 +195,7 @@ def test_published_documents_validate_as_published(live: Live) -> None:
     doc = alice.get(f"/api/dandisets/{ds}/versions/{version}/").json()
     model = Dandiset.model_validate(doc)
     assert model.datePublished is not None and model.publishedBy is not None
-    assert doc["manifestLocation"] == [
-        f"{live.url}/api/dandisets/{ds}/versions/{version}/assets/"
-    ]
+    assert doc["manifestLocation"] == [f"{live.url}/api/dandisets/{ds}/versions/{version}/assets/"]
     assert "doi" not in doc  # no DOI is minted; dandischema allows that without a prefix
     again = alice.get(f"/api/dandisets/{ds}/versions/{version}/").json()
     assert again["publishedBy"] == doc["publishedBy"]  # stable, not made up per request

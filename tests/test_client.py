@@ -345,7 +345,10 @@ class FlakyProxy(CountingProxy):
 @contextlib.contextmanager
 def flaky(live: Live, *, refuse_after_cut: bool) -> Iterator[FlakyProxy]:
     port = int(live.url.rsplit(":", 1)[1])
-    proxy = FlakyProxy(port, cut_after=MiB, refuse_after_cut=refuse_after_cut).start()
+    # 1.5 MiB: the client has written at least one whole 1 MiB chunk before the cut, however
+    # many bytes of JSON the connection carried before the download began
+    cut = MiB + MiB // 2
+    proxy = FlakyProxy(port, cut_after=cut, refuse_after_cut=refuse_after_cut).start()
     try:
         yield proxy
     finally:

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from neurodatashare.archive import Archive, assets, versions
 from neurodatashare.cli.cmd_demo import command as demo_command
 from neurodatashare.config import Settings
-from neurodatashare.testing.schema_audit import DocumentAudit
 from neurodatashare.testing.live import Live, database_url, free_port, serve_in_thread
+from neurodatashare.testing.schema_audit import DocumentAudit
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

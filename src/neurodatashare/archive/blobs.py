@@ -141,7 +141,9 @@ def blob_by_digest(
     return blob_json(blob)
 
 
-def blob_bytes(archive: Archive, *, blob_id: str, user: User | None) -> tuple[Blob, Any, str | None]:
+def blob_bytes(
+    archive: Archive, *, blob_id: str, user: User | None
+) -> tuple[Blob, Any, str | None]:
     """`GET /blobs/{blob_id}`, the direct URL in an asset's `contentUrl`: (blob, local path
     or None, URL to redirect to or None) for a blob the caller may read; any other blob
     answers exactly as one that does not exist."""

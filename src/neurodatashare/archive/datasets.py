@@ -10,10 +10,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from neurodatashare.archive.access import (
+    ended_embargo,
     load_dataset,
     require_user,
     revoke_signed_links,
-    ended_embargo,
     today,
     visible_clause,
 )
@@ -64,9 +64,7 @@ def _add_funder(meta: dict[str, Any], source: str | None, award: str | None) -> 
     """As DANDI does for an embargo: the funder becomes a contributor with the award."""
     source, award = (source or "").strip() or None, (award or "").strip() or None
     if (source is None) != (award is None):
-        raise BadRequest(
-            "Give both funding_source and award_number for an embargo, or neither."
-        )
+        raise BadRequest("Give both funding_source and award_number for an embargo, or neither.")
     if source is None:
         return
     contributors = meta.get("contributor")

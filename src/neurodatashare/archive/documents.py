@@ -78,9 +78,7 @@ def published_by(archive: Archive, *, key: str, when: datetime) -> dict[str, Any
     }
 
 
-def version_publication(
-    archive: Archive, *, dataset: Dataset, version: Version
-) -> dict[str, Any]:
+def version_publication(archive: Archive, *, dataset: Dataset, version: Version) -> dict[str, Any]:
     """`datePublished` and `publishedBy` of a published version; {} for the draft."""
     if version.version == "draft":
         return {}

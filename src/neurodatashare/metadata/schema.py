@@ -52,11 +52,10 @@ ASSET_COMPUTED = frozenset(
 def schema_errors(document: dict[str, Any], *, kind: str) -> list[dict[str, str]]:
     """dandischema's complaints about a `Dandiset` or `Asset` document, as DANDI's
     validation errors `{"field": "contributor.0.name", "message": ...}`; [] if valid."""
+    from dandischema import models
     from pydantic import ValidationError
 
-    from dandischema import models
-
-    model = {"Dandiset": models.Dandiset, "Asset": models.Asset}[kind]
+    model: Any = getattr(models, kind)  # Dandiset or Asset
     try:
         model.model_validate(document)
     except ValidationError as exc:

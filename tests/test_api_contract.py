@@ -250,3 +250,17 @@ def test_private_dataset_documents_say_private(live: Live) -> None:
         (access,) = doc["access"]
         assert access["status"] == "dandi:EmbargoedAccess"
         assert access["embargoedUntil"] == "9999-12-31" and "Private" in access["description"]
+
+
+def test_publishing_refuses_asset_metadata_dandischema_refuses(live: Live) -> None:
+    alice = live.user("alice")
+    ds = alice.create_dataset("bad asset")
+    alice.add_file(ds, "sub-1/good.bin", b"good")
+    alice.add_file(ds, "sub-1/bad.bin", b"bad", wasAttributedTo="mouse 1")
+    r = alice.post(f"/api/dandisets/{ds}/versions/draft/publish/")
+    assert r.status_code == 400, r.text
+    detail = r.json()["detail"]
+    assert "sub-1/bad.bin: wasAttributedTo" in detail and "good.bin" not in detail
+    assert alice.get(f"/api/dandisets/{ds}/versions/").json()["count"] == 1  # nothing made
+    info = alice.get(f"/api/dandisets/{ds}/versions/draft/info/").json()
+    assert info["status"] != "Published"

@@ -6,12 +6,13 @@ import hashlib
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from neurodatashare.archive.access import load_dataset
 from neurodatashare.archive.context import Archive
 from neurodatashare.archive.version_status import asset_errors, assets_summary, pending_count
 from neurodatashare.archive.versions import draft_of, metadata_problems, version_info_json
-from neurodatashare.db.models import Asset, Blob, User, Version, VersionAsset, utcnow
+from neurodatashare.db.models import Asset, Blob, Dataset, User, Version, VersionAsset, utcnow
 from neurodatashare.errors import BadRequest, Conflict
 
 
@@ -74,6 +75,7 @@ def publish(archive: Archive, *, dataset_id: str, user: User | None) -> dict[str
         ).all()
         if not assets:
             raise BadRequest("The dataset has no files; upload some before publishing.")
+        _check_assets(archive, s, dataset=dataset, version=draft)
         now = utcnow()
         day = now.strftime("%y%m%d")
         same_day = s.scalar(
@@ -100,3 +102,36 @@ def publish(archive: Archive, *, dataset_id: str, user: User | None) -> dict[str
         draft.status = "Published"
         s.flush()
         return version_info_json(archive, s, dataset=dataset, version=published)
+
+
+def _check_assets(archive: Archive, s: Session, *, dataset: Dataset, version: Version) -> None:
+    """As DANDI, publish only assets whose documents dandischema accepts as published
+    (what a client sent for an asset is checked here; the owners' dataset metadata is
+    checked by the draft's status, and what the server computes by the test suite)."""
+    from neurodatashare.archive.assets import asset_metadata_json
+    from neurodatashare.archive.documents import published_by
+    from neurodatashare.metadata.schema import schema_errors
+
+    now = utcnow()
+    stamp = {
+        "datePublished": now.isoformat(),
+        "publishedBy": published_by(archive, key="check", when=now),
+    }
+    problems: dict[str, list[str]] = {}
+    for asset in s.scalars(
+        select(Asset)
+        .join(VersionAsset, VersionAsset.asset_id == Asset.id)
+        .where(VersionAsset.version_id == version.id)
+        .order_by(VersionAsset.path)
+    ):
+        document = {**asset_metadata_json(s, archive, asset, dataset=dataset), **stamp}
+        for e in schema_errors(document, kind="Asset"):
+            problems.setdefault(asset.path, []).append(f"{e['field']}: {e['message']}")
+    if problems:
+        shown = list(problems.items())[:10]
+        listing = " ".join(f"{path}: {' / '.join(found[:3])}." for path, found in shown)
+        more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
+        raise BadRequest(
+            f"The dataset cannot be published: dandischema refuses the metadata of "
+            f"{len(problems)} file(s){more}. {listing}"
+        )

@@ -140,15 +140,21 @@ def assets_summary(s: Session, version: Version) -> dict[str, Any]:
     from neurodatashare.nwb.extract import summarize_assets
 
     extracted = (Derived.blob_id == Asset.blob_id) & (Derived.kind == "metadata") & checked_asset()
+    from neurodatashare.formats import media_type
+
     rows = s.execute(
-        select(Asset.meta, Blob.size, Derived.payload)
+        select(Asset.path, Asset.meta, Blob.size, Derived.payload)
         .join(VersionAsset, VersionAsset.asset_id == Asset.id)
         .join(Blob, Blob.id == Asset.blob_id)
         .outerjoin(Derived, extracted)
         .where(VersionAsset.version_id == version.id)
     ).all()
-    metas = [{**(meta or {}), **(derived or {})} for meta, _size, derived in rows]
-    return summarize_assets(metas, sizes=[size for _meta, size, _derived in rows])
+    # the media type by path unless the file or its uploader said (as asset documents do)
+    metas = [
+        {"encodingFormat": media_type(path), "path": path, **(meta or {}), **(derived or {})}
+        for path, meta, _size, derived in rows
+    ]
+    return summarize_assets(metas, sizes=[size for _path, _meta, size, _derived in rows])
 
 
 def refresh_status(s: Session, version: Version) -> None:

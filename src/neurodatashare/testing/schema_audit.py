@@ -7,9 +7,9 @@ JSON text; `problems()` then validates each distinct document once per test sess
 (cached by its SHA-256), with dandischema's `Dandiset` or `Asset` model:
 
 - a published document (one with `datePublished`) must be valid, every field;
-- a draft version document may be incomplete only in what its owners write (their
-  `version_validation_errors`); a field the server computes must never be wrong;
-- a draft asset document must be valid.
+- a draft document may be wrong only in what its owners or uploaders wrote (for a
+  version, its `version_validation_errors`; publishing refuses both); a field the server
+  computes must never be wrong.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from neurodatashare.metadata.schema import VERSION_COMPUTED, schema_errors
+from neurodatashare.metadata.schema import ASSET_COMPUTED, VERSION_COMPUTED, schema_errors
 
 _verdicts: dict[str, list[str]] = {}  # sha256 of a document -> its problems (session cache)
 
@@ -33,8 +33,9 @@ def document_problems(text: str, kind: str) -> list[str]:
         return cached
     doc = json.loads(text)
     errors = schema_errors(doc, kind=kind)
-    if kind == "Dandiset" and "datePublished" not in doc:
-        errors = [e for e in errors if e["field"].split(".", 1)[0] in VERSION_COMPUTED]
+    if "datePublished" not in doc:
+        computed = VERSION_COMPUTED if kind == "Dandiset" else ASSET_COMPUTED
+        errors = [e for e in errors if e["field"].split(".", 1)[0] in computed]
     where = doc.get("id") or doc.get("path")
     found = [f"{kind} {where}: {e['field']}: {e['message']}" for e in errors]
     _verdicts[key] = found

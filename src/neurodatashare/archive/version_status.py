@@ -151,7 +151,7 @@ def assets_summary(s: Session, version: Version) -> dict[str, Any]:
     ).all()
     # the media type by path unless the file or its uploader said (as asset documents do)
     metas = [
-        {"encodingFormat": media_type(path), "path": path, **(meta or {}), **(derived or {})}
+        {"encodingFormat": media_type(path), **(meta or {}), **(derived or {})}
         for path, meta, _size, derived in rows
     ]
     return summarize_assets(metas, sizes=[size for _path, _meta, size, _derived in rows])

@@ -219,6 +219,12 @@ VARIANTS: dict[str, list[dict[str, Fill]]] = {
         {"x0": lambda _t, _r, _w: "-1", "x1": lambda _t, _r, _w: "1", "bin": lambda *_: "8"},
     ],
     "/api/assets/{asset_id}/explore/genes": [{"q": lambda _t, _r, _w: "gad"}],
+    "/api/assets/{asset_id}/explore/elements": [
+        {"path": lambda _t, _r, _w: "/0", "offset": lambda *_: "1", "limit": lambda *_: "5"},
+    ],
+    "/api/assets/{asset_id}/related/": [
+        {"dataset": lambda t, _r, _w: t.ds, "version": lambda t, _r, _w: t.version},
+    ],
     "/api/assets/{asset_id}/explore/dotplot": [{"group": lambda _t, _r, _w: "cell_type"}],
     "/api/assets/{asset_id}/explore/cells": [
         {"sort": lambda _t, _r, _w: "cell_type", "filter": lambda *_: "cell_type:eq:Sst"},

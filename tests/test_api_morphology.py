@@ -57,3 +57,68 @@ def test_morphology_endpoints_and_pages(live: Live, tmp_path: Path) -> None:
         absent = anon.get(f"/api/assets/{missing}/explore/{tail}")
         assert hidden.status_code == absent.status_code == 401
         assert hidden.json()["detail"].replace(swc, missing) == absent.json()["detail"]
+
+
+def test_the_element_tree_endpoint(live: Live, tmp_path: Path) -> None:
+    alice = live.user("alice")
+    anon = live.anonymous()
+    ds = alice.create_dataset("element trees")
+    broken = scales.write_neuroml(tmp_path / "b.nml", "broken_include").read_bytes()
+    good = alice.add_file(
+        ds, "models/cell.nml", scales.write_neuroml(tmp_path / "c.nml").read_bytes()
+    )
+    bad = alice.add_file(ds, "models/broken.nml", broken)
+    big = alice.add_file(ds, "models/big.nml", scales.big_network_neuroml(5_000, 5_000))
+    cut = alice.add_file(ds, "models/cut.nml", broken[: len(broken) // 2])
+    junk = alice.add_file(ds, "models/junk.nml", b"\x00\x01 no xml")
+    swc = alice.add_file(ds, "cells/c.swc", scales.swc("single_point").encode())
+    for a in (good, bad, big, cut, junk):
+        alice.wait_for_checks(a["asset_id"])
+
+    api = f"/api/assets/{good['asset_id']}/explore/elements"
+    data = alice.get(api).json()
+    assert data["root"]["tag"] == "neuroml" and data["partial"] is False
+    assert data["report"] == "done" and data["findings"] == 0
+    assert data["elements"] > 20 and {c["tag"] for c in data["root"]["children"]} >= {"cell"}
+    cell = next(c for c in data["root"]["children"] if c["tag"] == "cell")
+    one = alice.get(api, params={"path": cell["path"]}).json()
+    assert one["root"]["id"] == "pyr" and one["root"]["children"]
+
+    data = alice.get(f"/api/assets/{bad['asset_id']}/explore/elements").json()
+    (inc,) = [c for c in data["root"]["children"] if c["tag"] == "include"]
+    assert inc["findings"][0]["check"] == "neuroml.include_outside"
+    assert inc["include"] == {"path": None, "asset_id": None}
+
+    r = alice.get(f"/api/assets/{big['asset_id']}/explore/elements")
+    assert r.status_code == 200 and len(r.content) < 400_000
+    net = next(c for c in r.json()["root"]["children"] if c["tag"] == "network")
+    pop = next(c for c in net["children"] if c["tag"] == "population")
+    assert pop["more"]["count"] == 5_000 - len(pop["children"])
+    page = alice.get(
+        f"/api/assets/{big['asset_id']}/explore/elements",
+        params={"path": pop["path"], "offset": 4_990, "limit": 500},
+    ).json()
+    assert [c["id"] for c in page["root"]["children"]][-1] == "4999"
+
+    data = alice.get(f"/api/assets/{cut['asset_id']}/explore/elements").json()
+    assert data["partial"] is True and "not well-formed" in data["message"]
+    r = alice.get(f"/api/assets/{junk['asset_id']}/explore/elements")
+    assert r.status_code == 400 and "Nothing in the file could be read" in r.json()["detail"]
+    r = alice.get(f"/api/assets/{swc['asset_id']}/explore/elements")
+    assert r.status_code == 400 and "not a NeuroML file" in r.json()["detail"]
+    for bad_path in ("/99", "/0/0/0/0/0/0/9"):
+        r = alice.get(api, params={"path": bad_path})
+        assert r.status_code == 404 and "child elements" in r.json()["detail"], r.text
+    for bad_query in ({"path": "cell"}, {"offset": "-1"}, {"limit": "0"}, {"limit": "9999"}):
+        assert alice.get(api, params=bad_query).status_code == 400
+
+    page = anon.get(f"/asset/{good['asset_id']}").text
+    assert 'data-view="elements"' in page and "/static/views/elements.js" in page
+
+    r = alice.put(f"/api/dandisets/{ds}/access/", json={"access": "private"})
+    assert r.status_code == 200, r.text
+    missing = "00000000-0000-4000-8000-000000000000"
+    hidden = anon.get(api)
+    absent = anon.get(f"/api/assets/{missing}/explore/elements")
+    assert hidden.status_code == absent.status_code == 401
+    assert hidden.json()["detail"].replace(good["asset_id"], missing) == absent.json()["detail"]

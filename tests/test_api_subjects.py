@@ -48,3 +48,12 @@ def test_subjects_and_cells_of_the_patchseq_demo(live: Live, tmp_path: Path) -> 
         assert panel in cell_page.text
     assert "<td>Pvalb</td>" in cell_page.text  # a top gene of this Pvalb cell
     assert alice.get(f"{web}/cells/nope").status_code == 404
+    # the model names the recording it was built from: linked both ways, in each version
+    listed = alice.get(f"{base}/assets/", params={"path": "models/"}).json()["results"]
+    (model,) = [a for a in listed if a["path"].endswith(".nml")]
+    (source,) = alice.get(f"/api/assets/{model['asset_id']}/related/").json()["built_from"]
+    assert source["status"] == "resolved" and source["element"] == "cell01_hh"
+    assert source["target"]["path"] == "sub-mouse03/sub-mouse03_obj-cell01_icephys.nwb"
+    back = alice.get(f"/api/assets/{source['target']['asset_id']}/related/").json()["models"]
+    assert [(m["asset_id"], m["via"]) for m in back] == [(model["asset_id"], "asset")]
+    assert sorted(back[0]["versions"]) == sorted(["draft", version["version"]])

@@ -228,6 +228,15 @@ def test_patchseq_dataset_is_linked_and_deterministic(
     assert adata.obsm["X_umap"].shape == (adata.n_obs, 2)
     swc = (out / f"sub-mouse03/morphology/{cell.cell_id}.swc").read_text()
     assert f"# cell_id {cell.cell_id}" in swc
+    # the model names the recording of its cell (bqmodel:isDerivedFrom, a relative path)
+    from neurodatashare.formats.neuroml import analyse
+
+    names = patchseq.relpaths()
+    model = analyse((out / names["neuroml"]).read_bytes(), path=names["neuroml"])
+    assert model.results == [] and model.metadata is not None
+    (ref,) = model.metadata["nds:builtFrom"]
+    assert ref["kind"] == "path" and ref["path"] == names["model_source"]
+    assert ref["element"] == patchseq.MODEL_CELL_ID
     again = patchseq.write_patchseq_dataset(tmp_path / "again")
     for path in again:
         if path.suffix in (".swc", ".tsv", ".nml"):

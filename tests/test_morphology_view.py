@@ -144,8 +144,8 @@ def test_a_neuroml_cell_is_drawn_like_a_reconstruction(tmp_path: Path) -> None:
     assert nets[0]["populations"] == [{"id": "pop", "component": "pyr", "size": 3}]
     assert nets[0]["projections"][0]["synapse"] == "syn"
     meta = analyse_nml(data, path="m.nml").metadata
-    assert NEUROML.views(meta) == ["download", "morphology", "network", "summary"]
-    assert NEUROML.views({}) == ["download", "summary"]
+    assert NEUROML.views(meta) == ["download", "morphology", "network", "elements", "summary"]
+    assert NEUROML.views({}) == ["download", "elements", "summary"]
 
 
 def test_neuroml_without_a_morphology(tmp_path: Path) -> None:

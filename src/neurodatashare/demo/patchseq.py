@@ -2,13 +2,15 @@
 whole-cell current clamp (NWB), reconstructed (SWC) and sequenced (one row of an h5ad),
 one of them modelled (NeuroML), plus a two-photon session of the same mouse (the main
 demo's writer, demo/write.py). Everything is tied by subject and cell id; the NeuroML
-model's own cell id differs, so `links.tsv` maps it (archive/subjects.py has the rules).
+model's own cell id differs, so `links.tsv` maps it (archive/subjects.py has the rules),
+and the model names the recording it was built from (archive/model_links.py).
 
 Seeded: the same seed gives the same data values.
 """
 
 from __future__ import annotations
 
+import posixpath
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -259,10 +261,14 @@ def write_h5ad(path: Path, *, seed: int = 0) -> Path:
     return path
 
 
-def write_neuroml(path: Path) -> Path:
-    """A two-compartment Hodgkin-Huxley style model of cell01 (a fast-spiking cell)."""
+def write_neuroml(path: Path, *, source: str | None = None) -> Path:
+    """A two-compartment Hodgkin-Huxley style model of cell01 (a fast-spiking cell).
+    `source` (a path relative to the model, or a URL) is the recording it was built from,
+    named in an RDF annotation (`bqmodel:isDerivedFrom`) as pyNeuroML writes one."""
     from neuroml.utils import component_factory
     from neuroml.writers import NeuroMLWriter
+
+    from neurodatashare.formats.neuroml_links import annotate
 
     doc = component_factory("NeuroMLDocument", id="cell01_model")
     doc.add("IonChannelHH", id="pas", conductance="10pS")
@@ -300,12 +306,20 @@ def write_neuroml(path: Path) -> Path:
     cell.set_resistivity("0.15 kohm_cm")
     path.parent.mkdir(parents=True, exist_ok=True)
     NeuroMLWriter.write(doc, str(path))
+    if source is not None:
+        path.write_bytes(annotate(path.read_bytes(), element_id=MODEL_CELL_ID, sources=[source]))
     return path
+
+
+def icephys_relpath(cell: Cell) -> str:
+    sub = SUBJECT.subject_id
+    return f"sub-{sub}/sub-{sub}_obj-{cell.cell_id}_icephys.nwb"
 
 
 def relpaths() -> dict[str, str]:
     sub = SUBJECT.subject_id
     return {
+        "model_source": icephys_relpath(CELLS[0]),
         "h5ad": f"sub-{sub}/sub-{sub}_patchseq-expression.h5ad",
         "neuroml": f"models/{MODEL_CELL_ID}.cell.nml",
         "two_photon": demo_relpath(sub, "invivo"),
@@ -322,16 +336,16 @@ def write_patchseq_dataset(out: Path, *, seed: int = 0, duration_s: float = 5.0)
     sub = SUBJECT.subject_id
     paths = []
     for k, cell in enumerate(CELLS):
-        paths.append(
-            write_icephys(out / f"sub-{sub}/sub-{sub}_obj-{cell.cell_id}_icephys.nwb", cell, k)
-        )
+        paths.append(write_icephys(out / icephys_relpath(cell), cell, k))
         swc = out / f"sub-{sub}/morphology/{cell.cell_id}.swc"
         swc.parent.mkdir(parents=True, exist_ok=True)
         swc.write_text(swc_text(cell, k, seed=seed))
         paths.append(swc)
     names = relpaths()
     paths.append(write_h5ad(out / names["h5ad"], seed=seed))
-    paths.append(write_neuroml(out / names["neuroml"]))
+    # the model names the recording of its cell, relative to its own folder
+    source = posixpath.relpath(names["model_source"], posixpath.dirname(names["neuroml"]))
+    paths.append(write_neuroml(out / names["neuroml"], source=source))
     table = out / "links.tsv"
     table.write_text(f"path\tsubject_id\tcell_id\n{names['neuroml']}\t{sub}\tcell01\n")
     paths.append(table)

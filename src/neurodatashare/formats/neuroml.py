@@ -6,8 +6,10 @@ ideas, not the code: components, populations, synapses and segments named by id 
 exist), and the description (cells, ion channels, synapses, networks). `<include>`d files
 are other assets of the dataset, which one file's processing cannot see: their hrefs are
 resolved against the asset's path and listed in `nds:summary.includes`; an id that may be
-defined in one of them is a warning, not an error. NeuroML is XML with no registered type of
-its own, so the media type is `application/xml`.
+defined in one of them is a warning, not an error. The data a model says it was built from
+(RDF annotations, formats/neuroml_links.py) become `nds:builtFrom` and dandischema
+`relatedResource`s. NeuroML is XML with no registered type of its own, so the media type is
+`application/xml`. The element tree view reads the file with formats/neuroml_tree.py.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from typing import Any, BinaryIO
 
 from neurodatashare.formats.base import Artifact, Processed
 from neurodatashare.formats.common import finding
+from neurodatashare.formats.neuroml_links import references, related_resources
+from neurodatashare.formats.neuroml_links import resolve_href as _resolve
 from neurodatashare.validation.types import Severity
 
 NS = "http://www.neuroml.org/schema/neuroml2"
@@ -75,14 +79,6 @@ def _is_cell(tag: str) -> bool:
 def _is_synapse(tag: str) -> bool:
     inputs = tag.startswith(("poisson", "transientPoisson"))
     return (tag.endswith("Synapse") and not inputs) or tag == "gapJunction"
-
-
-def _resolve(href: str, asset_path: str) -> str | None:
-    """The dataset path an include names, or None when it leaves the dataset."""
-    if not href or "://" in href or href.startswith("/"):
-        return None
-    joined = posixpath.normpath(posixpath.join(posixpath.dirname(asset_path), href))
-    return None if joined.startswith("..") else joined
 
 
 class _Checker:
@@ -424,7 +420,14 @@ def analyse(data: bytes, *, path: str) -> Processed:
     summary = _describe(root, checker.includes)
     summary["schema"] = schema_version()
     summary["id"] = root.get("id")
-    meta = {"schemaKey": "BareAsset", "encodingFormat": NEUROML.media_type, "nds:summary": summary}
+    meta: dict[str, Any] = {
+        "schemaKey": "BareAsset",
+        "encodingFormat": NEUROML.media_type,
+        "nds:summary": summary,
+    }
+    if refs := references(root, path=path):
+        meta["nds:builtFrom"] = refs
+        meta["relatedResource"] = related_resources(refs)
     return Processed(meta, results)
 
 
@@ -438,7 +441,8 @@ class NeuroMLFormat:
     name = "neuroml"
     media_type = "application/xml"
     suffixes: tuple[str, ...] = (".nml",)
-    version = "neuroml-1"
+    version = "neuroml-1"  # the checks (validation results)
+    metadata_version = "neuroml-2"  # the description; 2: nds:builtFrom and relatedResource
     artifacts: Sequence[Artifact] = ()
 
     def claims(self, path: str, head: bytes) -> bool:
@@ -449,7 +453,8 @@ class NeuroMLFormat:
         return analyse(reader.read(), path=path)
 
     def views(self, asset: dict[str, Any]) -> list[str]:
-        """`morphology` when a cell has segments, `network` when there is a network."""
+        """`morphology` when a cell has segments, `network` when there is a network, and
+        always the element tree."""
         summary = asset.get("nds:summary") or {}
         cells = summary.get("cells") or []
         views = ["download"]
@@ -457,7 +462,7 @@ class NeuroMLFormat:
             views.append("morphology")
         if (summary.get("counts") or {}).get("networks"):
             views.append("network")
-        return [*views, "summary"]
+        return [*views, "elements", "summary"]
 
 
 NEUROML = NeuroMLFormat()

@@ -16,6 +16,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from neurodatashare import __version__
 from neurodatashare.archive import Archive
 from neurodatashare.archive.processing import handlers
+from neurodatashare.archive.reprocess import queue_outdated
 from neurodatashare.archive.uploads import discard_stale_uploads
 from neurodatashare.config import Settings
 from neurodatashare.jobs import Worker
@@ -45,6 +46,9 @@ def create_api(settings: Settings | None = None, *, archive: Archive | None = No
         dropped = discard_stale_uploads(the_archive)
         if dropped:
             log.info("discarded %d unfinished uploads", dropped)
+        outdated = queue_outdated(the_archive)
+        if outdated:
+            log.info("queued %d files whose results were made by older tools", outdated)
         worker = Worker(the_archive.db, handlers(the_archive), threads=settings.worker_threads)
         worker.start()
         yield

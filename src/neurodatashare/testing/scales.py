@@ -325,6 +325,37 @@ def write_neuroml(path: Path, defect: str | None = None) -> Path:
     return path
 
 
+def big_network_neuroml(instances: int, connections: int) -> bytes:
+    """A NeuroML network of one population with `instances` placed cells of an IaF cell
+    and a projection of `connections` connections: the case the element tree caps."""
+    ns = "http://www.neuroml.org/schema/neuroml2"
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f'<neuroml xmlns="{ns}" id="big">',
+        '  <expOneSynapse id="syn" gbase="1nS" erev="0mV" tauDecay="5ms"/>',
+        '  <iafCell id="iaf" leakReversal="-65mV" thresh="-50mV" reset="-65mV" C="1nF"'
+        ' leakConductance="10nS"/>',
+        '  <network id="net">',
+        f'    <population id="pop" component="iaf" size="{instances}" type="populationList">',
+    ]
+    for i in range(instances):
+        x, y = i % 1000, i // 1000
+        lines.append(f'      <instance id="{i}"><location x="{x}" y="{y}" z="0"/></instance>')
+    lines.append("    </population>")
+    lines.append(
+        '    <projection id="proj" presynapticPopulation="pop" postsynapticPopulation="pop"'
+        ' synapse="syn">'
+    )
+    for i in range(connections):
+        pre, post = i % instances, (i * 7 + 1) % instances
+        lines.append(
+            f'      <connection id="{i}" preCellId="../pop/{pre}/iaf"'
+            f' postCellId="../pop/{post}/iaf"/>'
+        )
+    lines += ["    </projection>", "  </network>", "</neuroml>", ""]
+    return "\n".join(lines).encode()
+
+
 # -- real files other packages ship -------------------------------------------------------
 
 # (requirement, file inside the wheel, file inside that, licence): used at test time from a

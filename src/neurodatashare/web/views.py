@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
-from neurodatashare.archive import Archive, assets, datasets, users, versions
+from neurodatashare.archive import Archive, assets, datasets, model_links, users, versions
 from neurodatashare.db.models import User
 from neurodatashare.errors import NDSError, NotAuthenticated, NotFound
 from neurodatashare.formats import format_for
@@ -336,6 +336,14 @@ def asset_page(
     api = f"/api/assets/{asset_id}"
     metadata = asset.get("metadata") or {}
     views = offered_views(asset["path"], metadata)
+    where = context or {}
+    related = model_links.related(
+        archive,
+        asset_id=asset_id,
+        user=viewer,
+        dataset=where.get("dataset"),
+        version=where.get("version"),
+    )
     data = {
         "asset_id": asset_id,
         "path": asset["path"],
@@ -352,7 +360,10 @@ def asset_page(
             "validation": f"{api}/validation/",
             "tree": f"{api}/explore/tree",
             "explore_api": f"{api}/explore/",
+            "related": f"{api}/related/",
         },
+        # a model's sources and the models built from this file (archive/model_links.py)
+        "related": {k: related[k] for k in ("built_from", "models", "models_truncated")},
     }
     if as_json:
         return JSONResponse(data)

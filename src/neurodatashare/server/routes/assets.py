@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Response
 from fastapi.responses import FileResponse, RedirectResponse
 
-from neurodatashare.archive import assets, blobs, streaming
+from neurodatashare.archive import assets, blobs, model_links, streaming
 from neurodatashare.archive.requests import AssetBody
 from neurodatashare.errors import NotFound
 from neurodatashare.server.bodies import JsonBodyRoute
@@ -142,6 +142,22 @@ def get_asset_by_id(asset_id: str, archive: ArchiveDep, user: UserDep) -> dict[s
 @router.get("/api/assets/{asset_id}/info/")
 def get_asset_info_by_id(asset_id: str, archive: ArchiveDep, user: UserDep) -> dict[str, Any]:
     return assets.get_asset_by_id(archive, asset_id=asset_id, user=user, info=True)
+
+
+@router.get("/api/assets/{asset_id}/related/")
+def related(
+    asset_id: str,
+    archive: ArchiveDep,
+    user: UserDep,
+    dataset: Annotated[str | None, Query(max_length=6)] = None,
+    version: Annotated[str | None, Query(max_length=32)] = None,
+) -> dict[str, Any]:
+    """Extension: the data a model was built from, and the models built from this asset
+    (archive/model_links.py). `dataset` and `version` name the version a model's relative
+    paths are read in (default: its draft, else its newest published version)."""
+    return model_links.related(
+        archive, asset_id=asset_id, user=user, dataset=dataset, version=version
+    )
 
 
 def download(

@@ -1,5 +1,6 @@
 """Extensions: the morphology and model views' data (SWC, Neurolucida, NeuroML), under the
-explorer's prefix. Each route calls one service of archive/morphology.py.
+explorer's prefix. Each route calls one service of archive/morphology.py or, for a NeuroML
+file's element tree, archive/model_tree.py.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from neurodatashare.archive import morphology
+from neurodatashare.archive import model_tree, morphology
 from neurodatashare.server.deps import ArchiveDep, UserDep
 from neurodatashare.server.params import RadiusStep
 
@@ -52,3 +53,29 @@ def sholl(
 @router.get("/network")
 def network(asset_id: str, archive: ArchiveDep, user: UserDep) -> dict[str, Any]:
     return morphology.network(archive, asset_id=asset_id, user=user)
+
+
+ElementPath = Annotated[
+    str,
+    Query(
+        max_length=2000,
+        pattern=r"^[0-9/]*$",
+        description="An element by child numbers from the root: `/` (the root), `/2/0`.",
+    ),
+]
+
+
+@router.get("/elements")
+def elements(
+    asset_id: str,
+    archive: ArchiveDep,
+    user: UserDep,
+    path: ElementPath = "/",
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=model_tree.MAX_LIMIT)] = 50,
+) -> dict[str, Any]:
+    """A NeuroML file's element tree below `path`, with the validation findings on the
+    elements they name."""
+    return model_tree.elements(
+        archive, asset_id=asset_id, user=user, path=path, offset=offset, limit=limit
+    )

@@ -46,6 +46,24 @@ def metadata_problems(meta: dict[str, Any], name: str) -> list[dict[str, str]]:
                 '"dcite:ContactPerson".',
             }
         )
+    elif not any(
+        isinstance(c, dict)
+        and "dcite:ContactPerson" in (c.get("roleName") or [])
+        and c.get("email")
+        for c in contributors
+    ):
+        problems.append(
+            {
+                "field": "contributor",
+                "message": 'Give the contact person an "email" (dandischema requires one).',
+            }
+        )
+    from neurodatashare.metadata.schema import owner_field_problems
+
+    named = {p["field"] for p in problems}
+    for problem in owner_field_problems(meta, name or str(meta.get("name") or "")):
+        if problem["field"].split(".", 1)[0] not in named:
+            problems.append(problem)
     return problems
 
 
@@ -122,15 +140,21 @@ def assets_summary(s: Session, version: Version) -> dict[str, Any]:
     from neurodatashare.metadata.assets_summary import summarize_assets
 
     extracted = (Derived.blob_id == Asset.blob_id) & (Derived.kind == "metadata") & checked_asset()
+    from neurodatashare.formats import media_type
+
     rows = s.execute(
-        select(Asset.meta, Blob.size, Derived.payload)
+        select(Asset.path, Asset.meta, Blob.size, Derived.payload)
         .join(VersionAsset, VersionAsset.asset_id == Asset.id)
         .join(Blob, Blob.id == Asset.blob_id)
         .outerjoin(Derived, extracted)
         .where(VersionAsset.version_id == version.id)
     ).all()
-    metas = [{**(meta or {}), **(derived or {})} for meta, _size, derived in rows]
-    return summarize_assets(metas, sizes=[size for _meta, size, _derived in rows])
+    # the media type by path unless the file or its uploader said (as asset documents do)
+    metas = [
+        {"encodingFormat": media_type(path), **(meta or {}), **(derived or {})}
+        for path, meta, _size, derived in rows
+    ]
+    return summarize_assets(metas, sizes=[size for _path, _meta, size, _derived in rows])
 
 
 def refresh_status(s: Session, version: Version) -> None:

@@ -79,9 +79,10 @@ def summarize_assets(assets: list[dict[str, Any]], *, sizes: list[int]) -> dict[
     prepared = [
         {
             **asset,
+            **_summable(asset),
             "schemaVersion": asset.get("schemaVersion") or DANDI_SCHEMA_VERSION,
-            "encodingFormat": asset.get("encodingFormat") or DEFAULT_ENCODING,
-            "path": asset.get("path") or "",
+            "encodingFormat": str(asset.get("encodingFormat") or DEFAULT_ENCODING),
+            "path": str(asset.get("path") or ""),
             "contentSize": int(size),
         }
         for asset, size in zip(assets, sizes, strict=True)
@@ -113,4 +114,44 @@ def summarize_assets(assets: list[dict[str, Any]], *, sizes: list[int]) -> dict[
     summary.pop("numberOfSubjects", None)
     if subjects:
         summary["numberOfSubjects"] = len(subjects)
+    return _valid_summary(summary)
+
+
+# Asset fields the summary aggregates: lists of objects (variableMeasured: with a value).
+_SUMMED = ("approach", "measurementTechnique", "wasAttributedTo", "wasDerivedFrom")
+
+
+def _summable(asset: dict[str, Any]) -> dict[str, Any]:
+    """The aggregated fields of an asset with what cannot be aggregated left out (a client
+    may send anything; dandischema's aggregation expects lists of objects)."""
+    out: dict[str, Any] = {}
+    for key in _SUMMED:
+        value = asset.get(key)
+        out[key] = [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+    measured = asset.get("variableMeasured")
+    out["variableMeasured"] = (
+        [v for v in measured if isinstance(v, dict) and isinstance(v.get("value"), str)]
+        if isinstance(measured, list)
+        else []
+    )
+    return out
+
+
+def _valid_summary(summary: dict[str, Any]) -> dict[str, Any]:
+    """Drop the summary's lists that dandischema's AssetsSummary refuses (they came from
+    assets' metadata that was not valid), keeping the counts and everything else."""
+    from dandischema.models import AssetsSummary
+    from pydantic import ValidationError
+
+    for _attempt in range(5):
+        try:
+            AssetsSummary.model_validate(summary)
+        except ValidationError as exc:
+            bad = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+            bad -= {"numberOfBytes", "numberOfFiles", "schemaKey"}
+            if not bad:
+                raise
+            summary = {k: v for k, v in summary.items() if k not in bad}
+        else:
+            return summary
     return summary

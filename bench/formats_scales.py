@@ -1,10 +1,12 @@
 """Validation cost of the other scales' formats: the plain library call vs our `process`.
 
     python bench/formats_scales.py [--repeat 3] [--points 100000] [--cells 50000]
+                                   [--only swc|h5ad|nml]
 
 It writes, into a temporary folder, an SWC of --points points (testing/scales.py
 big_swc), an h5ad of --cells cells x 2,000 genes (CSR, about 5% non-zero) and a NeuroML
-network of 2,000 cells with 100,000 connections, then times, best of --repeat runs:
+network of 2,000 cells with 100,000 connections, then times, best of --repeat runs (the
+plain call and ours in turns):
 
   swc      plain: morphio.Morphology(path)            ours: SWC.process (MorphIO on the
            text, the tolerant reader and its checks, NeuroM features, vectorised Sholl)
@@ -30,13 +32,16 @@ from typing import Any
 import numpy as np
 
 
-def best(fn: Callable[[], Any], repeat: int) -> float:
-    times = []
+def best(plain: Callable[[], Any], ours: Callable[[], Any], repeat: int) -> tuple[float, float]:
+    """The fastest of `repeat` runs of each, taken in turns, so that load from other work
+    on the machine falls on both alike."""
+    times: dict[int, list[float]] = {0: [], 1: []}
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        for which, fn in enumerate((plain, ours)):
+            start = time.perf_counter()
+            fn()
+            times[which].append(time.perf_counter() - start)
+    return min(times[0]), min(times[1])
 
 
 def write_h5ad(path: Path, cells: int, genes: int = 2000) -> None:
@@ -76,6 +81,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--points", type=int, default=100_000)
     parser.add_argument("--cells", type=int, default=50_000)
+    parser.add_argument("--only", choices=["swc", "h5ad", "nml"], default=None)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
 
@@ -92,14 +98,18 @@ def main() -> None:
     morphio.set_maximum_warnings(0)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        wanted = {"swc", "h5ad", "nml"} if args.only is None else {args.only}
         swc = folder / "big.swc"
-        swc.write_text(big_swc(args.points))
         h5ad = folder / "big.h5ad"
-        write_h5ad(h5ad, args.cells)
         nml = folder / "network.nml"
-        write_network(nml)
-        with open(nml, "rb") as reader:  # the XSD is compiled once per process
-            NEUROML.process(reader, path="network.nml")
+        if "swc" in wanted:
+            swc.write_text(big_swc(args.points))
+        if "h5ad" in wanted:
+            write_h5ad(h5ad, args.cells)
+        if "nml" in wanted:
+            write_network(nml)
+            with open(nml, "rb") as reader:  # the XSD is compiled once per process
+                NEUROML.process(reader, path="network.nml")
 
         def ours(fmt: Any, path: Path) -> Callable[[], Any]:
             def run() -> Any:
@@ -120,7 +130,9 @@ def main() -> None:
         ]
         print(f"{'format':6} {'MB':>7} {'plain s':>8} {'ours s':>8} {'ratio':>6}")
         for name, path, plain, mine in cases:
-            p, o = best(plain, args.repeat), best(mine, args.repeat)
+            if name not in wanted:
+                continue
+            p, o = best(plain, mine, args.repeat)
             size = path.stat().st_size / 2**20
             print(f"{name:6} {size:7.1f} {p:8.3f} {o:8.3f} {o / p:6.2f}")
 

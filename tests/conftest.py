@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from neurodatashare.archive import Archive
+from neurodatashare.archive import Archive, assets, versions
 from neurodatashare.cli.cmd_demo import command as demo_command
 from neurodatashare.config import Settings
 from neurodatashare.testing.live import Live, database_url, free_port, serve_in_thread
+from neurodatashare.testing.schema_audit import DocumentAudit
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -68,3 +69,26 @@ def demo_dataset(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[P
 def demo_file(demo_dataset: tuple[Path, list[Path]]) -> Path:
     """The first demo file: sub-mouse01, session day1."""
     return demo_dataset[1][0]
+
+
+@pytest.fixture(autouse=True)
+def dandischema_audit(monkeypatch: pytest.MonkeyPatch) -> Iterator[DocumentAudit]:
+    """Every version and asset document the archive builds during a test must validate
+    against dandischema (testing/schema_audit.py has the rules); the test fails if not."""
+    audit = DocumentAudit()
+    monkeypatch.setattr(
+        assets, "asset_metadata_json", audit.wrap(assets.asset_metadata_json, "Asset")
+    )
+    monkeypatch.setattr(
+        versions,
+        "version_metadata_json",
+        audit.wrap(versions.version_metadata_json, "Dandiset"),
+    )
+    yield audit
+    problems = audit.problems()
+    if problems:
+        pytest.fail(
+            f"{len(problems)} metadata document(s) do not validate against dandischema:\n"
+            + "\n".join(problems[:20]),
+            pytrace=False,
+        )

@@ -121,6 +121,7 @@ PATH_PARAMS: dict[str, Fill] = {
     "version": lambda t, _r, _w: t.version,
     "asset_id": lambda t, _r, _w: t.asset_id,
     "upload_id": lambda t, _r, _w: t.upload_id,
+    "blob_id": lambda t, _r, _w: t.blob_id,  # /blobs/{blob_id}, the direct contentUrl
     "part_number": lambda _t, _r, _w: "1",
     "subject_id": lambda _t, _r, _w: "mouse001",  # the Subject of make_ephys_file
     "cell_id": lambda _t, _r, _w: "cell-matrix",  # no such cell: a clear 404 for the owner
@@ -205,16 +206,24 @@ FORM_BODIES = {("POST", "/login")}
 # Extra requests per route (beyond the plain fill): searches, filters, signed links...
 VARIANTS: dict[str, list[dict[str, Fill]]] = {
     "/api/dandisets/": [
-        {"search": lambda t, _r, _w: t.name},
-        {"search": lambda t, _r, _w: t.ds},
+        # (DANDI leaves embargoed datasets out of listings unless asked: embargoed=true)
+        {"search": lambda t, _r, _w: t.name, "embargoed": lambda _t, _r, _w: "true"},
+        {"search": lambda t, _r, _w: t.ds, "embargoed": lambda _t, _r, _w: "true"},
         {"user": lambda _t, _r, _w: "me"},
         {"embargoed": lambda _t, _r, _w: "true"},
+        {"embargoed": lambda _t, _r, _w: "True", "search": lambda t, _r, _w: t.name},
+        {"embargoed": lambda _t, _r, _w: "true", "draft": lambda _t, _r, _w: "false"},
+        {"embargoed": lambda _t, _r, _w: "true", "empty": lambda _t, _r, _w: "false"},
+        {"embargoed": lambda _t, _r, _w: "true", "user": lambda _t, _r, _w: "me"},
         {"ordering": lambda _t, _r, _w: "-modified"},
+        {"ordering": lambda _t, _r, _w: "-size", "embargoed": lambda _t, _r, _w: "true"},
+        {"ordering": lambda _t, _r, _w: "name", "embargoed": lambda _t, _r, _w: "true"},
     ],
     "/": [{"q": lambda t, _r, _w: t.name}, {"q": lambda t, _r, _w: t.ds}],
     "/api/dandisets/{dataset_id}/versions/{version}/assets/": [
         {"metadata": lambda _t, _r, _w: "true"},
         {"glob": lambda _t, _r, _w: "sub-*"},
+        {"glob": lambda _t, _r, _w: "SUB-*"},
     ],
     "/api/dandisets/{dataset_id}/versions/{version}/assets/paths/": [
         {"path_prefix": lambda t, _r, _w: t.name.lower()},

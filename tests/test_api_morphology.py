@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from neurodatashare.formats import swc_binary
 from neurodatashare.testing import scales
 from neurodatashare.testing.live import Live
 
@@ -25,6 +26,13 @@ def test_morphology_endpoints_and_pages(live: Live, tmp_path: Path) -> None:
     assert data["points"] == 14 and data["decimated"] is False
     assert {t["type"] for t in data["traces"]} == {"soma", "axon", "basal"}
     assert all(len(t["r"]) == len(t["x"]) for t in data["traces"])
+    r = alice.get(f"{api}/morphology", params={"format": "binary"})
+    assert r.status_code == 200 and r.headers["content-type"] == swc_binary.MEDIA_TYPE
+    body = swc_binary.decode(r.content)
+    assert body["points"] == 14 and body["sections"] == data["sections"]
+    assert set(body["per_kind"]) == {"soma", "axon", "basal"}
+    r = alice.get(f"{api}/morphology", params={"format": "svg"})
+    assert r.status_code in (400, 422) and "format" in r.text
     assert alice.get(f"{api}/dendrogram").json()["leaves"] == 3
     sholl = alice.get(f"{api}/sholl", params={"step": "2.5"}).json()
     assert sholl["radii"][:2] == [2.5, 5.0] and len(sholl["crossings"]) == len(sholl["radii"])

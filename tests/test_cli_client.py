@@ -268,6 +268,8 @@ def test_create_makes_a_publishable_dataset(live: Live, tmp_path: Path) -> None:
             "CC-BY-4.0",
             "--contact",
             "Doe, Jane",
+            "--email",
+            "jane.doe@example.org",
             "--keyword",
             "hippocampus",
             "--private",

@@ -42,8 +42,10 @@ def test_a_complete_file_is_described_without_findings(tmp_path: Path, sparse: b
     assert s["species"] == ["Mus musculus - House mouse"]
     assert s["subjects"] == 2 and sorted(s["regions"]) == ["MOp", "VISp"]
     assert s["subject_ids"] == ["mouse-1", "mouse-2"]
-    # several donors: no Participants (dandischema counts at most one subject per file)
-    assert "wasAttributedTo" not in done.metadata
+    # several donors: a Participant each, so that the dataset summary counts them all
+    people = done.metadata["wasAttributedTo"]
+    assert [p["identifier"] for p in people] == ["mouse-1", "mouse-2"]
+    assert all(p["species"]["identifier"] == MOUSE for p in people)
     assert {a["name"] for a in done.metadata["about"]} == {"MOp", "VISp"}
 
 
@@ -119,7 +121,8 @@ def test_scanpy_pbmc68k_reduced(request: pytest.FixtureRequest) -> None:
 def test_an_uploaded_h5ad_is_typed_checked_and_counted(live: Live, tmp_path: Path) -> None:
     alice = live.user("alice")
     ds = alice.create_dataset("transcriptomes")
-    data = scales.write_h5ad(tmp_path / "cells.h5ad", donors=("mouse-7",)).read_bytes()
+    donors = tuple(f"mouse-{k}" for k in range(1, 6))  # one file of five donors
+    data = scales.write_h5ad(tmp_path / "cells.h5ad", donors=donors).read_bytes()
     asset = alice.add_file(ds, "rna/cells.h5ad", data)
     report = alice.wait_for_checks(asset["asset_id"])
     assert report["status"] == "done" and report["results"] == []
@@ -133,7 +136,7 @@ def test_an_uploaded_h5ad_is_typed_checked_and_counted(live: Live, tmp_path: Pat
             break
         time.sleep(0.1)
     summary = version["assetsSummary"]
-    assert summary["numberOfSubjects"] == 1
+    assert summary["numberOfSubjects"] == 5 and summary["numberOfFiles"] == 1
     assert summary["species"][0]["identifier"] == MOUSE
     bad = scales.write_h5ad(tmp_path / "dup.h5ad", duplicate_obs=True).read_bytes()
     dup = alice.add_file(ds, "rna/dup.h5ad", bad)

@@ -113,8 +113,105 @@ def test_sholl_is_vectorised_and_matches_a_direct_count() -> None:
 def test_asc_is_claimed_only_when_its_bytes_look_like_neurolucida() -> None:
     assert formats.format_for("cell.asc", b"; Neurolucida\n(").name == "swc"
     assert formats.format_for("eeg.asc", b"1.0 2.0\n").name == "plain"
-    assert formats.format_for("cell.asc").name == "plain"  # by name alone: any ASCII data
+    # by name alone (the pipeline, SQL filters) a candidate, which `process` decides on
+    assert formats.format_for("cell.asc").name == "swc"
     assert formats.format_for("a/b/neuron.SWC").name == "swc"
+    assert formats.media_type("cell.asc") == "text/x-neurolucida"
+
+
+# A Neurolucida export as MorphIO's test files write one: an ImageCoords block, a contour
+# soma, markers inside a dendrite, `Normal` and `High` ends, comments after expressions.
+NEUROLUCIDA = """; V3 text file written for MicroBrightField products.
+(ImageCoords Filename
+ "C:\\slices\\cell 7.jpg"
+ Merge 65535 65535 65535 0
+ Coords 0.738551 0.739645 -560.248901 350.811127 13.104751
+) ; End of ImageCoords
+
+(Sections S1 "Section 1" 0 0 0 0)
+
+("CellBody"
+ (Color Red)
+ (CellBody)
+ (  4.0  0.0 0 0.5)  ; 1, 1
+ (  0.0  4.0 0 0.5)  ; 1, 2
+ ( -4.0  0.0 0 0.5)  ; 1, 3
+ (  0.0 -4.0 0 0.5)  ; 1, 4
+)  ;  End of contour
+
+( (Color Green)  ; [10,1]
+  (Dendrite)
+  (  4.0   0.0  0.0  2.0)  ; Root
+  ( 14.0   1.0  0.0  2.0)  ; R, 1
+  (
+    ( 24.0   9.0  0.0  1.5)  ; R-1, 1
+    (Cross
+      (Color Orange)
+      (Name "Marker 3")
+      ( 25.0  10.0  0.0  0.5)  ; 1
+    )  ;  End of markers
+    ( 34.0  15.0  1.0  1.2)  ; R-1, 2
+     Normal
+  |
+    ( 24.0  -9.0  0.0  1.5)  ; R-2, 1
+    ( 36.0 -14.0 -1.0  1.0)  ; R-2, 2
+     High
+  )  ;  End of split
+)  ;  End of tree
+
+( (Color Blue)
+  (Axon)
+  ( -4.0   0.0  0.0  1.0)  ; Root
+  (-40.0   2.0  2.0  1.0)  ; R, 1
+  (-90.0   5.0  3.0  0.8)  ; R, 2
+     Normal
+)  ;  End of tree
+"""
+
+
+def test_a_hand_written_neurolucida_export_is_a_morphology() -> None:
+    done = SWC.process(io.BytesIO(NEUROLUCIDA.encode()), path="cells/cell-7.ASC")
+    assert done is not None and done.metadata is not None, done
+    assert done.metadata["encodingFormat"] == "text/x-neurolucida"
+    assert "nds:format" not in done.metadata
+    summary = done.metadata["nds:summary"]
+    assert summary["dialect"] == "asc" and summary["strict_parse"] is True
+    assert summary["soma"] == "SOMA_SIMPLE_CONTOUR"
+    m = summary["morphometrics"]
+    assert m["by_type"]["basal_dendrite"]["tips"] == 2 and m["by_type"]["axon"]["tips"] == 1
+    assert summary["bounding_box"]["min"][0] == -90.0
+    assert SWC.views(done.metadata)[1:4] == ["morphology", "dendrogram", "sholl"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1.0 2.0 3.0\n4.0 5.0 6.0\n",  # an EEG or GPS export
+        "; a comment, then no Neurolucida block\n(1 2 3)\n",  # MorphIO refuses, no block
+    ],
+)
+def test_an_asc_that_is_not_neurolucida_stays_plain(text: str) -> None:
+    done = SWC.process(io.BytesIO(text.encode()), path="eeg/run-1.asc")
+    assert done is not None and done.metadata is not None and done.results == []
+    assert done.metadata["nds:format"] == "plain"
+    assert SWC.views(done.metadata) == ["download"]
+
+
+def test_uploaded_asc_files_are_a_morphology_and_a_plain_file(live: Live) -> None:
+    alice = live.user("alice")
+    ds = alice.create_dataset("asc files")
+    cell = alice.add_file(ds, "cells/cell-7.asc", NEUROLUCIDA.encode())
+    eeg = alice.add_file(ds, "eeg/run-1.asc", b"1.0 2.0 3.0\n4.0 5.0 6.0\n")
+    report = alice.wait_for_checks(cell["asset_id"])
+    assert report["status"] == "done" and report["results"] == []
+    meta = alice.get(f"/api/assets/{cell['asset_id']}/").json()
+    assert meta["nds:format"] == "swc" and meta["encodingFormat"] == "text/x-neurolucida"
+    assert meta["nds:summary"]["morphometrics"]["tips"] == 3
+    drawn = alice.get(f"/api/assets/{cell['asset_id']}/explore/morphology")
+    assert drawn.status_code == 200 and drawn.json()["points"] > 0
+    assert alice.wait_for_checks(eeg["asset_id"])["results"] == []
+    plain = alice.get(f"/api/assets/{eeg['asset_id']}/").json()
+    assert plain["nds:format"] == "plain" and plain["encodingFormat"] != "text/x-neurolucida"
 
 
 def test_a_neurolucida_file_is_read_by_morphio() -> None:
@@ -204,3 +301,81 @@ def test_the_fast_and_the_row_by_row_reader_agree() -> None:
             assert (getattr(fast, name) == getattr(slow, name)).all(), name
         assert fast.header == slow.header
         assert [f["check"] for f in fast.findings] == [f["check"] for f in slow.findings]
+
+
+def _tolerant(text: str) -> tuple[list[dict], dict]:
+    """What analyse() reported before swc_accepted.py: the tolerant reader's checks and
+    summary fields."""
+    from neurodatashare.formats import swc_tolerant as tol
+    from neurodatashare.formats.swc import _sholl_profile
+
+    tree = parse(text)
+    results = tol.check(tree)
+    summary = {
+        "points": len(tree),
+        "soma": tol.soma_form(tree),
+        "labels": tol.labels(tree),
+        "units": tol.units(tree),
+        "trees": int((tree.parent < 0).sum()),
+        "bounding_box": tol.bounding_box(tree),
+        "sholl": _sholl_profile(tree),
+    }
+    if tree.header:
+        summary["header"] = tree.header
+    return results, summary
+
+
+def _accepted(text: str) -> tuple[list[dict], dict] | None:
+    from neurodatashare.formats.swc import SHOLL_STEPS, _strict_parse
+    from neurodatashare.formats.swc_accepted import describe, section_parents
+
+    morph, _, _, warned = _strict_parse(text, "swc")
+    if morph is None or warned:
+        return None
+    return describe(text, morph, parent=section_parents(morph), sholl_steps=SHOLL_STEPS)
+
+
+QUICK = {
+    "single_point": scales.swc("single_point"),
+    "three_point": scales.swc("three_point"),
+    "nm": scales.swc("nm"),
+    "big": scales.big_swc(4000, seed=2),
+    "windows line ends": scales.swc("three_point").replace("\n", "\r\n"),
+    "blank lines": scales.swc("single_point").replace("\n2 ", "\n\n  \n2 "),
+    "indented rows": "".join(f"  {row}\n" for row in scales.swc("nm").splitlines()),
+    "custom type 7": scales.swc("single_point").replace(" 2 -", " 7 -"),
+}
+SLOW = {
+    "contour soma": scales.swc("contour"),
+    "a cycle MorphIO leaves out": scales.swc("cycle"),
+    "a hidden two-row cycle": scales.swc("single_point") + "20 3 1 1 1 1 21\n21 3 2 2 2 1 20\n",
+    "a comment after the rows": scales.swc("single_point") + "# creature Rattus\n",
+    "zero radius (MorphIO warns)": scales.swc("zero_radius"),
+    "a soma row at the end": scales.swc("single_point").replace("1 1 0 0 0 5 -1\n", "")
+    + "1 1 0 0 0 5 -1\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(QUICK))
+def test_a_file_morphio_accepts_is_checked_from_its_arrays_with_the_same_result(
+    name: str,
+) -> None:
+    text = QUICK[name]
+    quick = _accepted(text)
+    assert quick is not None, "expected the quick path"
+    results, summary = _tolerant(text)
+    assert quick[0] == results
+    assert quick[1] == summary
+    done = SWC.process(io.BytesIO(text.encode()), path="cell.swc")
+    assert done is not None and done.metadata is not None
+    assert done.metadata["nds:summary"]["strict_parse"] is True
+
+
+@pytest.mark.parametrize("name", sorted(SLOW))
+def test_files_the_arrays_cannot_vouch_for_go_to_the_tolerant_reader(name: str) -> None:
+    text = SLOW[name]
+    assert _accepted(text) is None
+    results, summary = _tolerant(text)
+    got, found = run(text)
+    assert [r for r in found if not r["check"].startswith("swc.morphio")] == results
+    assert {k: got[k] for k in summary} == summary

@@ -32,7 +32,12 @@ def test_landing_page_has_metadata_citation_versions_and_files(live: Live) -> No
             "description": "Place cells in CA1.",
             "license": ["spdx:CC-BY-4.0"],
             "contributor": [
-                {"schemaKey": "Person", "name": "Doe, Jane", "roleName": ["dcite:ContactPerson"]}
+                {
+                    "schemaKey": "Person",
+                    "name": "Doe, Jane",
+                    "email": "jane.doe@example.org",
+                    "roleName": ["dcite:ContactPerson"],
+                }
             ],
         },
     )

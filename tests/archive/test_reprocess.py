@@ -64,3 +64,25 @@ def test_a_blob_never_described_is_left_alone(archive: Archive, tmp_path: Path) 
     # described as unreadable by today's tools, or not described: either way not stale
     assert queue_outdated(archive) == 0
     assert _queued(archive) == []
+
+
+def test_a_file_a_format_now_checks_is_queued_once(archive: Archive, tmp_path: Path) -> None:
+    """An `.asc` stored when no format checked `.asc` files has no job and no results; now
+    that SWC claims them, start-up queues it (or its draft would stay Pending)."""
+    from neurodatashare.archive.version_status import pending_count
+    from neurodatashare.db.models import Version
+
+    alice, ident = _setup(archive)
+    eeg = tmp_path / "run.asc"
+    eeg.write_text("1.0 2.0 3.0\n")
+    blob_id = _new_blob(archive, user=alice, source=eeg)
+    _add(archive, user=alice, ident=ident, blob_id=blob_id, path="eeg/run.asc")
+    with archive.db.write() as s:  # as an older version left it: never queued
+        for job in s.scalars(select(Job).where(Job.key == blob_id)):
+            s.delete(job)
+    assert queue_outdated(archive) == 1
+    Worker(archive.db, processing.handlers(archive)).drain()
+    assert _derived(archive, blob_id)["metadata"].payload["nds:format"] == "plain"
+    with archive.db.read() as s:
+        assert pending_count(s, s.scalars(select(Version)).one()) == 0
+    assert queue_outdated(archive) == 0

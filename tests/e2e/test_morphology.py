@@ -16,6 +16,10 @@ pytestmark = pytest.mark.slow
 
 DRAWN = """(sel) => { const d = document.querySelector(sel);
   return !!(d && d.data && d.data.length && d.data.some((t) => (t.x || []).length > 0)); }"""
+# the 3D view is a WebGL canvas (views/lib/lines3d.js), not a plotly graph
+DRAWN_3D = """() => { const s = document.querySelector('section[data-view="morphology"]');
+  return !!(s && s.dataset.drawnAt && s.querySelector('.morphology-plot canvas')); }"""
+CANVAS = "() => document.querySelector('.morphology-plot canvas')"
 
 
 @pytest.fixture(scope="module")
@@ -43,22 +47,34 @@ def test_an_swc_is_drawn_in_3d_with_its_dendrogram_and_sholl(
     demo: DemoServer, cells: dict[str, str], page: Page
 ) -> None:
     page.goto(f"{demo.url}/asset/{cells['swc']}")
-    page.wait(DRAWN, ".morphology-plot")
-    data = page.js("() => document.querySelector('.morphology-plot').data")
-    assert data[0]["type"] == "scatter3d" and {t["name"].split(" (")[0] for t in data} == {
-        "soma",
-        "basal dendrite",
-    }
-    assert sum(len(t["x"]) for t in data) > 20_000
+    page.wait(DRAWN_3D)
+    canvas = page.js(f"() => ({CANVAS})().dataset")
+    assert int(canvas["segments"]) > 19_000 and canvas["colour"] == "type"
+    legend = page.js(
+        "() => [...document.querySelectorAll('.morphology-legend li')].map((l) => l.innerText)"
+    )
+    assert [t.split(" (")[0] for t in legend] == ["soma", "basal dendrite"]
+    by_type = page.js(f"() => ({CANVAS})().ndsPixels()")
+    assert by_type["drawn"] > 2_000 and by_type["colours"] >= 1
     page.wait(DRAWN, ".dendrogram-plot")
     page.wait(DRAWN, ".sholl-plot")
     sholl = page.js("() => document.querySelector('.sholl-plot').data[0]")
     assert len(sholl["x"]) == 8 and max(sholl["y"]) > 0
-    # colour by branch order: one colour value per point sent
+    # colour by branch order: many colours, and the legend a colour scale
     page.page.select_option(".morphology-colour", "order")
-    page.wait("() => Array.isArray(document.querySelector('.morphology-plot').data[0].line.color)")
-    first = page.js("() => document.querySelector('.morphology-plot').data[1]")
-    assert len(first["line"]["color"]) == len(first["x"])
+    page.wait(f"() => ({CANVAS})().dataset.colour === 'order'")
+    by_order = page.js(f"() => ({CANVAS})().ndsPixels()")
+    assert by_order["colours"] > by_type["colours"] + 5
+    page.wait_text(".morphology-legend", "branch order 0 to")
+    # drag to rotate: the drawing changes
+    box = page.page.locator(".morphology-plot canvas").bounding_box()
+    before = page.js(f"() => ({CANVAS})().toDataURL()")
+    page.page.mouse.move(box["x"] + 200, box["y"] + 200)
+    page.page.mouse.down()
+    page.page.mouse.move(box["x"] + 320, box["y"] + 260, steps=4)
+    page.page.mouse.up()
+    page.page.wait_for_timeout(200)
+    assert page.js(f"() => ({CANVAS})().toDataURL()") != before
     page.wait_text('section[data-view="morphology"] .msg', "points in")
     page.shot("morphology", 'section[data-view="morphology"]', docs=True)
     page.assert_no_errors()
@@ -68,10 +84,10 @@ def test_a_refused_swc_still_draws_and_a_model_shows_its_network(
     demo: DemoServer, cells: dict[str, str], page: Page
 ) -> None:
     page.goto(f"{demo.url}/asset/{cells['refused']}")
-    page.wait(DRAWN, ".morphology-plot")
+    page.wait(DRAWN_3D)
     page.wait_text('section[data-view="morphology"] .msg', "tolerant reader")
     page.goto(f"{demo.url}/asset/{cells['nml']}")
-    page.wait(DRAWN, ".morphology-plot")
+    page.wait(DRAWN_3D)
     page.wait("() => document.querySelectorAll('.network-table tbody tr').length === 2")
     rows = page.js(
         "() => [...document.querySelectorAll('.network-table tbody tr')].map((r) => r.innerText)"

@@ -51,6 +51,7 @@ METADATA = {
         {
             "schemaKey": "Person",
             "name": "Doe, Jane",
+            "email": "jane.doe@example.org",
             "roleName": ["dcite:ContactPerson", "dcite:Author"],
         }
     ],
@@ -587,6 +588,48 @@ def test_python_api_create_upload_publish(site: Site, monkeypatch: pytest.Monkey
         pub = client.get_dandiset(d.identifier, version)
         assert [a.path for a in pub.get_assets()] == ["data/first.bin"]
         assert pub.get_version(version).asset_count == 1
+
+
+def test_listing_filters_ls_and_readable_blob(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`get_dandisets()` with each of DANDI's filters, `dandi ls` of a dataset, and
+    `as_readable()`, which reads the asset through its `contentUrl` outside /api/."""
+    for k, v in site.client_env().items():
+        if k.startswith(("DANDI", "PYTHON_KEYRING")):
+            monkeypatch.setenv(k, v)
+    from dandi.dandiapi import DandiAPIClient
+
+    payload = os.urandom(5000)
+    raw = site.work / "filters" / "raw.bin"
+    raw.parent.mkdir()
+    raw.write_bytes(payload)
+    with DandiAPIClient(api_url=site.api, token=site.key) as client:
+        empty = client.create_dandiset("Filters empty", {"name": "Filters empty", **METADATA})
+        full = client.create_dandiset("Filters full", {"name": "Filters full", **METADATA})
+        full.upload_raw_asset(raw, {"path": "data/raw.bin"})
+        full.wait_until_valid(max_time=60)
+        full.publish(max_time=60)
+
+        def ids(**filters: Any) -> list[str]:
+            return [d.identifier for d in client.get_dandisets(**filters)]
+
+        assert {empty.identifier, full.identifier} <= set(ids())
+        assert empty.identifier not in ids(empty=False) and full.identifier in ids(empty=False)
+        assert empty.identifier not in ids(draft=False) and full.identifier in ids(draft=False)
+        assert {empty.identifier, full.identifier} <= set(ids(mine=True, embargoed=True))
+        newest_first = ids(order="-id")
+        assert newest_first == sorted(newest_first, reverse=True)
+        assert ids(search="Filters full") == [full.identifier]
+        by_name = ids(order="name", search="Filters")
+        assert by_name == [empty.identifier, full.identifier]
+        asset = client.get_dandiset(full.identifier, "draft").get_asset_by_path("data/raw.bin")
+        with asset.as_readable().open() as f:
+            f.seek(1000)
+            assert f.read(100) == payload[1000:1100]
+    done = site.dandi(
+        "ls", "-f", "json_lines", f"{site.api}/dandisets/{full.identifier}/", cwd=site.work
+    )
+    (row,) = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    assert row["path"] == full.identifier and row["metadata"]["manifestLocation"]
 
 
 def test_embargoed_dataset_with_a_key(site: Site) -> None:

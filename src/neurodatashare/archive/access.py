@@ -74,13 +74,18 @@ def revoke_signed_links(dataset: Dataset) -> None:
     dataset.access_generation = (dataset.access_generation or 0) + 1
 
 
-def visible_clause(user: User | None) -> ColumnElement[bool]:
-    """SQL condition for the datasets `user` may see (listings, search)."""
-    ended = and_(
+def ended_embargo() -> ColumnElement[bool]:
+    """SQL condition for an embargo whose end date has come (the dataset is open now)."""
+    return and_(
         Dataset.access == "embargoed",
         Dataset.embargo_end.is_not(None),
         Dataset.embargo_end <= today().date(),
     )
+
+
+def visible_clause(user: User | None) -> ColumnElement[bool]:
+    """SQL condition for the datasets `user` may see (listings, search)."""
+    ended = ended_embargo()
     owned = (
         Dataset.id.in_(select(DatasetOwner.dataset_id).where(DatasetOwner.user_id == user.id))
         if user is not None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import re
 import unicodedata
 import uuid
@@ -35,7 +34,7 @@ from neurodatashare.db.models import (
     utcnow,
 )
 from neurodatashare.errors import BadRequest, Conflict, MethodNotAllowed, NotFound
-from neurodatashare.formats import format_for, media_type
+from neurodatashare.formats import ZARR_MEDIA_TYPE, format_for, media_type
 
 # Keys the server computes from the blob and the asset row; never stored.
 COMPUTED_KEYS = (
@@ -47,6 +46,8 @@ COMPUTED_KEYS = (
     "digest",
     "access",
     "nds:format",
+    "datePublished",
+    "publishedBy",
 )
 
 
@@ -85,53 +86,58 @@ def asset_item_json(
 def asset_metadata_json(
     s: Session, archive: Archive, asset: Asset, *, dataset: Dataset | None = None
 ) -> dict[str, Any]:
+    """The asset's document: what the client sent, what the archive extracted from the
+    file, and the computed fields; it validates against dandischema's Asset model."""
     from dandischema.consts import DANDI_SCHEMA_VERSION
 
-    from neurodatashare.archive.access import effective_access
+    from neurodatashare.archive import documents
 
-    blob, zarr = asset.blob, asset.zarr
-    download = f"{archive.api_url}/assets/{asset.id}/download/"
-    if blob is not None:
-        # What the archive extracted from the file fills in what the client did not send.
-        extracted = derived.extracted_metadata(s, blob_id=blob.id, path=asset.path)
-        digest = {"dandi:dandi-etag": blob.etag}
-        if blob.sha256:
-            digest["dandi:sha2-256"] = blob.sha256
-        content_urls, fmt_name = [download], format_for(asset.path).name
+    # What the archive extracted from the file fills in what the client did not send.
+    if asset.blob_id is not None:
+        extracted = derived.extracted_metadata(s, blob_id=asset.blob_id, path=asset.path)
         encoding = guess_encoding(asset.path)
-    else:
-        extracted = zarr_results.extracted_metadata(s, zarr=zarr, path=asset.path)
-        digest = {}
-        if zarr is not None and zarr.checksum:
-            digest["dandi:dandi-zarr-checksum"] = zarr.checksum
-        # as dandi-archive: the API URL, then where the Zarr's files are listed
-        content_urls = [download, f"{archive.api_url}/zarr/{asset.zarr_id}/files/"]
+        # a format can find that a file is not its own (an `.asc` that is not Neurolucida)
+        fmt_name = extracted.get("nds:format") or format_for(asset.path).name
+    else:  # a Zarr: its Zarr format's results (archive/zarr_results.py)
+        extracted = zarr_results.extracted_metadata(s, zarr=asset.zarr, path=asset.path)
+        # dandischema accepts a Zarr checksum only with DANDI's Zarr media type
+        encoding = ZARR_MEDIA_TYPE
         fmt_name = zarr_results.format_name(asset.path)
-        encoding = zarr_results.media_type(asset.path)
     meta = {**extracted, **asset.meta}
+    schema_version = meta.get("schemaVersion") or DANDI_SCHEMA_VERSION
     meta.update(
         {
+            "@context": documents.context_url(schema_version),
             "schemaKey": "Asset",
-            "schemaVersion": meta.get("schemaVersion") or DANDI_SCHEMA_VERSION,
+            "schemaVersion": schema_version,
             "id": f"dandiasset:{asset.id}",
             "identifier": asset.id,
             "path": asset.path,
-            "contentSize": asset.size,
-            "digest": digest,
-            "contentUrl": content_urls,
+            **asset_content_json(archive, asset, s=s),
             "encodingFormat": meta.get("encodingFormat") or encoding,
             "nds:format": fmt_name,
-            "access": [
-                {
-                    "schemaKey": "AccessRequirements",
-                    "status": "dandi:OpenAccess"
-                    if dataset is None or effective_access(dataset) == "open"
-                    else "dandi:EmbargoedAccess",
-                }
-            ],
+            "access": documents.access_requirements(dataset),
+            **documents.asset_publication(archive, s, asset),
         }
     )
     return meta
+
+
+def asset_content_json(archive: Archive, asset: Asset, *, s: Session) -> dict[str, Any]:
+    """`contentSize`, `digest` and `contentUrl` of the asset's bytes (a blob, or a Zarr)."""
+    from neurodatashare.archive import documents
+
+    blob = asset.blob
+    if blob is None:
+        return zarr_results.content_json(s, api_url=archive.api_url, asset=asset)
+    digest = {"dandi:dandi-etag": blob.etag}
+    if blob.sha256:
+        digest["dandi:sha2-256"] = blob.sha256
+    return {
+        "contentSize": blob.size,
+        "digest": digest,
+        "contentUrl": documents.content_urls(archive, asset),
+    }
 
 
 def guess_encoding(path: str) -> str:
@@ -195,12 +201,15 @@ def list_assets(
         query = query.order_by(sort, VersionAsset.path)
         if glob:
             glob = unicodedata.normalize("NFC", glob)
-            # Narrow by the literal prefix in SQL, then match the pattern exactly in Python.
-            literal = re.split(r"[*?\[]", glob, maxsplit=1)[0]
-            if literal:
-                query = query.where(VersionAsset.path.startswith(literal, autoescape=True))
-            pattern = re.compile(fnmatch.translate(glob))
-            matched = [a for a in s.scalars(query) if pattern.match(a.path)]
+            # Narrow by the literal prefix in SQL (ASCII: SQLite lowers only ASCII), then
+            # match the pattern exactly in Python.
+            literal = glob.split("*", 1)[0]
+            if literal and literal.isascii():
+                query = query.where(
+                    func.lower(VersionAsset.path).startswith(literal.lower(), autoescape=True)
+                )
+            pattern = glob_pattern(glob)
+            matched = [a for a in s.scalars(query) if pattern.fullmatch(a.path)]
             page = matched[offset : offset + limit]
             total = len(matched)
         else:
@@ -210,6 +219,12 @@ def list_assets(
             asset_item_json(s, a, with_metadata=with_metadata, archive=archive, dataset=dataset)
             for a in page
         ]
+
+
+def glob_pattern(glob: str) -> re.Pattern[str]:
+    """DANDI's `glob=`: `*` matches any run of characters, `/` included; everything else
+    (`?` and `[` too) is literal; case is ignored."""
+    return re.compile(".*".join(map(re.escape, glob.split("*"))), re.IGNORECASE | re.DOTALL)
 
 
 def list_paths(

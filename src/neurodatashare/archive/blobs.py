@@ -139,3 +139,20 @@ def blob_by_digest(
     if blob is None:
         raise NotFound("No blob has that digest.")
     return blob_json(blob)
+
+
+def blob_bytes(
+    archive: Archive, *, blob_id: str, user: User | None
+) -> tuple[Blob, Any, str | None]:
+    """`GET /blobs/{blob_id}`, the direct URL in an asset's `contentUrl`: (blob, local path
+    or None, URL to redirect to or None) for a blob the caller may read; any other blob
+    answers exactly as one that does not exist."""
+    from neurodatashare.archive.access import absent, check_uuid
+
+    check_uuid(blob_id, what="Blob")
+    with archive.db.read() as s:
+        blob = readable_blob(s, archive, user=user, column=Blob.id, value=blob_id)
+    if blob is None:
+        raise absent(f"Blob {blob_id}", user)
+    local = archive.store.local_path(blob.key)
+    return blob, local, archive.store.download_url(blob.key, filename=blob.id)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from neurodatashare.archive.access import (
+    ended_embargo,
     load_dataset,
     require_user,
     revoke_signed_links,
@@ -27,16 +28,26 @@ from neurodatashare.archive.versions import (
 )
 from neurodatashare.archive.zarrs import drop_zarrs, release_keys
 from neurodatashare.db.models import Dataset, DatasetOwner, RetiredDatasetId, User, Version
-from neurodatashare.errors import BadRequest, Forbidden, NotFound
+from neurodatashare.errors import BadRequest, Forbidden, NotAuthenticated, NotFound
 
 ACCESS_LEVELS = ("open", "embargoed", "private")
+# The DANDI Archive's default embargo, when a new dataset names no end date: two years.
+DEFAULT_EMBARGO_DAYS = 365 * 2
 
 
-def _parse_access(access: str, embargo_end: str | date | None) -> tuple[str, date | None]:
+def default_embargo_end() -> date:
+    return today().date() + timedelta(days=DEFAULT_EMBARGO_DAYS)
+
+
+def _parse_access(
+    access: str, embargo_end: str | date | None, *, default_end: bool = False
+) -> tuple[str, date | None]:
     if access not in ACCESS_LEVELS:
         raise BadRequest(f"access must be one of {', '.join(ACCESS_LEVELS)}.")
     end: date | None = None
     if access == "embargoed":
+        if embargo_end is None and default_end:
+            embargo_end = default_embargo_end()
         if embargo_end is None:
             raise BadRequest("An embargoed dataset needs an end date (embargo_end, YYYY-MM-DD).")
         try:
@@ -48,6 +59,26 @@ def _parse_access(access: str, embargo_end: str | date | None) -> tuple[str, dat
         if end <= today().date():
             raise BadRequest("The embargo end date must be in the future.")
     return access, end
+
+
+def _add_funder(meta: dict[str, Any], source: str | None, award: str | None) -> None:
+    """As DANDI does for an embargo: the funder becomes a contributor with the award."""
+    source, award = (source or "").strip() or None, (award or "").strip() or None
+    if (source is None) != (award is None):
+        raise BadRequest("Give both funding_source and award_number for an embargo, or neither.")
+    if source is None:
+        return
+    contributors = meta.get("contributor")
+    if not isinstance(contributors, list):
+        contributors = []
+    funder: dict[str, Any] = {
+        "schemaKey": "Organization",
+        "name": source,
+        "roleName": ["dcite:Funder"],
+        "awardNumber": award,
+        "includeInCitation": False,
+    }
+    meta["contributor"] = [*contributors, funder]
 
 
 def _requested_id(metadata: dict[str, Any], user: User) -> int | None:
@@ -70,7 +101,11 @@ def create_dataset(
     metadata: dict[str, Any] | None,
     access: str = "open",
     embargo_end: str | date | None = None,
+    funding_source: str | None = None,
+    award_number: str | None = None,
 ) -> dict[str, Any]:
+    """A new dataset with an empty draft. An embargo without an end date lasts two years
+    (DANDI's default); a funding source (with its award number) becomes a Funder."""
     owner = require_user(user, action="create a dataset")
     if name is None or not name.strip():
         raise BadRequest("A dataset needs a name (a non-empty string).")
@@ -78,7 +113,9 @@ def create_dataset(
     requested = _requested_id(meta, owner)
     meta = clean_metadata(meta)
     meta["name"] = name.strip()
-    access, end = _parse_access(access, embargo_end)
+    access, end = _parse_access(access, embargo_end, default_end=True)
+    if access == "embargoed":
+        _add_funder(meta, funding_source, award_number)
     for _attempt in range(5):  # ids are max+1; a concurrent create can take ours first
         try:
             with archive.db.write() as s:
@@ -121,9 +158,6 @@ def get_dataset(archive: Archive, *, dataset_id: str, user: User | None) -> dict
         return dataset_json(archive, s, dataset=dataset)
 
 
-ORDERINGS = {"id": Dataset.id, "modified": Dataset.modified, "created": Dataset.created}
-
-
 def list_datasets(
     archive: Archive,
     *,
@@ -131,36 +165,50 @@ def list_datasets(
     mine: bool = False,
     search: str | None = None,
     embargoed: bool | None = None,
+    draft: bool = True,
+    empty: bool = True,
+    starred: bool = False,
     ordering: str = "id",
     offset: int = 0,
     limit: int = 100,
 ) -> tuple[int, list[dict[str, Any]]]:
-    """(total, page) of the datasets `user` may see."""
-    column = ORDERINGS.get(ordering.lstrip("-"))
-    if column is None:
-        raise BadRequest(f"ordering must be one of {', '.join(ORDERINGS)}, optionally with -.")
+    """(total, page) of the datasets `user` may see, with DANDI's list filters.
+
+    `draft=False` keeps datasets with a published version; `empty=False` drops datasets
+    whose most recent version has no files; `embargoed=False` drops embargoed (and
+    private) datasets, `None` keeps every visible one. `search` needs every word in the
+    metadata or name of one of the dataset's versions (or is the dataset's number).
+    """
+    from neurodatashare.archive.dataset_filters import (
+        filter_search,
+        has_files_clause,
+        order_clause,
+    )
+
+    order = order_clause(ordering)
     query = select(Dataset).where(visible_clause(user))
-    if mine:
+    if mine or starred:
         if user is None:
+            if starred:
+                raise NotAuthenticated("Log in or send your API key to list starred datasets.")
             return 0, []
         query = query.where(
             Dataset.id.in_(select(DatasetOwner.dataset_id).where(DatasetOwner.user_id == user.id))
         )
+    if starred:  # nobody stars datasets here yet
+        return 0, []
     if embargoed is False:
-        query = query.where(Dataset.access == "open")
-    if search:
-        like = f"%{search.strip().lower()}%"
-        draft_names = select(Version.dataset_id).where(
-            Version.version == "draft", func.lower(Version.name).like(like)
-        )
-        conditions: list[ColumnElement[bool]] = [Dataset.id.in_(draft_names)]
-        if search.strip().isdigit():
-            conditions.append(Dataset.id == int(search.strip()))
-        query = query.where(or_(*conditions))
+        query = query.where(or_(Dataset.access == "open", ended_embargo()))
+    if not draft:
+        published = select(Version.dataset_id).where(Version.version != "draft")
+        query = query.where(Dataset.id.in_(published))
+    if not empty:
+        query = query.where(has_files_clause())
+    if search and search.replace("\x00", "").strip():
+        query = filter_search(query, search.replace("\x00", ""))
     with archive.db.read() as s:
         total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
-        order = column.desc() if ordering.startswith("-") else column.asc()
-        rows = s.scalars(query.order_by(order, Dataset.id).offset(offset).limit(limit)).all()
+        rows = s.scalars(query.order_by(*order).offset(offset).limit(limit)).all()
         return total, [dataset_json(archive, s, dataset=d) for d in rows]
 
 

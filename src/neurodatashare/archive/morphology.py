@@ -21,6 +21,7 @@ from neurodatashare.formats import swc_view
 CAPACITY = 16  # parsed files and drawings kept
 MAX_BYTES = 512 * 1024 * 1024  # larger text files are not parsed for a view
 _cache: OrderedDict[tuple[str, str], Any] = OrderedDict()
+_making: dict[tuple[str, str], threading.Lock] = {}  # slots being made, one maker each
 _lock = threading.Lock()
 
 
@@ -51,10 +52,8 @@ def _kind(path: str) -> str:
 def _parsed(
     archive: Archive, *, asset_id: str, user: User | None, what: str, cell: str | None = None
 ) -> Any:
-    """`what` (cell, drawing, drawing:radii or networks) of the asset's file, made once
-    per blob."""
-    from neurodatashare.formats import neuroml_view
-
+    """`what` (cell, drawing, drawing:radii, drawing:binary or networks) of the asset's
+    file, made once per blob."""
     path, blob_id, key, size = _asset(archive, asset_id=asset_id, user=user)
     kind = _kind(path)
     if what == "networks" and kind != "neuroml":
@@ -66,6 +65,40 @@ def _parsed(
         if slot in _cache:
             _cache.move_to_end(slot)
             return _cache[slot]
+        making = _making.setdefault(slot, threading.Lock())
+    # a page asks for its three views at once: one request reads the file, the others wait
+    with making:
+        with _lock:
+            if slot in _cache:
+                _cache.move_to_end(slot)
+                return _cache[slot]
+        try:
+            where = (path, key, kind)
+            return _make(archive, where, slot, asset_id=asset_id, user=user, what=what, cell=cell)
+        finally:
+            with _lock:
+                _making.pop(slot, None)
+
+
+def _make(
+    archive: Archive,
+    where: tuple[str, str, str],
+    slot: tuple[str, str],
+    *,
+    asset_id: str,
+    user: User | None,
+    what: str,
+    cell: str | None,
+) -> Any:
+    """Read `what` of the file at `where` (path, store key, kind) and keep it in `slot`."""
+    from neurodatashare.formats import neuroml_view
+
+    path, key, kind = where
+    if what == "drawing:binary":
+        from neurodatashare.formats import swc_binary
+
+        found = _cell(archive, asset_id=asset_id, user=user, cell=cell)
+        return _keep(slot, swc_binary.encode(found))
     if what.startswith("drawing"):
         # the JSON text is kept too: writing 100,000 points costs about MorphIO's parse
         found = _cell(archive, asset_id=asset_id, user=user, cell=cell)
@@ -107,6 +140,14 @@ def morphology_json(
     what = "drawing:radii" if radii else "drawing"
     body: str = _parsed(archive, asset_id=asset_id, user=user, what=what, cell=cell)
     return body[:-1] + f',"asset_id":"{asset_id}"}}'
+
+
+def morphology_binary(
+    archive: Archive, *, asset_id: str, user: User | None, cell: str | None = None
+) -> bytes:
+    """The reconstruction as the 3D view's binary body (formats/swc_binary.py)."""
+    body: bytes = _parsed(archive, asset_id=asset_id, user=user, what="drawing:binary", cell=cell)
+    return body
 
 
 def dendrogram(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from typing import Any
 
@@ -13,11 +14,35 @@ from neurodatashare.archive.context import Archive
 from neurodatashare.archive.version_status import asset_errors, assets_summary, pending_count
 from neurodatashare.archive.versions import draft_of, metadata_problems, version_info_json
 from neurodatashare.archive.zarrs import freeze
-from neurodatashare.db.models import Asset, User, Version, VersionAsset, utcnow
+from neurodatashare.db.models import Asset, Blob, Dataset, User, Version, VersionAsset, utcnow
 from neurodatashare.errors import BadRequest, Conflict
 
 
+def _missing_digests(archive: Archive, *, dataset_id: str, user: User | None) -> None:
+    """A published asset carries its sha256 (dandischema requires it); the pipeline
+    computes it soon after an upload, and here for any blob it has not reached yet."""
+    with archive.db.read() as s:
+        dataset = load_dataset(s, dataset_id=dataset_id, user=user, edit=True)
+        rows = s.execute(
+            select(Blob.id, Blob.key)
+            .join(Asset, Asset.blob_id == Blob.id)
+            .join(VersionAsset, VersionAsset.asset_id == Asset.id)
+            .where(VersionAsset.version_id == draft_of(s, dataset).id, Blob.sha256.is_(None))
+            .distinct()
+        ).all()
+    for blob_id, key in rows:
+        sha = hashlib.sha256()
+        with archive.store.open(key) as reader:
+            while block := reader.read(8 * 2**20):
+                sha.update(block)
+        with archive.db.write() as s:
+            blob = s.get(Blob, blob_id)
+            if blob is not None and blob.sha256 is None:
+                blob.sha256 = sha.hexdigest()
+
+
 def publish(archive: Archive, *, dataset_id: str, user: User | None) -> dict[str, Any]:
+    _missing_digests(archive, dataset_id=dataset_id, user=user)
     with archive.db.write() as s:
         dataset = load_dataset(s, dataset_id=dataset_id, user=user, edit=True)
         draft = draft_of(s, dataset)
@@ -52,6 +77,7 @@ def publish(archive: Archive, *, dataset_id: str, user: User | None) -> dict[str
         ).all()
         if not assets:
             raise BadRequest("The dataset has no files; upload some before publishing.")
+        _check_assets(archive, s, dataset=dataset, version=draft)
         now = utcnow()
         day = now.strftime("%y%m%d")
         same_day = s.scalar(
@@ -81,6 +107,39 @@ def publish(archive: Archive, *, dataset_id: str, user: User | None) -> dict[str
         draft.status = "Published"
         s.flush()
         return version_info_json(archive, s, dataset=dataset, version=published)
+
+
+def _check_assets(archive: Archive, s: Session, *, dataset: Dataset, version: Version) -> None:
+    """As DANDI, publish only assets whose documents dandischema accepts as published
+    (what a client sent for an asset is checked here; the owners' dataset metadata is
+    checked by the draft's status, and what the server computes by the test suite)."""
+    from neurodatashare.archive.assets import asset_metadata_json
+    from neurodatashare.archive.documents import published_by
+    from neurodatashare.metadata.schema import schema_errors
+
+    now = utcnow()
+    stamp = {
+        "datePublished": now.isoformat(),
+        "publishedBy": published_by(archive, key="check", when=now),
+    }
+    problems: dict[str, list[str]] = {}
+    for asset in s.scalars(
+        select(Asset)
+        .join(VersionAsset, VersionAsset.asset_id == Asset.id)
+        .where(VersionAsset.version_id == version.id)
+        .order_by(VersionAsset.path)
+    ):
+        document = {**asset_metadata_json(s, archive, asset, dataset=dataset), **stamp}
+        for e in schema_errors(document, kind="Asset"):
+            problems.setdefault(asset.path, []).append(f"{e['field']}: {e['message']}")
+    if problems:
+        shown = list(problems.items())[:10]
+        listing = " ".join(f"{path}: {' / '.join(found[:3])}." for path, found in shown)
+        more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
+        raise BadRequest(
+            f"The dataset cannot be published: dandischema refuses the metadata of "
+            f"{len(problems)} file(s){more}. {listing}"
+        )
 
 
 def _frozen_zarr_asset(s: Session, asset: Asset) -> Asset:

@@ -9,12 +9,12 @@ skips every step whose result is current, so a queued blob redoes only what chan
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from neurodatashare.archive.context import Archive
 from neurodatashare.archive.derived import _path_of, producers
 from neurodatashare.archive.pipeline import queue_pipeline
-from neurodatashare.db.models import Asset, Derived
+from neurodatashare.db.models import Asset, Derived, Job
 from neurodatashare.formats import formats
 
 REPROCESS_PRIORITY = 150  # after every new upload's checks (100) and artifacts (120)
@@ -22,7 +22,8 @@ REPROCESS_PRIORITY = 150  # after every new upload's checks (100) and artifacts 
 
 def queue_outdated(archive: Archive) -> int:
     """Queue the pipeline of every described blob whose results of some checked asset's
-    format are by older tools or missing; returns how many were queued."""
+    format are by older tools or missing, and of every blob of a checked asset that no job
+    ever had; returns how many were queued."""
     stale: set[str] = set()
     with archive.db.read() as s:
         for fmt in formats():
@@ -44,6 +45,18 @@ def queue_outdated(archive: Archive) -> int:
             stale.update(
                 blob_id for blob_id, made in have.items() if "metadata" in made and made != wanted
             )
+            # ...but a blob that no job ever had was stored when no format checked such
+            # files (an `.asc` before SWC claimed them): nothing else will queue it
+            never = (
+                select(Asset.blob_id)
+                .where(_path_of(fmt))
+                .where(~exists().where(Job.key == Asset.blob_id))
+                .where(
+                    ~exists().where(Derived.blob_id == Asset.blob_id, Derived.kind == "metadata")
+                )
+                .distinct()
+            )
+            stale.update(s.scalars(never))
     if stale:
         with archive.db.write() as s:
             for blob_id in sorted(stale):

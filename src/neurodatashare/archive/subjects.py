@@ -186,12 +186,12 @@ def version_links(s: Session, archive: Archive, *, version: Version) -> list[Lin
     linked = []
     for asset in assets:
         if asset.blob is None:  # a Zarr asset: its format's extracted metadata
-            fmt = zarr_results.format_name(asset.path)
             own = zarr_results.extracted_metadata(s, zarr=asset.zarr, path=asset.path)
+            fmt = str(own.get("nds:format") or zarr_results.format_name(asset.path))
         else:
-            fmt = format_for(asset.path).name
             checked = derived.checked_format(asset.path)
             own = extracted.get(asset.blob.id, {}) if checked else {}
+            fmt = str(own.get("nds:format") or format_for(asset.path).name)
         meta = {**own, **(asset.meta or {})}
         item = Linked(
             asset_id=asset.id,

@@ -47,6 +47,24 @@ def metadata_problems(meta: dict[str, Any], name: str) -> list[dict[str, str]]:
                 '"dcite:ContactPerson".',
             }
         )
+    elif not any(
+        isinstance(c, dict)
+        and "dcite:ContactPerson" in (c.get("roleName") or [])
+        and c.get("email")
+        for c in contributors
+    ):
+        problems.append(
+            {
+                "field": "contributor",
+                "message": 'Give the contact person an "email" (dandischema requires one).',
+            }
+        )
+    from neurodatashare.metadata.schema import owner_field_problems
+
+    named = {p["field"] for p in problems}
+    for problem in owner_field_problems(meta, name or str(meta.get("name") or "")):
+        if problem["field"].split(".", 1)[0] not in named:
+            problems.append(problem)
     return problems
 
 
@@ -120,19 +138,35 @@ def asset_errors(s: Session, version: Version) -> list[dict[str, Any]]:
 
 def assets_summary(s: Session, version: Version) -> dict[str, Any]:
     """The version's `assetsSummary`, aggregated over its assets' extracted metadata."""
-    from neurodatashare.nwb.extract import summarize_assets
+    from neurodatashare.metadata.assets_summary import summarize_assets
 
     extracted = (Derived.blob_id == Asset.blob_id) & (Derived.kind == "metadata") & checked_asset()
+    from neurodatashare.formats import ZARR_MEDIA_TYPE, media_type
+
     rows = s.execute(
-        select(Asset.meta, func.coalesce(Blob.size, Zarr.size, 0), Derived.payload)
+        select(
+            Asset.path,
+            Asset.meta,
+            func.coalesce(Blob.size, Zarr.size, 0),
+            Derived.payload,
+            Asset.zarr_id,
+        )
         .join(VersionAsset, VersionAsset.asset_id == Asset.id)
         .outerjoin(Blob, Blob.id == Asset.blob_id)
         .outerjoin(Zarr, Zarr.id == Asset.zarr_id)
         .outerjoin(Derived, extracted)
         .where(VersionAsset.version_id == version.id)
     ).all()
-    metas = [{**(meta or {}), **(derived or {})} for meta, _size, derived in rows]
-    return summarize_assets(metas, sizes=[size for _meta, size, _derived in rows])
+    # the media type by path unless the file or its uploader said (as asset documents do)
+    metas = [
+        {
+            "encodingFormat": ZARR_MEDIA_TYPE if zarr_id else media_type(path),
+            **(meta or {}),
+            **(derived or {}),
+        }
+        for path, meta, _size, derived, zarr_id in rows
+    ]
+    return summarize_assets(metas, sizes=[row[2] for row in rows])
 
 
 def refresh_status(s: Session, version: Version) -> None:

@@ -106,6 +106,8 @@ def contact_person(meta: dict[str, Any]) -> str:
 
 
 def citation(archive: Archive, dataset: Dataset, version: Version) -> str:
+    """DANDI's citation: the contributors included in citations, the year, the name, the
+    version, the archive and the version's URL (its DOI URL once it has one)."""
     authors = [
         str(c.get("name"))
         for c in version.meta.get("contributor") or []
@@ -113,8 +115,14 @@ def citation(archive: Archive, dataset: Dataset, version: Version) -> str:
     ]
     year = version.created.year
     who = "; ".join(authors) or "Anonymous"
-    url = f"{archive.settings.resolved_public_url}/dandiset/{dataset.id:06d}/{version.version}"
-    return f"{who} ({year}) {version.name} (Version {version.version}) [Data set]. {url}"
+    url = version_url(archive, dataset, version)  # no DOIs are minted here
+    name = version.name.rstrip(".")
+    archive_name = f"{archive.settings.instance_name} archive"
+    return f"{who} ({year}) {name} (Version {version.version}) [Data set]. {archive_name}. {url}"
+
+
+def version_url(archive: Archive, dataset: Dataset, version: Version) -> str:
+    return f"{archive.settings.resolved_public_url}/dandiset/{dataset.id:06d}/{version.version}"
 
 
 def version_summary_json(s: Session, version: Version) -> dict[str, Any]:
@@ -133,40 +141,39 @@ def version_summary_json(s: Session, version: Version) -> dict[str, Any]:
 def version_metadata_json(
     archive: Archive, s: Session, *, dataset: Dataset, version: Version
 ) -> dict[str, Any]:
-    """The raw metadata plus the fields the server computes (`dandi download` writes this)."""
+    """The raw metadata plus the fields the server computes (`dandi download` writes this);
+    it validates against dandischema's Dandiset model once the owners' fields are there."""
     from dandischema.consts import DANDI_SCHEMA_VERSION
+
+    from neurodatashare.archive import documents
 
     prefix = archive.settings.instance_name
     count, size = version_stats(s, version)
     meta = dict(version.meta)
+    schema_version = meta.get("schemaVersion") or DANDI_SCHEMA_VERSION
     meta.update(
         {
+            "@context": documents.context_url(schema_version),
             "schemaKey": "Dandiset",
-            "schemaVersion": meta.get("schemaVersion") or DANDI_SCHEMA_VERSION,
+            "schemaVersion": schema_version,
             "name": version.name,
             "identifier": f"{prefix}:{dataset.id:06d}",
             "id": f"{prefix}:{dataset.id:06d}/{version.version}",
             "version": version.version,
-            "url": f"{archive.settings.resolved_public_url}/dandiset/{dataset.id:06d}/"
-            f"{version.version}",
+            "url": version_url(archive, dataset, version),
             "repository": archive.settings.resolved_public_url,
             "dateCreated": dataset.created.isoformat(),
             "citation": citation(archive, dataset, version),
-            "access": [
-                {
-                    "schemaKey": "AccessRequirements",
-                    "status": "dandi:EmbargoedAccess"
-                    if effective_access(dataset) != "open"
-                    else "dandi:OpenAccess",
-                }
-            ],
+            "access": documents.access_requirements(dataset),
+            "manifestLocation": documents.manifest_location(
+                archive, dataset=dataset, version=version
+            ),
+            **documents.version_publication(archive, dataset=dataset, version=version),
         }
     )
     summary = dict(meta.get("assetsSummary") or {})
     summary.update({"schemaKey": "AssetsSummary", "numberOfBytes": size, "numberOfFiles": count})
     meta["assetsSummary"] = summary
-    if version.version != "draft":
-        meta["datePublished"] = version.created.isoformat()
     return meta
 
 

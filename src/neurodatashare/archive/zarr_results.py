@@ -9,12 +9,14 @@ checksum) is processed afresh. A Zarr no format claims is a plain Zarr: nothing 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from neurodatashare.db.models import Asset, Derived, Version, VersionAsset, Zarr
+from neurodatashare.db.models import Asset, Derived, Version, VersionAsset, Zarr, ZarrEntry
 from neurodatashare.formats import (
     ZARR_FORMAT_NAME,
     ZARR_MEDIA_TYPE,
@@ -23,6 +25,41 @@ from neurodatashare.formats import (
 )
 
 ERROR_LEVEL = 40  # validation.types.Severity.ERROR
+
+
+def checksum_of(rows: Iterable[tuple[str, int, str]]) -> Any:
+    """DANDI's Zarr checksum of (path, size, md5) entries (a ZarrDirectoryDigest)."""
+    from zarr_checksum.tree import ZarrChecksumTree
+
+    tree = ZarrChecksumTree()
+    for path, size, md5 in rows:
+        tree.add_leaf(Path(path), int(size), md5)
+    return tree.process()
+
+
+def content_json(s: Session, *, api_url: str, asset: Asset) -> dict[str, Any]:
+    """A Zarr asset's `contentSize`, `digest` and `contentUrl` (its API download URL,
+    then where its files are listed, as dandi-archive). Before the Zarr is finalized, the
+    checksum and size are those of the files it holds at the moment."""
+    z = asset.zarr
+    if z is not None and z.status == "Complete" and z.checksum:
+        checksum, size = z.checksum, int(z.size)
+    else:
+        rows = s.execute(
+            select(ZarrEntry.path, ZarrEntry.size, ZarrEntry.md5).where(
+                ZarrEntry.zarr_id == asset.zarr_id
+            )
+        )
+        digest = checksum_of((p, size, md5) for p, size, md5 in rows)
+        checksum, size = str(digest), int(digest.size)
+    return {
+        "contentSize": size,
+        "digest": {"dandi:dandi-zarr-checksum": checksum},
+        "contentUrl": [
+            f"{api_url}/assets/{asset.id}/download/",
+            f"{api_url}/zarr/{asset.zarr_id}/files/",
+        ],
+    }
 
 
 def format_name(path: str) -> str:

@@ -46,6 +46,7 @@ from neurodatashare.archive.access import (
 from neurodatashare.archive.context import Archive
 from neurodatashare.archive.paths import validate_entry_path, validate_path
 from neurodatashare.archive.version_status import refresh_draft
+from neurodatashare.archive.zarr_results import checksum_of as checksum_of
 from neurodatashare.db.models import (
     Asset,
     Dataset,
@@ -446,16 +447,6 @@ def finalize(archive: Archive, *, zarr_id: str, user: User | None) -> None:
             raise BadRequest(INGEST_ERROR)
         z.status = "Uploaded"
         enqueue(s, kind=INGEST, key=z.id, payload={"zarr_id": z.id}, priority=50)
-
-
-def checksum_of(rows: list[tuple[str, int, str]]) -> Any:
-    """DANDI's Zarr checksum of (path, size, md5) entries (a ZarrDirectoryDigest)."""
-    from zarr_checksum.tree import ZarrChecksumTree
-
-    tree = ZarrChecksumTree()
-    for path, size, md5 in rows:
-        tree.add_leaf(Path(path), size, md5)
-    return tree.process()
 
 
 def freeze(s: Session, z: Zarr) -> Zarr:

@@ -23,7 +23,9 @@ from neurodatashare.cli.client_support import ClientCommand, client_errors, echo
     default=None,
     help='The contact person, "Last, First" (also listed as an author).',
 )
-@click.option("--email", default=None, help="The contact person's e-mail address.")
+@click.option(
+    "--email", default=None, help="The contact person's e-mail address (needed to publish)."
+)
 @click.option("--keyword", "keywords", multiple=True, help="A keyword (repeatable).")
 @click.option("--private", is_flag=True, help="Only owners may see it until you open it.")
 @click.option(
@@ -47,11 +49,12 @@ def command(
 ) -> None:
     """Create a dataset called NAME and print its identifier.
 
-    Publishing needs a description, a licence and a contact person; give them here or
-    later. Example:
+    Publishing needs a description, a licence and a contact person with an e-mail
+    address; give them here or later. Example:
 
         nds create "Place cells in CA1" --description "Two-photon imaging of CA1 during
         a linear track task." --license CC-BY-4.0 --contact "Doe, Jane"
+        --email jane.doe@example.org
     """
     if private and embargo_until:
         raise click.UsageError("Choose --private or --embargo-until, not both.")

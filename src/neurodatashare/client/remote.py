@@ -99,8 +99,8 @@ class Client(RestClient):
     def datasets(
         self, *, search: str | None = None, mine: bool = False, page_size: int | None = None
     ) -> Iterator[RemoteDataset]:
-        """The datasets you may see (lazily, page by page)."""
-        params: dict[str, Any] = {}
+        """The datasets you may see, embargoed and private ones included (lazily)."""
+        params: dict[str, Any] = {"embargoed": "true"}
         if search:
             params["search"] = search
         if mine:

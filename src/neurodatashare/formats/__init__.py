@@ -60,8 +60,10 @@ def format_for(path: str, head: bytes = b"") -> Format:
 
 
 def media_type(path: str, head: bytes = b"") -> str:
+    """The format's media type for `path` (its `media_type_for(path)` when it has one)."""
     fmt = format_for(path, head)
-    return PLAIN.media_type_for(path) if fmt is PLAIN else fmt.media_type
+    by_path = getattr(fmt, "media_type_for", None)
+    return by_path(path) if callable(by_path) else fmt.media_type
 
 
 def register_store_format(fmt: StoreFormat) -> None:

@@ -79,16 +79,37 @@ def _column(obs: Any, role: str) -> str | None:
     return next((lower[name] for name in EXPECTED[role] if name in lower), None)
 
 
-def _describe_column(series: Any) -> dict[str, Any]:
+def text_counts(series: Any) -> dict[str, int]:
+    """Cells per value of a column, values as text (a missing value is "nan"), as
+    `series.astype(str).value_counts()` gives them, but from a categorical's codes without
+    making a million strings; ordered by count, then by value."""
+    import pandas as pd
+
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes = np.asarray(series.cat.codes)
+        tally = np.bincount(codes[codes >= 0], minlength=len(series.cat.categories))
+        counts: dict[str, int] = {}
+        for name, n in zip(series.cat.categories, tally.tolist(), strict=True):
+            if n:
+                counts[str(name)] = counts.get(str(name), 0) + n
+        if (missing := int((codes < 0).sum())) > 0:
+            counts["nan"] = counts.get("nan", 0) + missing
+    else:
+        values = series.astype(str).value_counts(dropna=False)
+        counts = {str(k): int(v) for k, v in values.items()}
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _describe_column(series: Any, counts: dict[str, int] | None = None) -> dict[str, Any]:
     import pandas as pd
 
     dtype = str(series.dtype)
     if isinstance(series.dtype, pd.CategoricalDtype) or series.dtype == object:
-        counts = series.astype(str).value_counts(dropna=False)
+        counts = text_counts(series) if counts is None else counts
         return {
             "dtype": dtype,
             "n_categories": len(counts),
-            "categories": capped({str(k): int(v) for k, v in counts.items()}, MAX_CATEGORIES),
+            "categories": capped(counts, MAX_CATEGORIES),
         }
     values = pd.to_numeric(series, errors="coerce")
     if values.notna().any():
@@ -135,94 +156,132 @@ def _sparse_findings(group: Any, name: str, shape: tuple[int, int]) -> list[dict
         return bad(f"{name}: data and indices differ in length.", rewrite)
     if indptr[0] != 0 or indptr[-1] != nnz or (np.diff(indptr) < 0).any():
         return bad(f"{name}: indptr does not run monotonically from 0 to {nnz}.", rewrite)
-    spans = [(0, nnz)] if nnz <= MAX_INDICES else [(0, CHUNK), (nnz - CHUNK, nnz)]
-    for lo, hi in spans:
-        for start in range(lo, hi, CHUNK):
-            part = group["indices"][start : min(start + CHUNK, hi)]
-            if len(part) and (part.min() < 0 or part.max() >= minor):
-                return bad(f"{name}: indices outside 0..{minor - 1}.", rewrite)
+    if not _indices_in_range(group["indices"], nnz, minor):
+        return bad(f"{name}: indices outside 0..{minor - 1}.", rewrite)
     return []
 
 
-def _hdf5_findings(path: Path, n_obs: int, n_vars: int) -> tuple[list[dict[str, Any]], dict]:
-    """Checks on the HDF5 layout anndata writes (encoding-type attributes), and X's storage."""
+def _indices_in_range(indices: Any, nnz: int, minor: int) -> bool:
+    """Whether every index lies in 0..minor-1 (all of them up to MAX_INDICES, else the
+    first and last chunks): read chunk by chunk into one buffer, and checked in one pass
+    as unsigned numbers, where a negative index is a huge one."""
+    spans = [(0, nnz)] if nnz <= MAX_INDICES else [(0, CHUNK), (nnz - CHUNK, nnz)]
+    dtype = np.dtype(indices.dtype)
+    if dtype.kind not in "iu":
+        return False
+    buffer = np.empty(min(CHUNK, nnz), dtype=dtype)
+    unsigned = buffer.view(dtype.str.replace("i", "u"))
+    for lo, hi in spans:
+        for start in range(lo, hi, CHUNK):
+            stop = min(start + CHUNK, hi)
+            if stop <= start:
+                continue
+            indices.read_direct(buffer, np.s_[start:stop], np.s_[0 : stop - start])
+            if int(unsigned[: stop - start].max()) >= minor:
+                return False
+    return True
+
+
+def _hdf5_findings(h5: Any, n_obs: int, n_vars: int) -> tuple[list[dict[str, Any]], dict]:
+    """Checks on the HDF5 layout anndata writes (encoding-type attributes), and X's storage,
+    in the open file."""
     import h5py
 
     out: list[dict[str, Any]] = []
     storage: dict[str, Any] = {}
-    with h5py.File(path, "r") as h5:
-        if "encoding-type" not in h5.attrs:
+    if "encoding-type" not in h5.attrs:
+        out.append(
+            finding(
+                Severity.INFO,
+                "anndata.legacy_layout",
+                "The file has no `encoding-type` attribute: it was written by anndata "
+                "before 0.7 (compound obs and var tables).",
+                "Read and write it once with a current anndata to get today's layout.",
+                origin="hdf5",
+            )
+        )
+    for name in ["X", *(f"layers/{k}" for k in h5.get("layers", {}))]:
+        if name not in h5:
+            continue
+        node = h5[name]
+        if isinstance(node, h5py.Group):
+            shape = tuple(int(v) for v in node.attrs.get("shape", (0, 0)))
+            kind = str(node.attrs.get("encoding-type", "group"))
+            sparse = _sparse_findings(node, name, (shape[0], shape[1]))
+            out += sparse
+            nnz = int(node["indices"].shape[0]) if "indices" in node else 0
+            info = {"storage": kind.replace("_matrix", ""), "nnz": nnz}
+            dtype = str(node["data"].dtype) if "data" in node else None
+        else:
+            shape, info, dtype = tuple(node.shape), {"storage": "dense"}, str(node.dtype)
+        storage[name] = {**info, "dtype": dtype}
+        if shape[:2] != (n_obs, n_vars):
             out.append(
                 finding(
-                    Severity.INFO,
-                    "anndata.legacy_layout",
-                    "The file has no `encoding-type` attribute: it was written by anndata "
-                    "before 0.7 (compound obs and var tables).",
-                    "Read and write it once with a current anndata to get today's layout.",
+                    Severity.ERROR,
+                    "anndata.shape",
+                    f"{name} has shape {list(shape)}, but obs x var is {n_obs} x {n_vars}.",
+                    "Every matrix needs one row per obs and one column per var.",
                     origin="hdf5",
+                    object_path=name,
                 )
             )
-        for name in ["X", *(f"layers/{k}" for k in h5.get("layers", {}))]:
-            if name not in h5:
-                continue
-            node = h5[name]
-            if isinstance(node, h5py.Group):
-                shape = tuple(int(v) for v in node.attrs.get("shape", (0, 0)))
-                kind = str(node.attrs.get("encoding-type", "group"))
-                sparse = _sparse_findings(node, name, (shape[0], shape[1]))
-                out += sparse
-                nnz = int(node["indices"].shape[0]) if "indices" in node else 0
-                info = {"storage": kind.replace("_matrix", ""), "nnz": nnz}
-                dtype = str(node["data"].dtype) if "data" in node else None
-            else:
-                shape, info, dtype = tuple(node.shape), {"storage": "dense"}, str(node.dtype)
-            storage[name] = {**info, "dtype": dtype}
-            if shape[:2] != (n_obs, n_vars):
-                out.append(
-                    finding(
-                        Severity.ERROR,
-                        "anndata.shape",
-                        f"{name} has shape {list(shape)}, but obs x var is {n_obs} x {n_vars}.",
-                        "Every matrix needs one row per obs and one column per var.",
-                        origin="hdf5",
-                        object_path=name,
-                    )
-                )
     return out, storage
 
 
+def _codes(series: Any) -> tuple[np.ndarray, list[str]]:
+    """Each cell's value as a code into a list of texts (a missing value is "nan")."""
+    import pandas as pd
+
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        names = [str(c) for c in series.cat.categories]
+        codes = np.asarray(series.cat.codes, dtype=np.int64)
+        if (codes < 0).any():
+            codes = np.where(codes < 0, len(names), codes)
+            names.append("nan")
+        return codes, names
+    codes, uniques = pd.factorize(series.astype(str))
+    return np.asarray(codes, dtype=np.int64), [str(u) for u in uniques]
+
+
 def _participants(obs: Any, subject: str | None, species: str | None) -> list[dict[str, Any]]:
-    """The donor as a dandischema Participant, with its species when there is a species
-    column (the dataset summary counts both). Only for a file of one donor: dandischema's
-    aggregate_assets_summary asserts no more subjects than files, so a file of several
-    donors lists them in `nds:summary.subject_ids` instead."""
-    if subject is None or obs[subject].nunique() != 1:
+    """Each donor as a dandischema Participant (up to MAX_PARTICIPANTS, by id), with the
+    species most of its cells have when there is a species column, so the dataset summary
+    counts subjects and species (metadata/assets_summary.py counts distinct subjects
+    over the assets, a file of several donors included)."""
+    if subject is None:
         return []
+    donor_of, donors = _codes(obs[subject])
+    kind: dict[int, str] = {}
+    if species:
+        species_of, names = _codes(obs[species])
+        joint = np.bincount(donor_of * len(names) + species_of, minlength=len(donors) * len(names))
+        for d, row in enumerate(joint.reshape(len(donors), len(names))):
+            if row.max() > 0:  # the most frequent; on a tie the first by name, as mode() does
+                kind[d] = min(names[k] for k in np.flatnonzero(row == row.max()))
+    seen = np.bincount(donor_of, minlength=len(donors))
+    ids: dict[str, int] = {}
+    for d, name in enumerate(donors):
+        if seen[d] and name not in ids:
+            ids[name] = d
     out = []
-    table = obs[[subject, *([species] if species else [])]].astype(str)
-    for donor, rows in list(table.groupby(subject, sort=True))[:MAX_PARTICIPANTS]:
-        person: dict[str, Any] = {"schemaKey": "Participant", "identifier": str(donor)}
-        if species:
-            hit = match_species(rows[species].mode().iloc[0])
-            if hit is not None and hit.identifier:
-                named = {"name": hit.name} if hit.name else {}
-                person["species"] = {
-                    "schemaKey": "SpeciesType",
-                    "identifier": hit.identifier,
-                    **named,
-                }
+    for name in sorted(ids)[:MAX_PARTICIPANTS]:
+        person: dict[str, Any] = {"schemaKey": "Participant", "identifier": name}
+        hit = match_species(kind[ids[name]]) if ids[name] in kind else None
+        if hit is not None and hit.identifier:
+            named = {"name": hit.name} if hit.name else {}
+            person["species"] = {"schemaKey": "SpeciesType", "identifier": hit.identifier, **named}
         out.append(person)
     return out
 
 
-def _regions(obs: Any, column: str | None) -> list[dict[str, Any]]:
-    if column is None:
-        return []
+def _regions(counts: dict[str, int] | None) -> list[dict[str, Any]]:
+    """The regions of the region column's counts (text_counts), most cells first."""
     about = []
-    for value in obs[column].astype(str).value_counts().index[:MAX_REGIONS]:
-        term: dict[str, Any] = {"schemaKey": "Anatomy", "name": str(value)}
-        if str(value).upper().startswith("UBERON:"):
-            term["identifier"] = UBERON + str(value).split(":", 1)[1]
+    for value in list(counts or {})[:MAX_REGIONS]:
+        term: dict[str, Any] = {"schemaKey": "Anatomy", "name": value}
+        if value.upper().startswith("UBERON:"):
+            term["identifier"] = UBERON + value.split(":", 1)[1]
         about.append(term)
     return about
 
@@ -253,25 +312,23 @@ def _dims(node: Any) -> list[int]:
     return [int(v) for v in shape][1:]
 
 
-def _read_tables(path: Path) -> Tables:
-    """obs and var through anndata's element reader; X, layers, raw and obsm stay on disk.
-    `read_h5ad(backed="r")` would keep only X there and load every layer, which for an
-    atlas is gigabytes. Files from anndata < 0.7 (no encoding attributes) have small
-    compound tables, and are read by read_h5ad in backed mode."""
+def _read_tables(h5: Any, path: Path) -> Tables:
+    """obs and var through anndata's element reader, from the open file; X, layers, raw and
+    obsm stay on disk. `read_h5ad(backed="r")` would keep only X there and load every
+    layer, which for an atlas is gigabytes. Files from anndata < 0.7 (no encoding
+    attributes) have small compound tables, and are read by read_h5ad in backed mode."""
     import anndata
-    import h5py
     from anndata.io import read_elem
 
-    with h5py.File(path, "r") as h5:
-        if "encoding-type" in h5.attrs:
-            obsm = h5.get("obsm", {})
-            return Tables(
-                obs=read_elem(h5["obs"]),
-                var=read_elem(h5["var"]),
-                obsm={str(k): _dims(obsm[k]) for k in obsm},
-                obsp=sorted(str(k) for k in h5.get("obsp", {})),
-                raw="raw" in h5 or "raw.X" in h5,
-            )
+    if "encoding-type" in h5.attrs:
+        obsm = h5.get("obsm", {})
+        return Tables(
+            obs=read_elem(h5["obs"]),
+            var=read_elem(h5["var"]),
+            obsm={str(k): _dims(obsm[k]) for k in obsm},
+            obsp=sorted(str(k) for k in h5.get("obsp", {})),
+            raw="raw" in h5 or "raw.X" in h5,
+        )
     adata = anndata.read_h5ad(path, backed="r")
     try:
         return Tables(
@@ -286,18 +343,31 @@ def _read_tables(path: Path) -> Tables:
 
 
 def analyse(path: Path) -> Processed:
-    """Findings and description of one h5ad file; X and layers are never loaded."""
+    """Findings and description of one h5ad file, opened once; X and layers are never
+    loaded (only their sparse indices are read, to check them)."""
+    import h5py
+
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            tables = _read_tables(path)
+        h5 = h5py.File(path, "r")
     except Exception as exc:
-        message = f"anndata cannot read this file ({type(exc).__name__}: {str(exc)[:300]})."
-        fix = "Open it with `anndata.read_h5ad` to see the problem, or write it again."
-        return Processed(
-            None, [finding(Severity.CRITICAL, "anndata.unreadable", message, fix)], message
-        )
-    return _describe(tables, path, [str(w.message) for w in caught if _from_this_read(w)])
+        return _unreadable(exc)
+    with h5:
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                tables = _read_tables(h5, path)
+        except Exception as exc:
+            return _unreadable(exc)
+        said = [str(w.message) for w in caught if _from_this_read(w)]
+        return _describe(tables, h5, said)
+
+
+def _unreadable(exc: Exception) -> Processed:
+    message = f"anndata cannot read this file ({type(exc).__name__}: {str(exc)[:300]})."
+    fix = "Open it with `anndata.read_h5ad` to see the problem, or write it again."
+    return Processed(
+        None, [finding(Severity.CRITICAL, "anndata.unreadable", message, fix)], message
+    )
 
 
 # Where the warnings of reading an h5ad come from. `catch_warnings` records the warnings of
@@ -311,10 +381,12 @@ def _from_this_read(caught: warnings.WarningMessage) -> bool:
     return any(part in where for part in _READING_CODE)
 
 
-def _describe(adata: Tables, path: Path, caught: list[str]) -> Processed:
+def _describe(adata: Tables, h5: Any, caught: list[str]) -> Processed:
+    import pandas as pd
+
     obs, var = adata.obs, adata.var
     results = _index_findings(obs.index, "obs") + _index_findings(var.index, "var")
-    hdf5, storage = _hdf5_findings(path, adata.n_obs, adata.n_vars)
+    hdf5, storage = _hdf5_findings(h5, adata.n_obs, adata.n_vars)
     results += hdf5
     columns = {role: _column(obs, role) for role in EXPECTED}
     for role, column in columns.items():
@@ -345,10 +417,20 @@ def _describe(adata: Tables, path: Path, caught: list[str]) -> Processed:
                 "Read and write the file once with a current anndata.",
             )
         )
-    described = {str(c): _describe_column(obs[c]) for c in list(obs.columns)[:MAX_COLUMNS]}
+    # cells per value, once per column that needs it (categoricals from their codes)
+    texts = {
+        str(c): text_counts(obs[c])
+        for c in dict.fromkeys([*list(obs.columns)[:MAX_COLUMNS], *filter(None, columns.values())])
+        if isinstance(obs[c].dtype, pd.CategoricalDtype)
+        or obs[c].dtype == object
+        or c in columns.values()
+    }
+    described = {
+        str(c): _describe_column(obs[c], texts.get(str(c))) for c in list(obs.columns)[:MAX_COLUMNS]
+    }
     species_names = []
     if columns["species"]:
-        for value in obs[columns["species"]].astype(str).unique()[:20]:
+        for value in list(texts[columns["species"]])[:20]:
             hit = match_species(value)
             species_names.append(hit.name if hit is not None and hit.name else value)
     summary: dict[str, Any] = {
@@ -364,11 +446,11 @@ def _describe(adata: Tables, path: Path, caught: list[str]) -> Processed:
         "var_columns": [str(c) for c in list(var.columns)[:MAX_COLUMNS]],
         "roles": {role: column for role, column in columns.items() if column},
         "species": sorted(species_names),
-        "regions": [t["name"] for t in _regions(obs, columns["region"])],
+        "regions": [t["name"] for t in _regions(texts.get(columns["region"] or ""))],
         "obs_names_sample": [str(n) for n in obs.index[:5]],
     }
     if columns["subject"]:
-        donors = obs[columns["subject"]].astype(str).unique()
+        donors = list(texts[columns["subject"]])
         summary["subjects"] = len(donors)
         summary["subject_ids"] = sorted(donors)[:MAX_PARTICIPANTS]
     meta: dict[str, Any] = {
@@ -378,7 +460,7 @@ def _describe(adata: Tables, path: Path, caught: list[str]) -> Processed:
     }
     if people := _participants(obs, columns["subject"], columns["species"]):
         meta["wasAttributedTo"] = people
-    if about := _regions(obs, columns["region"]):
+    if about := _regions(texts.get(columns["region"] or "")):
         meta["about"] = about
     return Processed(meta, results)
 
@@ -387,7 +469,7 @@ class AnnDataFormat:
     name = "anndata"
     media_type = "application/x-hdf5"
     suffixes: tuple[str, ...] = (".h5ad",)
-    version = "anndata-1"
+    version = "anndata-2"  # 2: a Participant per donor
     artifacts: Sequence[Artifact] = ()
 
     def claims(self, path: str, head: bytes) -> bool:

@@ -9,14 +9,17 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
+from functools import cache
 from importlib.metadata import version
 from typing import Any, BinaryIO
 
 import numpy as np
 
+from neurodatashare.formats import swc_accepted
 from neurodatashare.formats import swc_tolerant as tol
 from neurodatashare.formats.base import Artifact, Processed
 from neurodatashare.formats.common import finding
+from neurodatashare.formats.swc_accepted import section_parents
 from neurodatashare.validation.types import Severity
 
 log = logging.getLogger("neurodatashare.formats.swc")
@@ -39,16 +42,23 @@ def _plain(message: str) -> str:
 def _strict(text: str, extension: str) -> tuple[Any, list[dict[str, Any]], str | None]:
     """MorphIO's parse of the text: the morphology (None if refused), its warnings as
     findings, and the refusal message."""
+    morph, out, refusal, _warned = _strict_parse(text, extension)
+    return morph, out, refusal
+
+
+def _strict_parse(text: str, extension: str) -> tuple[Any, list[dict[str, Any]], str | None, bool]:
+    """`_strict`, and whether MorphIO warned at all (its covered warnings included)."""
     import morphio
 
     collector = morphio.WarningHandlerCollector()
     try:
         morph = morphio.Morphology(text, extension, warning_handler=collector)
     except morphio.MorphioError as exc:
-        return None, [], _plain(str(exc))
+        return None, [], _plain(str(exc)), False
     out: list[dict[str, Any]] = []
     by_kind: dict[str, list[int]] = {}
-    for item in collector.get_all():
+    warned = collector.get_all()
+    for item in warned:
         kind = type(item.warning).__name__
         by_kind.setdefault(kind, []).append(int(getattr(item.warning, "line_number", 0)))
     for kind, lines in sorted(by_kind.items()):
@@ -64,10 +74,22 @@ def _strict(text: str, extension: str) -> tuple[Any, list[dict[str, Any]], str |
                 object_path=f"line {lines[0]}" if lines and lines[0] > 0 else None,
             )
         )
-    return morph, out, None
+    return morph, out, None, bool(warned)
 
 
-def _morphometrics(morph: Any) -> dict[str, Any]:
+def _depths(parent: np.ndarray) -> np.ndarray:
+    """Sections above each section (its branch order), by pointer jumping."""
+    depth = (parent >= 0).astype(np.int64)
+    up = parent.copy()
+    while (up >= 0).any():
+        has = up >= 0
+        at = np.where(has, up, 0)
+        depth = np.where(has, depth + depth[at], depth)
+        up = np.where(has, up[at], -1)
+    return depth
+
+
+def _morphometrics(morph: Any, parent: np.ndarray | None = None) -> dict[str, Any]:
     """NeuroM's morphometrics (its definitions: a section's length is the path length of
     its points; tips are sections without children, bifurcations sections with two; the
     branch order counts the sections above), computed on MorphIO's arrays at once rather
@@ -78,22 +100,16 @@ def _morphometrics(morph: Any) -> dict[str, Any]:
     offsets = np.asarray(morph.section_offsets)
     points = np.asarray(morph.points, dtype=np.float64)
     sections = len(offsets) - 1
-    types = np.asarray([int(t) for t in morph.section_types], dtype=np.int64)
-    step = np.linalg.norm(np.diff(points, axis=0), axis=1) if len(points) > 1 else np.zeros(0)
+    types = np.asarray(morph.section_types, dtype=np.int64)
+    step = np.diff(points, axis=0)
+    step = np.sqrt(np.einsum("ij,ij->i", step, step))
     inside = np.ones(len(step), dtype=bool)
     inside[offsets[1:-1] - 1] = False  # the step from one section's last point to the next's
     cumulative = np.concatenate([[0.0], np.cumsum(np.where(inside, step, 0.0))])
     length = cumulative[offsets[1:] - 1] - cumulative[offsets[:-1]]
-    parent = np.full(sections, -1, dtype=np.int64)
-    children = np.zeros(sections, dtype=np.int64)
-    for up, below in morph.connectivity.items():
-        if up >= 0:
-            parent[below] = up
-            children[up] = len(below)
-    order = np.zeros(sections, dtype=np.int64)
-    for k in range(sections):  # MorphIO numbers a section after its parent
-        if parent[k] >= 0:
-            order[k] = order[parent[k]] + 1
+    parent = section_parents(morph) if parent is None else parent
+    children = np.bincount(parent[parent >= 0], minlength=sections)
+    order = _depths(parent)
     per_type: dict[str, dict[str, Any]] = {}
     for code, name in ((2, "axon"), (3, "basal_dendrite"), (4, "apical_dendrite")):
         mine = types == code
@@ -115,6 +131,11 @@ def _morphometrics(morph: Any) -> dict[str, Any]:
         "soma_radius": round(float(neurom.load_morphology(morph).soma.radius), 3),
         "by_type": per_type,
     }
+
+
+@cache
+def _neurom_version() -> str:
+    return version("neurom")
 
 
 def _sholl_profile(tree: tol.Tree) -> dict[str, list[float] | list[int]]:
@@ -147,10 +168,19 @@ def _asc_summary(morph: Any) -> dict[str, Any]:
 
 def analyse(text: str, *, extension: str) -> Processed:
     """One morphology's findings and description; `extension` is "swc" or "asc"."""
-    morph, strict_findings, refusal = _strict(text, extension)
+    morph, strict_findings, refusal, warned = _strict_parse(text, extension)
     results: list[dict[str, Any]] = []
     summary: dict[str, Any] = {"dialect": extension, "strict_parse": refusal is None}
-    tree = tol.parse(text) if extension == "swc" else None
+    # a file MorphIO reads without a warning is checked from its arrays (swc_accepted.py);
+    # the tolerant reader, which parses the text again, only for the others
+    quick = None
+    parent = section_parents(morph) if morph is not None else None
+    if extension == "swc" and parent is not None and not warned:
+        quick = swc_accepted.describe(text, morph, parent=parent, sholl_steps=SHOLL_STEPS)
+    tree = tol.parse(text) if extension == "swc" and quick is None else None
+    if quick is not None:
+        results += quick[0]
+        summary |= quick[1]
     if tree is not None:
         results += tol.check(tree)
         if not len(tree):  # MorphIO accepts an empty file; there is nothing to describe
@@ -182,13 +212,16 @@ def analyse(text: str, *, extension: str) -> Processed:
     results += strict_findings
     if morph is not None:
         try:
-            summary["morphometrics"] = _morphometrics(morph)
-            summary["morphometrics_by"] = f"neurom {version('neurom')} definitions"
+            summary["morphometrics"] = _morphometrics(morph, parent)
+            summary["morphometrics_by"] = f"neurom {_neurom_version()} definitions"
         except Exception as exc:  # NeuroM refuses some trees MorphIO accepts
             log.info("NeuroM features failed: %s", exc)
             morph = None
         if extension == "asc" and morph is not None:
             summary |= _asc_summary(morph)
+    if morph is None and quick is not None:  # NeuroM refused a cell MorphIO read
+        tree = tol.parse(text)
+        tol.check(tree)  # marks rows on cycles, which the morphometrics leave out
     if morph is None and tree is not None and len(tree):
         summary["morphometrics"] = tol.morphometrics(tree)
         summary["morphometrics_by"] = "tolerant reader"
@@ -199,13 +232,41 @@ def analyse(text: str, *, extension: str) -> Processed:
     return Processed(meta, results)
 
 
+HEAD_BYTES = 64 * 1024  # what is read of an `.asc` file to tell whether it is Neurolucida
+# the blocks of a Neurolucida file (MorphIO's dialect): a file MorphIO refuses is still taken
+# for a broken morphology when it has one of them, and for plain text when it has none
+_NEUROLUCIDA_BLOCK = re.compile(
+    rb"\(\s*\"?(CellBody|Dendrite|Axon|Apical|Contour|ImageCoords|Sections|Thumbnail)\b",
+    re.IGNORECASE,
+)
+
+
+def looks_like_neurolucida(head: bytes) -> bool:
+    """Neurolucida's ASCII files start with `;` comments or a `(` expression."""
+    return head.lstrip()[:1] in (b";", b"(")
+
+
+def _plain_text(path: str) -> Processed:
+    """An `.asc` file that is not a Neurolucida morphology (EEG, GPS or any other ASCII
+    export): plain, as if no format had claimed it (`nds:format` says so)."""
+    from neurodatashare.formats.plain import PLAIN
+
+    meta = {
+        "schemaKey": "BareAsset",
+        "encodingFormat": PLAIN.media_type_for(path),
+        "nds:format": PLAIN.name,
+    }
+    return Processed(meta, [])
+
+
 class SWCFormat:
     name = "swc"
     media_type = "text/x-swc"
-    # `.asc` is also any ASCII export (EEG, GPS), and the pipeline picks formats by path
-    # alone, so only `.swc` is claimed by name; a Neurolucida `.asc` is claimed when its
-    # first bytes are given and look like one (`;` comments or a `(` expression)
-    suffixes: tuple[str, ...] = (".swc",)
+    # `.asc` is also any ASCII export (EEG, GPS). The pipeline and the SQL filters pick
+    # formats by path, so `.asc` is claimed by name (with first bytes given, only when they
+    # look like Neurolucida), and `process` tells from the bytes: a file that is not
+    # Neurolucida gets `nds:format` plain in its metadata, which the asset then shows
+    suffixes: tuple[str, ...] = (".swc", ".asc")
     version = "swc-1"
     artifacts: Sequence[Artifact] = ()
 
@@ -213,15 +274,27 @@ class SWCFormat:
         lower = path.lower()
         if lower.endswith(".swc"):
             return True
-        return lower.endswith(".asc") and head.lstrip()[:1] in (b";", b"(")
+        return lower.endswith(".asc") and (not head or looks_like_neurolucida(head))
+
+    def media_type_for(self, path: str) -> str:
+        return "text/x-neurolucida" if path.lower().endswith(".asc") else self.media_type
 
     def process(self, reader: BinaryIO, *, path: str) -> Processed | None:
         reader.seek(0)
-        text = reader.read().decode("utf-8", errors="replace")
-        extension = "asc" if path.lower().endswith(".asc") else "swc"
-        return analyse(text, extension=extension)
+        if not path.lower().endswith(".asc"):
+            return analyse(reader.read().decode("utf-8", errors="replace"), extension="swc")
+        head = reader.read(HEAD_BYTES)
+        if not looks_like_neurolucida(head):
+            return _plain_text(path)
+        data = head + reader.read()
+        done = analyse(data.decode("utf-8", errors="replace"), extension="asc")
+        if done.metadata is None and not _NEUROLUCIDA_BLOCK.search(data):
+            return _plain_text(path)
+        return done
 
     def views(self, asset: dict[str, Any]) -> list[str]:
+        if isinstance(asset, dict) and asset.get("nds:format") == "plain":
+            return ["download"]  # an `.asc` that is not Neurolucida
         return ["download", "morphology", "dendrogram", "sholl", "summary"]
 
 

@@ -78,6 +78,14 @@ def _where(numbers: np.ndarray | list[int]) -> str | None:
     return f"line {int(numbers[0])}" if len(numbers) else None
 
 
+def header_tag(line: str, header: dict[str, str]) -> None:
+    """Keep a comment line's tag (`# creature Mus musculus`) when it is one of HEADER_TAGS;
+    the first occurrence of a tag wins."""
+    tag, _, value = line.lstrip().lstrip("#").strip().partition(" ")
+    if tag.lower() in HEADER_TAGS and value.strip():
+        header.setdefault(tag.lower(), value.strip()[:200])
+
+
 def parse(text: str) -> Tree:
     """Read every 7-field numeric row; report the rest (header tags are kept)."""
     fast = _parse_fast(text)
@@ -100,9 +108,7 @@ def _parse_fast(text: str) -> Tree | None:
         if not line:
             continue
         if line[0] == "#":
-            tag, _, value = line[1:].strip().partition(" ")
-            if tag.lower() in HEADER_TAGS and value.strip():
-                header.setdefault(tag.lower(), value.strip()[:200])
+            header_tag(line, header)
             continue
         lines.append(number)
     if not lines:
@@ -132,9 +138,7 @@ def _parse_rows(text: str) -> Tree:
         if not line:
             continue
         if line.startswith("#"):
-            tag, _, value = line.lstrip("#").strip().partition(" ")
-            if tag.lower() in HEADER_TAGS and value.strip():
-                header.setdefault(tag.lower(), value.strip()[:200])
+            header_tag(line, header)
             continue
         parts = line.split()
         if len(parts) < 7:
@@ -402,23 +406,32 @@ def check(tree: Tree) -> list[dict[str, Any]]:
                 object_path=_where(at),
             )
         )
-    if units(tree) == "nm":
-        out.append(
-            finding(
-                Severity.WARNING,
-                "swc.units_nm",
-                f"The reconstruction spans {extent(tree):,.0f} units: it looks like nanometres, "
-                "while SWC coordinates are micrometres.",
-                "Divide x, y, z and radius by 1000, or say so in a `# units nm` header.",
-            )
+    return out + units_findings(extent(tree))
+
+
+def units_findings(span: float) -> list[dict[str, Any]]:
+    """The nanometre warning, for a reconstruction spanning `span` units."""
+    if span <= NM_EXTENT:
+        return []
+    return [
+        finding(
+            Severity.WARNING,
+            "swc.units_nm",
+            f"The reconstruction spans {span:,.0f} units: it looks like nanometres, "
+            "while SWC coordinates are micrometres.",
+            "Divide x, y, z and radius by 1000, or say so in a `# units nm` header.",
         )
-    return out
+    ]
 
 
 def _label_findings(types: np.ndarray) -> list[dict[str, Any]]:
-    out = []
     labels, counts = np.unique(types, return_counts=True)
-    by_label = dict(zip(labels.tolist(), counts.tolist(), strict=True))
+    return label_findings(dict(zip(labels.tolist(), counts.tolist(), strict=True)))
+
+
+def label_findings(by_label: dict[int, int]) -> list[dict[str, Any]]:
+    """Findings on the type codes used, from the number of points per code."""
+    out = []
     if 0 in by_label:
         out.append(
             finding(

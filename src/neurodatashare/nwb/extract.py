@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from neurodatashare.metadata.assets_summary import summarize_assets as summarize_assets
 from neurodatashare.metadata.vocabulary import match_sex, match_species, parse_age
 from neurodatashare.nwb.facts import FileFacts, clean_text, parse_datetime, read_facts
 from neurodatashare.nwb.read import OpenNWB, open_nwb
@@ -511,28 +512,3 @@ def extract_asset_metadata(path: Path) -> dict[str, Any]:
     """
     with open_nwb(path) as nwb:
         return asset_metadata_from_open(nwb)
-
-
-def summarize_assets(assets: list[dict[str, Any]], *, sizes: list[int]) -> dict[str, Any]:
-    """The version-level `assetsSummary` (dandischema AssetsSummary) of a list of assets.
-
-    `sizes[i]` is the size in bytes of `assets[i]`'s blob. Assets without a `path` count
-    subjects from their Participant only (DANDI also reads `sub-<id>` from paths).
-    """
-    from dandischema.consts import DANDI_SCHEMA_VERSION
-    from dandischema.metadata import aggregate_assets_summary
-
-    if len(assets) != len(sizes):
-        raise ValueError(f"got {len(assets)} assets but {len(sizes)} sizes")
-    prepared = []
-    for asset, size in zip(assets, sizes, strict=True):
-        prepared.append(
-            {
-                **asset,
-                "schemaVersion": asset.get("schemaVersion") or DANDI_SCHEMA_VERSION,
-                "encodingFormat": asset.get("encodingFormat") or NWB_ENCODING_FORMAT,
-                "path": asset.get("path") or "",
-                "contentSize": int(size),
-            }
-        )
-    return aggregate_assets_summary(prepared)

@@ -99,6 +99,11 @@ class BlobStore(Protocol):
         """A URL the client can be redirected to (presigned on S3), or None."""
         ...
 
+    def object_url(self, key: str) -> str | None:
+        """The blob's bare object URL (an S3 object URL without a signature), or None
+        when the store has none and the server's own blob route stands in for it."""
+        ...
+
     def delete(self, key: str) -> None: ...
 
     # -- derived artifacts (indexes, overviews) -------------------------------------------

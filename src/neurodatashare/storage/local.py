@@ -183,6 +183,9 @@ class LocalBlobStore:
     def download_url(self, key: str, *, filename: str) -> str | None:
         return None  # served by the API itself, with Range
 
+    def object_url(self, key: str) -> str | None:
+        return None  # the server's /blobs/{blob_id} route serves the bytes
+
     def delete(self, key: str) -> None:
         (self.root / key).unlink(missing_ok=True)
 

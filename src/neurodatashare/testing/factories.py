@@ -34,6 +34,7 @@ def publishable_metadata(**extra: Any) -> dict[str, Any]:
             {
                 "schemaKey": "Person",
                 "name": "Doe, Jane",
+                "email": "jane.doe@example.org",
                 "roleName": ["dcite:ContactPerson", "dcite:Author"],
             }
         ],

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Response
 from fastapi.responses import FileResponse, RedirectResponse
 
-from neurodatashare.archive import assets, model_links, streaming
+from neurodatashare.archive import assets, blobs, model_links, streaming
 from neurodatashare.archive.requests import AssetBody
 from neurodatashare.errors import NotFound
 from neurodatashare.server.bodies import JsonBodyRoute
@@ -193,6 +193,25 @@ router.add_api_route("/api/assets/{asset_id}/download/", download, methods=["GET
 router.add_api_route(
     "/api/assets/{asset_id}/download/", download, methods=["HEAD"], include_in_schema=False
 )
+
+
+def blob_download(blob_id: str, archive: ArchiveDep, user: UserDep) -> Response:
+    """A blob's bytes by blob id, outside /api/ (an asset's second `contentUrl`, standing
+    in for DANDI's S3 object URL): Range honoured; hidden blobs answer as missing."""
+    blob, local, url = blobs.blob_bytes(archive, blob_id=blob_id, user=user)
+    if url:
+        return RedirectResponse(url, status_code=302)
+    if local is None or not local.is_file():
+        raise NotFound("The bytes of this blob are missing from storage; tell the archive admin.")
+    return BigChunkFileResponse(
+        local,
+        media_type="application/octet-stream",
+        headers={"Cache-Control": "private, max-age=0", "ETag": f'"{blob.etag}"'},
+    )
+
+
+router.add_api_route("/blobs/{blob_id}", blob_download, methods=["GET"])
+router.add_api_route("/blobs/{blob_id}", blob_download, methods=["HEAD"], include_in_schema=False)
 
 
 @router.api_route(f"{V}/{{asset_id}}/download/", methods=["GET", "HEAD"], include_in_schema=False)

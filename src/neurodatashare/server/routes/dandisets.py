@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Response
 
@@ -20,8 +20,15 @@ def list_dandisets(
     user: UserDep,
     paging: PagingDep,
     search: str | None = None,
-    user_filter: Annotated[str | None, Query(alias="user")] = None,
-    embargoed: bool | None = None,
+    user_filter: Annotated[
+        Literal["me"] | None, Query(alias="user", description="`me`: only your datasets.")
+    ] = None,
+    draft: Annotated[bool, Query(description="Include datasets never published.")] = True,
+    empty: Annotated[bool, Query(description="Include datasets without files.")] = True,
+    embargoed: Annotated[
+        bool, Query(description="Include embargoed and private datasets you may see.")
+    ] = False,
+    starred: bool = False,
     ordering: str = "id",
 ) -> dict[str, Any]:
     total, rows = datasets.list_datasets(
@@ -29,7 +36,10 @@ def list_dandisets(
         user=user,
         mine=user_filter == "me",
         search=search,
-        embargoed=embargoed,
+        embargoed=None if embargoed else False,
+        draft=draft,
+        empty=empty,
+        starred=starred,
         ordering=ordering,
         offset=paging.offset,
         limit=paging.page_size,
@@ -43,7 +53,11 @@ def create_dandiset(
     user: UserDep,
     body: Annotated[NewDataset, Body()],
     embargo: bool = False,
-    embargo_end_date: str | None = None,
+    embargo_end_date: Annotated[
+        str | None, Query(description="YYYY-MM-DD; an embargo without one lasts two years.")
+    ] = None,
+    funding_source: str | None = None,
+    award_number: str | None = None,
     access: Annotated[
         str | None, Query(description="Extension: open, embargoed or private.")
     ] = None,
@@ -56,6 +70,8 @@ def create_dandiset(
         metadata=body.metadata,
         access=level,
         embargo_end=embargo_end_date,
+        funding_source=funding_source,
+        award_number=award_number,
     )
 
 

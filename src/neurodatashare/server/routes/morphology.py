@@ -5,7 +5,7 @@ file's element tree, archive/model_tree.py.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
@@ -23,11 +23,31 @@ CellId = Annotated[
 CACHE = {"Cache-Control": "private, max-age=300"}
 
 
+Encoding = Annotated[
+    Literal["json", "binary"],
+    Query(
+        alias="format",
+        description="`json` (polylines per neurite type) or `binary`: int16 points and "
+        "section arrays in one body, for the 3D view (docs/explorer-api.md).",
+    ),
+]
+
+
 @router.get("/morphology")
 def morphology_view(
-    asset_id: str, archive: ArchiveDep, user: UserDep, radii: Radii = False, cell: CellId = None
+    asset_id: str,
+    archive: ArchiveDep,
+    user: UserDep,
+    radii: Radii = False,
+    cell: CellId = None,
+    encoding: Encoding = "json",
 ) -> Response:
     """The reconstruction as polylines per neurite type, for a 3D plot."""
+    if encoding == "binary":
+        from neurodatashare.formats.swc_binary import MEDIA_TYPE
+
+        data = morphology.morphology_binary(archive, asset_id=asset_id, user=user, cell=cell)
+        return Response(data, media_type=MEDIA_TYPE, headers=CACHE)
     body = morphology.morphology_json(archive, asset_id=asset_id, user=user, radii=radii, cell=cell)
     return Response(body, media_type="application/json", headers=CACHE)
 

@@ -1,6 +1,6 @@
 // The dendrogram view: neurites laid flat, x by tree order, y by path distance.
 // Data: GET explore/dendrogram (docs/explorer-api.md).
-import { KIND_COLOURS, KIND_NAMES, card, endpoint, getJSON, plotDiv, sections } from "./lib/common.js";
+import { whenPlotly, KIND_COLOURS, KIND_NAMES, card, endpoint, getJSON, plotDiv, sections } from "./lib/common.js";
 
 async function init(section) {
   const { say } = card(section, "Dendrogram");
@@ -26,7 +26,7 @@ async function init(section) {
     hoverinfo: "name+y",
   }));
   const div = plotDiv(section, "dendrogram-plot", 420);
-  await window.Plotly.newPlot(
+  await (await whenPlotly()).newPlot(
     div,
     traces,
     {

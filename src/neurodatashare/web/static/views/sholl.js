@@ -1,6 +1,6 @@
 // The Sholl view: crossings per radius around the soma, computed by the server; the step
 // can be changed. Data: GET explore/sholl[?step=] (docs/explorer-api.md).
-import { card, endpoint, getJSON, plotDiv, sections } from "./lib/common.js";
+import { whenPlotly, card, endpoint, getJSON, plotDiv, sections } from "./lib/common.js";
 
 async function init(section) {
   const { say } = card(section, "Sholl analysis");
@@ -36,7 +36,7 @@ async function init(section) {
     }
     if (!step) input.value = String(data.radii[0]);
     label.firstChild.textContent = `Step (${data.units}) `;
-    await window.Plotly.react(
+    await (await whenPlotly()).react(
       div,
       [{ type: "scatter", mode: "lines+markers", x: data.radii, y: data.crossings, name: "crossings", line: { color: "#1f77b4" } }],
       {

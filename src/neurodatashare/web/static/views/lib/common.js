@@ -64,3 +64,12 @@ export function plotDiv(section, cls, height) {
 export function sections(name) {
   return document.querySelectorAll(`section.view[data-view="${name}"]`);
 }
+
+// Plotly, once its script (loaded `async` on view pages, so that views without it start at
+// once) has run.
+export function whenPlotly() {
+  return new Promise((resolve) => {
+    const check = () => (window.Plotly ? resolve(window.Plotly) : setTimeout(check, 30));
+    check();
+  });
+}

@@ -85,12 +85,7 @@ export function say(status, text, kind = "") {
   status.setAttribute("role", kind === "error" ? "alert" : "status");
 }
 
-export function whenPlotly() {
-  return new Promise((resolve) => {
-    const check = () => (window.Plotly ? resolve(window.Plotly) : setTimeout(check, 30));
-    check();
-  });
-}
+export { whenPlotly } from "./common.js";
 
 export function ready(fn) {
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", fn);

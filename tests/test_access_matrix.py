@@ -8,7 +8,8 @@ For an open, an embargoed and a private dataset, and one that was open (read by 
 indexes built, links handed out) and then made private, each with a draft and a published
 version, an NWB asset with its streaming index, an unfinished upload and a blob, every
 route is called as anonymous, as another signed-in user (API key and web session) and as
-the owner. Then:
+the owner; each dataset also holds a Zarr asset (its draft Zarr and the published
+version's frozen copy). Then:
 
 - for a caller who may not see the dataset, the answer about it must equal, status and
   body, the answer about identifiers that do not exist (after putting the request's own
@@ -21,6 +22,8 @@ the owner. Then:
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import time
 from collections.abc import Callable
@@ -46,6 +49,8 @@ MISSING_DATASET = "999999"
 MISSING_ASSET = "5d0c4a52-8f59-4e7f-9d61-2b8a3c9e1f00"
 MISSING_UPLOAD = "0b7e6d7a-3a4f-4c1e-8e2d-6f5a4b3c2d10"
 MISSING_BLOB = "7f3e2d1c-0b9a-4876-a5b4-c3d2e1f0a9b8"
+MISSING_ZARR = "3c2b1a09-8f7e-4d6c-9b5a-4e3d2c1b0a98"
+ZARR_MD5 = base64.b64encode(hashlib.md5(b"x").digest()).decode()
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 FUTURE = str(int(time.time()) + 3600)
 FORGED = "0" * 64
@@ -73,6 +78,8 @@ class Target:
     etag: str
     size: int
     name: str
+    zarr_id: str = MISSING_ZARR
+    zarr_path: str = "missing.zarr"
     part_query: dict[str, str] = field(default_factory=dict)
     secrets: list[str] = field(default_factory=list)
     real: bool = True
@@ -87,6 +94,8 @@ class Target:
             asset_id=MISSING_ASSET,
             upload_id=MISSING_UPLOAD,
             blob_id=MISSING_BLOB,
+            zarr_id=MISSING_ZARR,
+            zarr_path="matrix-missing-name-q7x/vol-missing.zarr",
             etag=("f" * 32) + self.etag[32:],  # the same part count, never uploaded
             size=self.size,
             name="Matrix-missing-name-q7x",
@@ -99,6 +108,7 @@ class Target:
             self.asset_id: "<ASSET>",
             self.upload_id: "<UPLOAD>",
             self.blob_id: "<BLOB>",
+            self.zarr_id: "<ZARR>",
             self.etag: "<ETAG>",
             self.name: "<NAME>",
         }
@@ -115,6 +125,8 @@ PATH_PARAMS: dict[str, Fill] = {
     "part_number": lambda _t, _r, _w: "1",
     "subject_id": lambda _t, _r, _w: "mouse001",  # the Subject of make_ephys_file
     "cell_id": lambda _t, _r, _w: "cell-matrix",  # no such cell: a clear 404 for the owner
+    "zarr_id": lambda t, _r, _w: t.zarr_id,
+    "name": lambda _t, _r, _w: ".zgroup",  # the signed Zarr file route's file name
 }
 
 
@@ -138,6 +150,8 @@ REQUIRED_QUERY: dict[str, Fill] = {
     "total": _part("total"),
     "expires": _part("expires"),
     "signature": _part("signature"),
+    "md5": lambda _t, _r, _w: "0" * 32,  # Zarr upload URLs: forged for everyone
+    "key": lambda _t, _r, _w: "zarrs/abc/x",  # Zarr download links: forged for everyone
 }
 
 # (method, path) -> the JSON (or form) bodies to send; writes need one entry each.
@@ -177,6 +191,13 @@ BODIES: dict[tuple[str, str], Fill] = {
     },
     ("PUT", "/api/uploads/{upload_id}/parts/{part_number}/"): lambda _t, _r, _w: b"x",
     ("POST", "/api/uploads/{upload_id}/storage-complete/"): lambda _t, _r, _w: None,
+    ("POST", "/api/zarr/"): lambda t, _r, _w: {"name": "added/by-matrix.zarr", "dandiset": t.ds},
+    ("POST", "/api/zarr/{zarr_id}/files/"): lambda _t, _r, _w: [
+        {"path": "matrix/added", "base64md5": ZARR_MD5}
+    ],
+    ("DELETE", "/api/zarr/{zarr_id}/files/"): lambda _t, _r, _w: [{"path": "matrix/none"}],
+    ("POST", "/api/zarr/{zarr_id}/finalize/"): lambda _t, _r, _w: None,
+    ("PUT", "/api/zarr/{zarr_id}/upload/"): lambda _t, _r, _w: b"x",
     ("POST", "/login"): lambda _t, _r, _w: {"username": "nobody", "password": "wrong"},
     ("POST", "/logout"): lambda _t, _r, _w: None,
 }
@@ -219,6 +240,17 @@ VARIANTS: dict[str, list[dict[str, Fill]]] = {
         {"x0": lambda _t, _r, _w: "-1", "x1": lambda _t, _r, _w: "1", "bin": lambda *_: "8"},
     ],
     "/api/assets/{asset_id}/explore/genes": [{"q": lambda _t, _r, _w: "gad"}],
+    "/api/zarr/": [
+        {"dandiset": lambda t, _r, _w: t.ds},
+        {"dandiset": lambda t, _r, _w: t.ds, "name": lambda t, _r, _w: t.zarr_path},
+    ],
+    **{
+        files: [
+            {"prefix": lambda _t, _r, _w: "0"},
+            {"prefix": lambda _t, _r, _w: ".zgroup", "download": lambda _t, _r, _w: "true"},
+        ]
+        for files in ("/api/zarr/{zarr_id}/files", "/api/zarr/{zarr_id}/files/")
+    },
     "/api/assets/{asset_id}/explore/elements": [
         {"path": lambda _t, _r, _w: "/0", "offset": lambda *_: "1", "limit": lambda *_: "5"},
     ],
@@ -242,7 +274,11 @@ WRITE_VARIANTS: dict[tuple[str, str], list[tuple[bool, Fill | None]]] = {
             },
         )
     ],
-    ("POST", "/api/dandisets/{dataset_id}/versions/{version}/assets/"): [(True, None)],
+    ("POST", "/api/dandisets/{dataset_id}/versions/{version}/assets/"): [
+        (True, None),
+        # the target's Zarr attached to the caller's own dataset
+        (True, lambda t, _r, _w: {"metadata": {"path": "own.zarr"}, "zarr_id": t.zarr_id}),
+    ],
 }
 # The same path with another spelling of its last segment (the explorer page's JSON).
 SUFFIXES: dict[str, list[str]] = {"/asset/{asset_id}": [".json"]}
@@ -286,6 +322,11 @@ def _build(live: Live, tmp: Path) -> World:
         )
         path = f"{name.lower()}/sub-{state}q7x_ecephys.nwb"
         asset = alice.add_file(ds, path, nwb.read_bytes())
+        zarr_path = f"{name.lower()}/vol-{state}q7x.zarr"
+        zarr_bytes = f"zarr bytes of {state} q7x".encode()
+        zarr_asset = alice.add_zarr(
+            ds, zarr_path, {".zgroup": b'{"zarr_format": 2}', "0/0": zarr_bytes}
+        )
         alice.wait_for_checks(asset["asset_id"])
         poll(
             lambda aid=asset["asset_id"]: (
@@ -296,6 +337,9 @@ def _build(live: Live, tmp: Path) -> World:
         info = alice.wait_for_status(ds)
         assert info["status"] == "Valid", info
         published = alice.publish(ds)["version"]
+        frozen = alice.get(
+            f"/api/dandisets/{ds}/versions/{published}/assets/", params={"glob": "*.zarr"}
+        ).json()["results"][0]["zarr"]
         # an unfinished upload of other bytes, with the owner's real part URL
         pending = f"pending upload of {state} q7x".encode() * 10
         r = alice.post(
@@ -318,6 +362,7 @@ def _build(live: Live, tmp: Path) -> World:
             assert r.status_code == 200, r.text
         hidden = [name, meta["description"], path, path.rsplit("/", 1)[-1], asset["asset_id"]]
         hidden += [asset["blob"], blob["digest"]["dandi:dandi-etag"], init["upload_id"]]
+        hidden += [zarr_path, zarr_asset["zarr"], frozen, zarr_bytes.decode()]
         if state != "open":
             secrets += hidden
         targets[state] = [
@@ -331,6 +376,8 @@ def _build(live: Live, tmp: Path) -> World:
                 etag=blob["digest"]["dandi:dandi-etag"],
                 size=blob["contentSize"],
                 name=name,
+                zarr_id=zarr_asset["zarr"],
+                zarr_path=zarr_path,
                 part_query=query,
                 secrets=hidden,
             )

@@ -41,6 +41,7 @@ def _real_values(live: Live, nwb_file: Path) -> tuple[str, dict[str, Any]]:
     asset = alice.add_file(ds, "sub-1/sub-1_ecephys.nwb", nwb_file.read_bytes())
     alice.add_file(ds, "README.txt", b"hello")
     alice.wait_for_checks(asset["asset_id"])
+    zarr = alice.add_zarr(ds, "sub-1/vol.zarr", {".zgroup": b'{"zarr_format": 2}', "0/0": b"x"})
     tree = alice.get(f"/api/assets/{asset['asset_id']}/explore/tree").json()
     paths = [n["path"] for n in tree["nodes"]]
     assert alice.key is not None
@@ -48,6 +49,7 @@ def _real_values(live: Live, nwb_file: Path) -> tuple[str, dict[str, Any]]:
         "dataset_id": ds,
         "version": "draft",
         "asset_id": asset["asset_id"],
+        "zarr_id": zarr["zarr"],
         "paths": paths,
     }
 
@@ -56,7 +58,7 @@ def _aim(case: Any, real: dict[str, Any], rng: random.Random) -> None:
     """Point most requests at the real dataset/asset/object, so they reach real code."""
     if rng.random() < 0.25 or case.method.upper() == "DELETE":
         return
-    for name in ("dataset_id", "version", "asset_id"):
+    for name in ("dataset_id", "version", "asset_id", "zarr_id"):
         if case.path_parameters and name in case.path_parameters:
             case.path_parameters[name] = real[name]
     if case.query is not None and "path" in case.query and rng.random() < 0.7:

@@ -17,8 +17,16 @@ from datetime import UTC, datetime
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import Session
 
-from neurodatashare.db.models import Asset, Dataset, DatasetOwner, User, Version, VersionAsset
-from neurodatashare.errors import Forbidden, NDSError, NotAuthenticated, NotFound
+from neurodatashare.db.models import (
+    Asset,
+    Blob,
+    Dataset,
+    DatasetOwner,
+    User,
+    Version,
+    VersionAsset,
+)
+from neurodatashare.errors import BadRequest, Forbidden, NDSError, NotAuthenticated, NotFound
 
 DATASET_ID_RE = re.compile(r"^\d{6}$")
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -138,6 +146,17 @@ def datasets_holding(s: Session, *, asset_id: str) -> list[Dataset]:
             .distinct()
         ).all()
     )
+
+
+def blob_of(asset: Asset) -> Blob:
+    """The asset's blob; a Zarr asset (a folder of files, archive/zarrs.py) has none, and
+    views that read one file answer 400 for it."""
+    if asset.blob is None:
+        raise BadRequest(
+            f"{asset.path} is a Zarr asset (a folder of files); this view reads single "
+            f"files. Its files are listed at /api/zarr/{asset.zarr_id}/files/."
+        )
+    return asset.blob
 
 
 def visible_asset(s: Session, *, asset_id: str, user: User | None) -> tuple[Asset, Dataset]:

@@ -11,31 +11,31 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from neurodatashare.archive import blobs, derived, processing
+from neurodatashare.archive import blobs, derived, processing, zarr_pipeline, zarr_results
 from neurodatashare.archive.access import (
+    UUID_RE,
     check_uuid,
     datasets_holding,
     load_dataset,
     visible_asset,
 )
 from neurodatashare.archive.context import Archive
+from neurodatashare.archive.paths import MAX_PATH as MAX_PATH
+from neurodatashare.archive.paths import validate_path as validate_path
 from neurodatashare.archive.versions import load_version, touch_draft
-from neurodatashare.db.models import Asset, Blob, Dataset, User, Version, VersionAsset, utcnow
+from neurodatashare.db.models import (
+    Asset,
+    Blob,
+    Dataset,
+    User,
+    Version,
+    VersionAsset,
+    Zarr,
+    utcnow,
+)
 from neurodatashare.errors import BadRequest, Conflict, MethodNotAllowed, NotFound
-from neurodatashare.formats import format_for, media_type
+from neurodatashare.formats import ZARR_MEDIA_TYPE, format_for, media_type
 
-MAX_PATH = 512
-# Unicode categories refused anywhere in a path: controls (Cc) and format characters (Cf).
-_INVISIBLE = frozenset({"Cc", "Cf"})
-# unicodedata has no names for control characters; these are their Unicode name aliases.
-_CONTROL_NAMES = {
-    "\x00": "NULL (NUL)",
-    "\t": "CHARACTER TABULATION",
-    "\n": "LINE FEED",
-    "\r": "CARRIAGE RETURN",
-    "\x1b": "ESCAPE",
-    "\x7f": "DELETE",
-}
 # Keys the server computes from the blob and the asset row; never stored.
 COMPUTED_KEYS = (
     "id",
@@ -49,54 +49,6 @@ COMPUTED_KEYS = (
     "datePublished",
     "publishedBy",
 )
-
-
-def _describe_char(ch: str) -> str:
-    """'U+202E RIGHT-TO-LEFT OVERRIDE': how a message names a character a person cannot see."""
-    name = unicodedata.name(ch, "") or _CONTROL_NAMES.get(ch, "control character")
-    return f"U+{ord(ch):04X} {name}"
-
-
-def validate_path(path: Any) -> str:
-    """Return `path`, in Unicode NFC, if it is a safe relative asset path, else raise a 400.
-
-    NFC makes two paths that look identical (a precomposed "é" and "e" + combining accent)
-    one path. Control and format characters (categories Cc and Cf: newlines, bidirectional
-    overrides such as U+202E, zero-width spaces, byte-order marks) make a path display as
-    something other than what it is, so they are refused by name, as are folder or file names
-    that start or end with whitespace.
-    """
-    if not isinstance(path, str) or not path:
-        raise BadRequest("The asset metadata needs a 'path' (a relative file path).")
-    path = unicodedata.normalize("NFC", path)
-    for ch in path:
-        if unicodedata.category(ch) in _INVISIBLE:
-            raise BadRequest(
-                f"Asset path {path!r} contains the invisible character {_describe_char(ch)}; "
-                "remove it from the file or folder name."
-            )
-    if len(path) > MAX_PATH:
-        raise BadRequest(f"Asset paths may be at most {MAX_PATH} characters (got {len(path)}).")
-    if path.startswith("/") or re.match(r"^[A-Za-z]:", path):
-        raise BadRequest(f"Asset path {path!r} is absolute; give a path relative to the dataset.")
-    if "\\" in path:
-        raise BadRequest(f"Asset path {path!r} contains a backslash; separate folders with '/'.")
-    parts = path.split("/")
-    if any(p == "" for p in parts):
-        raise BadRequest(
-            f"Asset path {path!r} has an empty folder name ('//' or a '/' at the end)."
-        )
-    if any(p in (".", "..") for p in parts):
-        raise BadRequest(f"Asset path {path!r} may not contain '.' or '..' folders.")
-    for part in parts:
-        if part != part.strip():
-            ch = part[0] if part[0].isspace() else part[-1]
-            where = "starts" if part[0].isspace() else "ends"
-            raise BadRequest(
-                f"The name {part!r} in asset path {path!r} {where} with whitespace "
-                f"({_describe_char(ch)}); remove it."
-            )
-    return path
 
 
 @dataclass(frozen=True)
@@ -120,9 +72,9 @@ def asset_item_json(
     data: dict[str, Any] = {
         "asset_id": asset.id,
         "blob": asset.blob_id,
-        "zarr": None,
+        "zarr": asset.zarr_id,
         "path": asset.path,
-        "size": asset.blob.size,
+        "size": asset.size,
         "created": asset.created.isoformat(),
         "modified": asset.modified.isoformat(),
     }
@@ -141,7 +93,16 @@ def asset_metadata_json(
     from neurodatashare.archive import documents
 
     # What the archive extracted from the file fills in what the client did not send.
-    extracted = derived.extracted_metadata(s, blob_id=asset.blob_id, path=asset.path)
+    if asset.blob_id is not None:
+        extracted = derived.extracted_metadata(s, blob_id=asset.blob_id, path=asset.path)
+        encoding = guess_encoding(asset.path)
+        # a format can find that a file is not its own (an `.asc` that is not Neurolucida)
+        fmt_name = extracted.get("nds:format") or format_for(asset.path).name
+    else:  # a Zarr: its Zarr format's results (archive/zarr_results.py)
+        extracted = zarr_results.extracted_metadata(s, zarr=asset.zarr, path=asset.path)
+        # dandischema accepts a Zarr checksum only with DANDI's Zarr media type
+        encoding = ZARR_MEDIA_TYPE
+        fmt_name = zarr_results.format_name(asset.path)
     meta = {**extracted, **asset.meta}
     schema_version = meta.get("schemaVersion") or DANDI_SCHEMA_VERSION
     meta.update(
@@ -152,10 +113,9 @@ def asset_metadata_json(
             "id": f"dandiasset:{asset.id}",
             "identifier": asset.id,
             "path": asset.path,
-            **asset_content_json(archive, asset),
-            "encodingFormat": meta.get("encodingFormat") or guess_encoding(asset.path),
-            # a format can find that a file is not its own (an `.asc` that is not Neurolucida)
-            "nds:format": extracted.get("nds:format") or format_for(asset.path).name,
+            **asset_content_json(archive, asset, s=s),
+            "encodingFormat": meta.get("encodingFormat") or encoding,
+            "nds:format": fmt_name,
             "access": documents.access_requirements(dataset),
             **documents.asset_publication(archive, s, asset),
         }
@@ -163,11 +123,13 @@ def asset_metadata_json(
     return meta
 
 
-def asset_content_json(archive: Archive, asset: Asset) -> dict[str, Any]:
-    """`contentSize`, `digest` and `contentUrl` of the asset's bytes (a blob)."""
+def asset_content_json(archive: Archive, asset: Asset, *, s: Session) -> dict[str, Any]:
+    """`contentSize`, `digest` and `contentUrl` of the asset's bytes (a blob, or a Zarr)."""
     from neurodatashare.archive import documents
 
     blob = asset.blob
+    if blob is None:
+        return zarr_results.content_json(s, api_url=archive.api_url, asset=asset)
     digest = {"dandi:dandi-etag": blob.etag}
     if blob.sha256:
         digest["dandi:sha2-256"] = blob.sha256
@@ -296,9 +258,13 @@ def list_paths(
                 },
             )
             entry["aggregate_files"] += 1
-            entry["aggregate_size"] += asset.blob.size
+            entry["aggregate_size"] += asset.size
             if not sep:
-                entry["asset"] = {"asset_id": asset.id, "blob": asset.blob_id}
+                entry["asset"] = {
+                    "asset_id": asset.id,
+                    "blob": asset.blob_id,
+                    "zarr": asset.zarr_id,
+                }
         if prefix and not entries:
             raise NotFound(f"There is no folder {prefix!r} in this version.")
         return [entries[k] for k in sorted(entries)]
@@ -372,6 +338,11 @@ def download_for(
         else:
             asset, _dataset = visible_asset(s, asset_id=asset_id, user=user)
         blob = asset.blob
+        if blob is None:  # as dandi-archive: a Zarr is downloaded file by file
+            raise BadRequest(
+                f"{asset.path} is a Zarr asset; download its files through "
+                f"/api/zarr/{asset.zarr_id}/files/ (dandi download does this)."
+            )
     filename = asset.path.rsplit("/", 1)[-1]
     return Download(
         blob=blob,
@@ -421,17 +392,29 @@ def _new_asset(
     user: User | None,
     version: Version,
     metadata: dict[str, Any],
-    blob_id: str,
+    blob_id: str | None,
+    zarr_id: str | None = None,
     replacing: str | None = None,
 ) -> Asset:
-    if not blob_id:
-        raise BadRequest("blob_id is required (the id returned by the upload's validate step).")
+    if bool(blob_id) == bool(zarr_id):
+        raise BadRequest(
+            "Send exactly one of blob_id (the id the upload's validate step answered) or "
+            "zarr_id (the id POST /api/zarr/ answered)."
+        )
     path = validate_path(metadata.get("path"))
+    stored = {k: v for k, v in metadata.items() if k not in COMPUTED_KEYS and k != "@context"}
+    if zarr_id:
+        zarr = _attachable_zarr(s, version=version, zarr_id=zarr_id)
+        _check_collisions(s, version=version, path=path, ignore=replacing)
+        asset = Asset(id=str(uuid.uuid4()), path=path, zarr_id=zarr.id, meta=stored)
+        s.add(asset)
+        s.flush()
+        zarr_pipeline.schedule(s, zarr)
+        return asset
     blob = blobs.readable_blob(s, archive, user=user, column=Blob.id, value=blob_id)
     if blob is None:  # also for a blob that exists but that the caller may not read
         raise BadRequest(f"Blob {blob_id} does not exist; upload the file first.")
     _check_collisions(s, version=version, path=path, ignore=replacing)
-    stored = {k: v for k, v in metadata.items() if k not in COMPUTED_KEYS and k != "@context"}
     asset = Asset(id=str(uuid.uuid4()), path=path, blob_id=blob.id, meta=stored)
     s.add(asset)
     s.flush()
@@ -439,6 +422,18 @@ def _new_asset(
         blobs.use_claim(s, blob_id=blob.id, user=user)
     processing.schedule(s, blob_id=blob.id, path=path)
     return asset
+
+
+def _attachable_zarr(s: Session, *, version: Version, zarr_id: str) -> Zarr:
+    """A live Zarr of the version's own dataset (the caller may change that dataset)."""
+    zarr = s.get(Zarr, zarr_id) if UUID_RE.match(str(zarr_id)) else None
+    if zarr is None or zarr.frozen or zarr.dataset_id != version.dataset_id:
+        # also for another dataset's Zarr: its existence is not the caller's to learn
+        raise BadRequest(
+            f"Zarr {str(zarr_id)[:80]} does not exist in this dataset; create it with "
+            "POST /api/zarr/ first."
+        )
+    return zarr
 
 
 def _unlink(s: Session, *, version: Version, asset_id: str) -> None:
@@ -469,11 +464,20 @@ def create_asset(
     version: str,
     user: User | None,
     metadata: dict[str, Any],
-    blob_id: str,
+    blob_id: str | None,
+    zarr_id: str | None = None,
 ) -> dict[str, Any]:
     with archive.db.write() as s:
         dataset, ver = _version_for(s, dataset_id=dataset_id, version=version, user=user, edit=True)
-        asset = _new_asset(s, archive, user=user, version=ver, metadata=metadata, blob_id=blob_id)
+        asset = _new_asset(
+            s,
+            archive,
+            user=user,
+            version=ver,
+            metadata=metadata,
+            blob_id=blob_id,
+            zarr_id=zarr_id,
+        )
         s.add(VersionAsset(version_id=ver.id, asset_id=asset.id, path=asset.path))
         touch_draft(s, dataset)
         s.flush()
@@ -489,7 +493,8 @@ def replace_asset(
     asset_id: str,
     user: User | None,
     metadata: dict[str, Any],
-    blob_id: str,
+    blob_id: str | None,
+    zarr_id: str | None = None,
 ) -> dict[str, Any]:
     """Replace an asset (new content, metadata or path); like DANDI, it gets a new id."""
     with archive.db.write() as s:
@@ -502,6 +507,7 @@ def replace_asset(
             version=ver,
             metadata=metadata,
             blob_id=blob_id,
+            zarr_id=zarr_id,
             replacing=old.id,
         )
         _unlink(s, version=ver, asset_id=old.id)
@@ -524,11 +530,17 @@ def delete_asset(
         touch_draft(s, dataset)
 
 
+def _report(s: Session, asset: Asset) -> dict[str, Any]:
+    if asset.blob_id is None:
+        return zarr_results.report(s, zarr=asset.zarr, path=asset.path)
+    return processing.asset_report(s, blob_id=asset.blob_id, path=asset.path)
+
+
 def asset_validation(archive: Archive, *, asset_id: str, user: User | None) -> dict[str, Any]:
     """Extension: the asset's validation report and what was extracted from it."""
     with archive.db.read() as s:
         asset, _dataset = visible_asset(s, asset_id=asset_id, user=user)
-        report = processing.asset_report(s, blob_id=asset.blob_id, path=asset.path)
+        report = _report(s, asset)
     return {"asset_id": asset.id, "path": asset.path, **report}
 
 
@@ -538,16 +550,17 @@ def version_validation(
     """Extension: every asset's findings counted by severity, most troubled files first."""
     with archive.db.read() as s:
         _dataset, ver = _version_for(s, dataset_id=dataset_id, version=version, user=user)
-        rows = s.execute(
-            select(Asset.id, Asset.path, Asset.blob_id)
+        rows = s.scalars(
+            select(Asset)
             .join(VersionAsset, VersionAsset.asset_id == Asset.id)
             .where(VersionAsset.version_id == ver.id)
             .order_by(VersionAsset.path)
         ).all()
         files = []
         totals: dict[str, int] = {}
-        for asset_id, path, blob_id in rows:
-            report = processing.asset_report(s, blob_id=blob_id, path=path)
+        for asset in rows:
+            asset_id, path = asset.id, asset.path
+            report = _report(s, asset)
             counts: dict[str, int] = {}
             for r in report["results"]:
                 counts[r["severity"]] = counts.get(r["severity"], 0) + 1

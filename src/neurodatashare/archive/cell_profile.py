@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from neurodatashare.archive.access import visible_asset
+from neurodatashare.archive.access import blob_of, visible_asset
 from neurodatashare.archive.context import Archive
 from neurodatashare.db.models import User
 from neurodatashare.errors import BadRequest, NotFound
@@ -77,7 +77,8 @@ def cell_profile(
     """The cell's `top` genes by value in X, and where it sits in the embedding."""
     with archive.db.read() as s:
         asset, _dataset = visible_asset(s, asset_id=asset_id, user=user)
-        blob_id, key, path = asset.blob.id, asset.blob.key, asset.path
+        blob = blob_of(asset)
+        blob_id, key, path = blob.id, blob.key, asset.path
     if not path.lower().endswith(".h5ad"):
         raise NotFound(f"Asset {asset_id} is not an h5ad file.")
     with archive.files.use(archive.store, blob_id=blob_id, key=key) as entry:

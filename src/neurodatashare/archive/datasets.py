@@ -26,6 +26,7 @@ from neurodatashare.archive.versions import (
     latest_published,
     refresh_status,
 )
+from neurodatashare.archive.zarrs import drop_zarrs, release_keys
 from neurodatashare.db.models import Dataset, DatasetOwner, RetiredDatasetId, User, Version
 from neurodatashare.errors import BadRequest, Forbidden, NotAuthenticated, NotFound
 
@@ -220,8 +221,10 @@ def delete_dataset(archive: Archive, *, dataset_id: str, user: User | None) -> N
                 "and citable, so it cannot be deleted."
             )
         drop_version_assets(s, draft_of(s, dataset))
+        released = drop_zarrs(s, dataset_id=dataset.id)
         s.add(RetiredDatasetId(id=dataset.id))
         s.delete(dataset)
+    release_keys(archive, released)  # the Zarr files' objects, once nothing names them
 
 
 def set_access(

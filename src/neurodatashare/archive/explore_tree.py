@@ -52,11 +52,11 @@ def _store(key: tuple[Any, ...], body: bytes) -> None:
 
 
 def _blob_of(archive: Archive, *, asset_id: str, user: User | None) -> str:
-    from neurodatashare.archive.access import visible_asset
+    from neurodatashare.archive.access import blob_of, visible_asset
 
     with archive.db.read() as s:
         asset, _dataset = visible_asset(s, asset_id=asset_id, user=user)
-        return asset.blob_id
+        return blob_of(asset).id
 
 
 def tree_json(

@@ -36,13 +36,14 @@ def opened(archive: Archive, *, asset_id: str, user: User | None) -> Iterator[Op
 
     Access is decided here on every call; the cache only ever holds file handles.
     """
-    from neurodatashare.archive.access import visible_asset
+    from neurodatashare.archive.access import blob_of, visible_asset
     from neurodatashare.archive.derived import is_nwb
 
     files = archive.files
     with archive.db.read() as s:
         asset, dataset = visible_asset(s, asset_id=asset_id, user=user)
-        blob_id, key = asset.blob_id, asset.blob.key
+        blob = blob_of(asset)
+        blob_id, key = blob.id, blob.key
         overview_key = files.cached_overview(blob_id)
         if overview_key is None:
             overview_key = s.scalar(
@@ -71,10 +72,11 @@ def opened(archive: Archive, *, asset_id: str, user: User | None) -> Iterator[Op
 @contextmanager
 def _following_links(archive: Archive, asset: Asset, dataset: Dataset, h5: Any) -> Iterator[None]:
     """While reading, follow the file's external links into sibling assets (see links)."""
+    from neurodatashare.archive.access import blob_of
     from neurodatashare.archive.links import blob_links, followed, siblings
     from neurodatashare.nwb.links import FOLLOW
 
-    found = blob_links(asset.blob_id, h5)
+    found = blob_links(blob_of(asset).id, h5)
     if not found:
         yield
         return

@@ -22,13 +22,14 @@ T = TypeVar("T")
 
 def read(archive: Archive, *, asset_id: str, user: User | None, view: Callable[[Any], T]) -> T:
     """`view(H5ad)` on the asset's open file, if the user may see it."""
-    from neurodatashare.archive.access import visible_asset
+    from neurodatashare.archive.access import blob_of, visible_asset
     from neurodatashare.formats import format_for
     from neurodatashare.formats.expression import H5ad
 
     with archive.db.read() as s:
         asset, _dataset = visible_asset(s, asset_id=asset_id, user=user)
-        blob_id, key, path = asset.blob_id, asset.blob.key, asset.path
+        blob = blob_of(asset)
+        blob_id, key, path = blob.id, blob.key, asset.path
     if format_for(path).name != "anndata":
         raise BadRequest(f"{path} is not an AnnData (.h5ad) file, so it has no expression views.")
     files = archive.files

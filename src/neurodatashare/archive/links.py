@@ -74,7 +74,9 @@ def followed(archive: Archive, found: list[Sibling]) -> Iterator[list[Followed]]
         for sib in found:
             h5 = None
             message = sib.message
-            if sib.asset is not None:
+            if sib.asset is not None and sib.asset.blob is None:
+                message = f"{sib.link.file} is a Zarr asset; links into it are not followed."
+            elif sib.asset is not None and sib.asset.blob is not None:
                 blob = sib.asset.blob
                 if blob.id not in opened:
                     try:

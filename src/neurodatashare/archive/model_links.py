@@ -182,6 +182,8 @@ def built_from(
     s: Session, archive: Archive, *, asset: Asset, version: Version | None, user: User | None
 ) -> list[dict[str, Any]]:
     """The model's references, resolved in `version` (the one it is read in)."""
+    if asset.blob_id is None:  # a Zarr asset builds on nothing
+        return []
     meta = derived.extracted_metadata(s, blob_id=asset.blob_id, path=asset.path)
     refs = meta.get("nds:builtFrom") or []
     if version is None or not isinstance(refs, list):

@@ -12,7 +12,7 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from neurodatashare.archive.access import visible_asset
+from neurodatashare.archive.access import blob_of, visible_asset
 from neurodatashare.archive.context import Archive
 from neurodatashare.db.models import User
 from neurodatashare.errors import BadRequest, NotFound
@@ -69,7 +69,8 @@ def elements(
 
     with archive.db.read() as s:
         asset, dataset = visible_asset(s, asset_id=asset_id, user=user)
-        apath, blob_id, key, size = asset.path, asset.blob_id, asset.blob.key, asset.blob.size
+        blob = blob_of(asset)
+        apath, blob_id, key, size = asset.path, blob.id, blob.key, blob.size
         if format_for(apath).name != "neuroml":
             raise BadRequest(f"{apath} is not a NeuroML file, so it has no element tree.")
         if size > MAX_BYTES:

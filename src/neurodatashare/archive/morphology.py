@@ -26,11 +26,12 @@ _lock = threading.Lock()
 
 
 def _asset(archive: Archive, *, asset_id: str, user: User | None) -> tuple[str, str, str, int]:
-    from neurodatashare.archive.access import visible_asset
+    from neurodatashare.archive.access import blob_of, visible_asset
 
     with archive.db.read() as s:
         asset, _ = visible_asset(s, asset_id=asset_id, user=user)
-        return asset.path, asset.blob_id, asset.blob.key, int(asset.blob.size)
+        blob = blob_of(asset)
+        return asset.path, blob.id, blob.key, int(blob.size)
 
 
 def _kind(path: str) -> str:

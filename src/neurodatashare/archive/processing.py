@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from neurodatashare.archive import pipeline
+from neurodatashare.archive import pipeline, zarr_pipeline
 from neurodatashare.archive.context import Archive
 from neurodatashare.archive.derived import checked_format, producers
 from neurodatashare.archive.pipeline import PIPELINE, PROCESS, PROCESS_NWB
@@ -81,5 +81,6 @@ def handlers(archive: Archive) -> dict[str, Any]:
     """Job kind -> handler, for the worker."""
     return {
         **pipeline.handlers(archive),
+        **zarr_pipeline.handlers(archive),
         SUMMARIZE: lambda payload: summarize_version(archive, payload),
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from typing import Any
 
 from sqlalchemy import func, select
@@ -12,6 +13,7 @@ from neurodatashare.archive.access import load_dataset
 from neurodatashare.archive.context import Archive
 from neurodatashare.archive.version_status import asset_errors, assets_summary, pending_count
 from neurodatashare.archive.versions import draft_of, metadata_problems, version_info_json
+from neurodatashare.archive.zarrs import freeze
 from neurodatashare.db.models import Asset, Blob, Dataset, User, Version, VersionAsset, utcnow
 from neurodatashare.errors import BadRequest, Conflict
 
@@ -98,6 +100,9 @@ def publish(archive: Archive, *, dataset_id: str, user: User | None) -> dict[str
         s.add(published)
         s.flush()
         for asset_id, path in assets:
+            asset = s.get(Asset, asset_id)
+            if asset is not None and asset.zarr is not None:
+                asset_id = _frozen_zarr_asset(s, asset).id
             s.add(VersionAsset(version_id=published.id, asset_id=asset_id, path=path))
         draft.status = "Published"
         s.flush()
@@ -135,3 +140,22 @@ def _check_assets(archive: Archive, s: Session, *, dataset: Dataset, version: Ve
             f"The dataset cannot be published: dandischema refuses the metadata of "
             f"{len(problems)} file(s){more}. {listing}"
         )
+
+
+def _frozen_zarr_asset(s: Session, asset: Asset) -> Asset:
+    """A Zarr changes in place (its files are uploaded one by one into the same Zarr, and
+    the draft keeps it), so the published version gets its own asset on a frozen copy of
+    the Zarr: the entry rows are copied, the stored bytes shared (archive/zarrs.py)."""
+    assert asset.zarr is not None
+    frozen = freeze(s, asset.zarr)
+    copy = Asset(
+        id=str(uuid.uuid4()),
+        path=asset.path,
+        zarr_id=frozen.id,
+        meta=dict(asset.meta),
+        created=asset.created,
+        modified=asset.modified,
+    )
+    s.add(copy)
+    s.flush()
+    return copy

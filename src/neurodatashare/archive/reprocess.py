@@ -38,7 +38,8 @@ def queue_outdated(archive: Archive) -> int:
                 )
             )
             for blob_id, kind, producer in rows:
-                have.setdefault(blob_id, {})[kind] = producer
+                if blob_id is not None:  # (a Zarr's rows have none, and are not joined here)
+                    have.setdefault(blob_id, {})[kind] = producer
             # A blob with no description yet was never processed to the end (it is queued,
             # or its file is broken and its job failed): that is not an upgrade's business.
             stale.update(

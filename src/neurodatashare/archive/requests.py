@@ -60,7 +60,12 @@ class AssetBody(Body):
     """`POST …/assets/` and `PUT …/assets/{asset_id}/`: new metadata for stored bytes."""
 
     metadata: dict[str, Any] = Field(description="Asset metadata; 'path' is required.")
-    blob_id: StrictStr = Field(description="The blob_id the upload's validate step answered.")
+    blob_id: StrictStr | None = Field(
+        default=None, description="The blob_id the upload's validate step answered."
+    )
+    zarr_id: StrictStr | None = Field(
+        default=None, description="Or: the zarr_id POST /api/zarr/ answered (a Zarr asset)."
+    )
 
 
 class NewDataset(Body):
@@ -103,3 +108,31 @@ class AccessChange(Body):
     embargo_end: StrictStr | None = Field(
         default=None, description="YYYY-MM-DD; required for 'embargoed'."
     )
+
+
+class NewZarr(Body):
+    """`POST /api/zarr/`."""
+
+    name: StrictStr = Field(description="The asset path the Zarr is for, e.g. 'sub-1/x.zarr'.")
+    dandiset: StrictStr = Field(description="The dataset's six-digit identifier.")
+
+
+class ZarrFileUpload(Body):
+    path: StrictStr = Field(description="The file's path inside the Zarr, e.g. '0/.zarray'.")
+    base64md5: StrictStr = Field(description="The file's MD5 digest, base64-encoded.")
+
+
+class ZarrFileUploads(RootModel[list[ZarrFileUpload]]):
+    """`POST /api/zarr/{zarr_id}/files/`: the files to upload (at most 255)."""
+
+    hint: ClassVar[str] = 'Send a list: [{"path": "0/.zarray", "base64md5": "..."}, ...].'
+
+
+class ZarrFileDelete(Body):
+    path: StrictStr
+
+
+class ZarrFileDeletes(RootModel[list[ZarrFileDelete]]):
+    """`DELETE /api/zarr/{zarr_id}/files/`: the files to delete (at most 100)."""
+
+    hint: ClassVar[str] = 'Send a list: [{"path": "0/0.0"}, ...].'

@@ -118,10 +118,11 @@ def asset_index(archive: Archive, *, asset_id: str, user: User | None) -> bytes:
 
 def asset_download_url(archive: Archive, *, asset_id: str, user: User | None) -> dict[str, Any]:
     """Extension: a URL that reads the asset without a key (signed unless open)."""
-    from neurodatashare.archive.access import visible_asset
+    from neurodatashare.archive.access import blob_of, visible_asset
 
     with archive.db.read() as s:
         asset, dataset = visible_asset(s, asset_id=asset_id, user=user)
+        blob_of(asset)  # a Zarr asset has no one download URL (its files have theirs)
     return {
         "url": download_url(archive, asset_id=asset.id, dataset=dataset),
         "expires_in": None if effective_access(dataset) == "open" else SIGNED_URL_LIFETIME,

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from neurodatashare.archive import derived
+from neurodatashare.archive import derived, zarr_results
 from neurodatashare.archive.access import load_dataset
 from neurodatashare.archive.context import Archive
 from neurodatashare.archive.versions import load_version
@@ -138,7 +138,7 @@ def _file_cells(fmt: str, path: str, meta: dict[str, Any]) -> tuple[list[str], b
 
 def _read_table(archive: Archive, asset: Asset) -> dict[str, list[dict[str, str]]]:
     """The mapping table's rows by path (blank cells dropped); {} if it cannot be read."""
-    if asset.blob.size > MAX_TABLE_BYTES:
+    if asset.blob is None or asset.blob.size > MAX_TABLE_BYTES:
         return {}
     with archive.store.open(asset.blob.key) as f:
         text = f.read().decode("utf-8-sig", errors="replace")
@@ -182,20 +182,25 @@ def version_links(s: Session, archive: Archive, *, version: Version) -> list[Lin
         if asset.path.lower() in MAPPING_TABLES:
             table = _read_table(archive, asset)
             break
-    extracted = _extracted(s, [a.blob_id for a in assets])
+    extracted = _extracted(s, [a.blob_id for a in assets if a.blob_id])
     linked = []
     for asset in assets:
-        own = extracted.get(asset.blob_id, {}) if derived.checked_format(asset.path) else {}
-        fmt = str(own.get("nds:format") or format_for(asset.path).name)
+        if asset.blob is None:  # a Zarr asset: its format's extracted metadata
+            own = zarr_results.extracted_metadata(s, zarr=asset.zarr, path=asset.path)
+            fmt = str(own.get("nds:format") or zarr_results.format_name(asset.path))
+        else:
+            checked = derived.checked_format(asset.path)
+            own = extracted.get(asset.blob.id, {}) if checked else {}
+            fmt = str(own.get("nds:format") or format_for(asset.path).name)
         meta = {**own, **(asset.meta or {})}
         item = Linked(
             asset_id=asset.id,
             path=asset.path,
             format=fmt,
             modality=modality(fmt, meta),
-            size=asset.blob.size,
-            blob_id=asset.blob_id,
-            blob_key=asset.blob.key,
+            size=asset.size,
+            blob_id=asset.blob.id if asset.blob else "",
+            blob_key=asset.blob.key if asset.blob else "",
         )
         item.subjects, item.rule = _file_subjects(fmt, meta), "file"
         if not item.subjects and (m := SUBJECT_IN_PATH.search(asset.path)):

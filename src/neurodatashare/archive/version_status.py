@@ -7,8 +7,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from neurodatashare.archive import zarr_results
 from neurodatashare.archive.derived import _severity_number, checked_asset
-from neurodatashare.db.models import Asset, Blob, Derived, Version, VersionAsset
+from neurodatashare.db.models import Asset, Blob, Derived, Version, VersionAsset, Zarr
 from neurodatashare.jobs import enqueue
 
 SUMMARIZE = "version.summarize"
@@ -85,7 +86,7 @@ def pending_count(s: Session, version: Version) -> int:
             Derived.id.is_(None),
         )
     )
-    return int(count or 0)
+    return int(count or 0) + zarr_results.pending_count(s, version)
 
 
 def has_asset_errors(s: Session, version: Version) -> bool:
@@ -102,7 +103,7 @@ def has_asset_errors(s: Session, version: Version) -> bool:
             .limit(1)
         )
         is not None
-    )
+    ) or bool(zarr_results.asset_errors(s, version))
 
 
 def asset_errors(s: Session, version: Version) -> list[dict[str, Any]]:
@@ -132,7 +133,7 @@ def asset_errors(s: Session, version: Version) -> list[dict[str, Any]]:
                         "how_to_fix": r.get("how_to_fix"),
                     }
                 )
-    return errors
+    return errors + zarr_results.asset_errors(s, version)
 
 
 def assets_summary(s: Session, version: Version) -> dict[str, Any]:
@@ -140,21 +141,32 @@ def assets_summary(s: Session, version: Version) -> dict[str, Any]:
     from neurodatashare.metadata.assets_summary import summarize_assets
 
     extracted = (Derived.blob_id == Asset.blob_id) & (Derived.kind == "metadata") & checked_asset()
-    from neurodatashare.formats import media_type
+    from neurodatashare.formats import ZARR_MEDIA_TYPE, media_type
 
     rows = s.execute(
-        select(Asset.path, Asset.meta, Blob.size, Derived.payload)
+        select(
+            Asset.path,
+            Asset.meta,
+            func.coalesce(Blob.size, Zarr.size, 0),
+            Derived.payload,
+            Asset.zarr_id,
+        )
         .join(VersionAsset, VersionAsset.asset_id == Asset.id)
-        .join(Blob, Blob.id == Asset.blob_id)
+        .outerjoin(Blob, Blob.id == Asset.blob_id)
+        .outerjoin(Zarr, Zarr.id == Asset.zarr_id)
         .outerjoin(Derived, extracted)
         .where(VersionAsset.version_id == version.id)
     ).all()
     # the media type by path unless the file or its uploader said (as asset documents do)
     metas = [
-        {"encodingFormat": media_type(path), **(meta or {}), **(derived or {})}
-        for path, meta, _size, derived in rows
+        {
+            "encodingFormat": ZARR_MEDIA_TYPE if zarr_id else media_type(path),
+            **(meta or {}),
+            **(derived or {}),
+        }
+        for path, meta, _size, derived, zarr_id in rows
     ]
-    return summarize_assets(metas, sizes=[size for _path, _meta, size, _derived in rows])
+    return summarize_assets(metas, sizes=[row[2] for row in rows])
 
 
 def refresh_status(s: Session, version: Version) -> None:

@@ -19,7 +19,16 @@ from neurodatashare.archive.version_status import (
 from neurodatashare.archive.version_status import (
     refresh_status as refresh_status,
 )
-from neurodatashare.db.models import Asset, Blob, Dataset, User, Version, VersionAsset, utcnow
+from neurodatashare.db.models import (
+    Asset,
+    Blob,
+    Dataset,
+    User,
+    Version,
+    VersionAsset,
+    Zarr,
+    utcnow,
+)
 from neurodatashare.errors import BadRequest, MethodNotAllowed, NotFound
 
 # Keys the server computes; whatever a client sends for them is replaced.
@@ -66,10 +75,14 @@ def latest_published(s: Session, dataset: Dataset) -> Version | None:
 def version_stats(s: Session, version: Version) -> tuple[int, int]:
     """(number of assets, total bytes) of a version."""
     count, size = s.execute(
-        select(func.count(VersionAsset.asset_id), func.coalesce(func.sum(Blob.size), 0))
+        select(
+            func.count(VersionAsset.asset_id),
+            func.coalesce(func.sum(func.coalesce(Blob.size, Zarr.size)), 0),
+        )
         .select_from(VersionAsset)
         .join(Asset, Asset.id == VersionAsset.asset_id)
-        .join(Blob, Blob.id == Asset.blob_id)
+        .outerjoin(Blob, Blob.id == Asset.blob_id)
+        .outerjoin(Zarr, Zarr.id == Asset.zarr_id)
         .where(VersionAsset.version_id == version.id)
     ).one()
     return int(count), int(size)

@@ -22,6 +22,7 @@ from neurodatashare.client.digests import DigestCache, file_etag
 from neurodatashare.client.engine import CHUNK, PART_SUFFIX, Cancelled, Engine, Event
 from neurodatashare.client.errors import ClientError, NetworkError, VerificationError
 from neurodatashare.client.http import RETRY_STATUSES, describe_transport_error
+from neurodatashare.client.zarr import download_zarr
 from neurodatashare.storage.digests import EtagHasher
 
 if TYPE_CHECKING:
@@ -33,8 +34,9 @@ class DownloadItem:
     asset_id: str
     path: str  # in the dataset
     size: int
-    etag: str | None
-    dest: Path  # the local file it becomes
+    etag: str | None  # for a Zarr: its DANDI Zarr checksum
+    dest: Path  # the local file (or, for a Zarr, folder) it becomes
+    zarr_id: str | None = None  # a Zarr asset, downloaded file by file (client/zarr.py)
 
 
 def safe_destination(root: Path, relative: str) -> Path:
@@ -73,6 +75,15 @@ class Downloader(Engine):
         return str(etag)
 
     def _download_one(self, item: DownloadItem) -> None:
+        if item.zarr_id:
+            expected = item.etag or (
+                self.client.get_json(f"assets/{item.asset_id}/").get("digest") or {}
+            ).get("dandi:dandi-zarr-checksum")
+            how = download_zarr(
+                self, zarr_id=item.zarr_id, dest=item.dest, path=item.path, expected=expected
+            )
+            self.emit("file-done", path=item.path, status=how, local=str(item.dest))
+            return
         self.emit("file-start", path=item.path, size=item.size)
         dest = item.dest
         expected = self._etag_of(item)

@@ -366,8 +366,9 @@ class RemoteVersion:
                     asset_id=asset.id,
                     path=asset.path,
                     size=asset.size,
-                    etag=asset.etag_if_known,
+                    etag=asset.zarr_checksum_if_known if asset.zarr else asset.etag_if_known,
                     dest=safe_destination(root, rel),
+                    zarr_id=asset.zarr,
                 )
             )
         return items
@@ -423,6 +424,19 @@ class RemoteAsset:
         return str(blob) if blob else None
 
     @property
+    def zarr(self) -> str | None:
+        """The id of the Zarr a Zarr asset holds (None for a file)."""
+        zarr = self.data.get("zarr")
+        return str(zarr) if zarr else None
+
+    @property
+    def zarr_checksum_if_known(self) -> str | None:
+        if self._metadata is None:
+            return None
+        value = (self._metadata.get("digest") or {}).get("dandi:dandi-zarr-checksum")
+        return str(value) if value else None
+
+    @property
     def metadata(self) -> dict[str, Any]:
         """The asset's metadata (digests, extracted NWB metadata...), fetched once."""
         if self._metadata is None:
@@ -463,8 +477,9 @@ class RemoteAsset:
             asset_id=self.id,
             path=self.path,
             size=self.size,
-            etag=self.etag,
+            etag=self.zarr_checksum_if_known if self.zarr else self.etag,
             dest=target,
+            zarr_id=self.zarr,
         )
         summary = drain(Downloader(self.client, jobs=jobs).iter_download([item]))
         summary.raise_for_failures("download")

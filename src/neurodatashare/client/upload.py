@@ -39,6 +39,8 @@ from neurodatashare.client.errors import (
     VerificationError,
 )
 from neurodatashare.client.http import RETRY_STATUSES, describe_transport_error
+from neurodatashare.client.zarr import is_zarr_dir, upload_zarr
+from neurodatashare.client.zarr import local_files as zarr_files
 from neurodatashare.storage.digests import part_plan
 
 if TYPE_CHECKING:
@@ -52,12 +54,31 @@ class UploadItem:
     local: Path
     path: str  # where it goes in the dataset
     size: int
+    zarr: bool = False  # a Zarr folder, uploaded as one asset (client/zarr.py)
+
+
+def _walk(root: Path) -> list[tuple[Path, str, bool]]:
+    """(local, relative path, is a Zarr folder) under a folder; Zarr folders are not
+    entered, hidden files and folders outside them are left out."""
+    out = []
+    for folder, dirs, names in os.walk(root):
+        here = Path(folder)
+        for d in sorted(dirs):
+            if not d.startswith(".") and is_zarr_dir(here / d):
+                out.append((here / d, (here / d).relative_to(root).as_posix(), True))
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not is_zarr_dir(here / d))
+        for name in sorted(names):
+            if not name.startswith(".") and not name.endswith(PART_SUFFIX):
+                out.append((here / name, (here / name).relative_to(root).as_posix(), False))
+    return sorted(out, key=lambda x: x[1])
 
 
 def collect_uploads(paths: Iterable[str | Path], *, path_prefix: str = "") -> list[UploadItem]:
     """Files to upload: each file as `prefix/name`, each folder's contents as `prefix/rel`.
 
-    Hidden files and folders (a name starting with `.`) and partial downloads are left out.
+    A Zarr folder (`*.zarr`, `*.ngff`) is one asset with all of its files, dot-files such
+    as `.zattrs` included. Elsewhere hidden files and folders (a name starting with `.`)
+    and partial downloads are left out.
     """
     prefix = path_prefix.strip("/")
     found: dict[str, UploadItem] = {}
@@ -65,21 +86,22 @@ def collect_uploads(paths: Iterable[str | Path], *, path_prefix: str = "") -> li
         root = Path(given)
         if not root.exists():
             raise ClientError(f"{root} does not exist.")
-        if root.is_dir():
-            pairs = [
-                (f, f.relative_to(root).as_posix())
-                for f in sorted(root.rglob("*"))
-                if f.is_file()
-                and not f.name.endswith(PART_SUFFIX)
-                and not any(p.startswith(".") for p in f.relative_to(root).parts)
-            ]
+        if is_zarr_dir(root):
+            pairs = [(root, root.name, True)]
+        elif root.is_dir():
+            pairs = _walk(root)
         else:
-            pairs = [(root, root.name)]
-        for local, rel in pairs:
+            pairs = [(root, root.name, False)]
+        for local, rel, zarr in pairs:
             remote = f"{prefix}/{rel}" if prefix else rel
             if remote in found and found[remote].local.resolve() != local.resolve():
                 raise ClientError(f"{local} and {found[remote].local} would both go to {remote}.")
-            found[remote] = UploadItem(local=local, path=remote, size=local.stat().st_size)
+            size = (
+                sum(p.stat().st_size for p in zarr_files(local).values())
+                if zarr
+                else local.stat().st_size
+            )
+            found[remote] = UploadItem(local=local, path=remote, size=size, zarr=zarr)
     return list(found.values())
 
 
@@ -172,6 +194,9 @@ class Uploader(Engine):
         self.digests.save()
 
     def _upload_one(self, item: UploadItem) -> None:
+        if item.zarr:
+            self._upload_zarr(item)
+            return
         self.emit("file-start", path=item.path, size=item.size)
         st = item.local.stat()
         etag = self.digests.get(item.local, st)
@@ -198,6 +223,27 @@ class Uploader(Engine):
             status=how,
             asset_id=asset["asset_id"],
             replaced=remote is not None,
+        )
+
+    def _upload_zarr(self, item: UploadItem) -> None:
+        """A Zarr folder: only changed files are sent (client/zarr.py); then the asset."""
+        remote = self._remote.get(item.path)
+        done = upload_zarr(
+            self, dataset_id=self.dataset_id, local=item.local, path=item.path, remote=remote
+        )
+        if remote is not None and remote.get("zarr") == done["zarr_id"]:
+            asset_id, how = remote["asset_id"], "uploaded" if done["changed"] else "skipped"
+        else:
+            asset_id = self._place(item, None, remote, zarr_id=done["zarr_id"])["asset_id"]
+            how = "uploaded"
+        self.emit(
+            "file-done",
+            path=item.path,
+            status=how,
+            asset_id=asset_id,
+            replaced=remote is not None,
+            sent=done["sent"],
+            deleted=done["deleted"],
         )
 
     def _send(self, item: UploadItem, etag: str, st: os.stat_result) -> tuple[str, str]:
@@ -392,11 +438,17 @@ class Uploader(Engine):
             return
 
     def _place(
-        self, item: UploadItem, blob_id: str, remote: dict[str, Any] | None
+        self,
+        item: UploadItem,
+        blob_id: str | None,
+        remote: dict[str, Any] | None,
+        *,
+        zarr_id: str | None = None,
     ) -> dict[str, Any]:
         """Create the asset, or replace the one at the same path."""
         base = f"dandisets/{self.dataset_id}/versions/draft/assets/"
-        body = {"metadata": {"path": item.path}, "blob_id": blob_id}
+        body: dict[str, Any] = {"metadata": {"path": item.path}}
+        body.update({"zarr_id": zarr_id} if zarr_id else {"blob_id": blob_id})
         if remote is None:
             try:
                 created: dict[str, Any] = self.client.post(base, json=body).json()

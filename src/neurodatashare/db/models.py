@@ -166,19 +166,82 @@ class BlobClaim(Base):
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class Zarr(Base):
+    """A Zarr archive of a dataset: a folder of entries uploaded one file at a time.
+
+    As in DANDI: `Pending` while entries change, `Uploaded` once finalized, `Ingesting`
+    while the checksum is computed, `Complete` with its checksum, file count and size.
+    A published version holds a frozen copy (`frozen`): its own row with copies of the
+    entry rows, sharing their storage objects (archive/zarrs.py).
+    """
+
+    __tablename__ = "zarrs"
+    __table_args__ = (
+        # one live Zarr per (dataset, name); frozen copies of published versions repeat it
+        Index(
+            "ux_zarrs_name",
+            "dataset_id",
+            "name",
+            unique=True,
+            sqlite_where=text("frozen = 0"),
+            postgresql_where=text("frozen = false"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(512))
+    status: Mapped[str] = mapped_column(String(16), default="Pending")
+    checksum: Mapped[str | None] = mapped_column(String(128))
+    file_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    frozen: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    modified: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ZarrEntry(Base):
+    """One file of a Zarr. Each upload stores its bytes under a new storage key, so a
+    frozen copy's rows keep pointing at the bytes they were published with."""
+
+    __tablename__ = "zarr_entries"
+    __table_args__ = (
+        UniqueConstraint("zarr_id", "path"),
+        Index("ix_zarr_entries_key", "storage_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    zarr_id: Mapped[str] = mapped_column(ForeignKey("zarrs.id", ondelete="CASCADE"))
+    path: Mapped[str] = mapped_column(String(1024))
+    storage_key: Mapped[str] = mapped_column(String(255))
+    md5: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(BigInteger)
+    modified: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Asset(Base):
-    """A path plus metadata pointing at a blob. Immutable once in a published version."""
+    """A path plus metadata pointing at a blob or a Zarr (exactly one). Immutable once in
+    a published version."""
 
     __tablename__ = "assets"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     path: Mapped[str] = mapped_column(String(512))
-    blob_id: Mapped[str] = mapped_column(ForeignKey("blobs.id"), index=True)
+    blob_id: Mapped[str | None] = mapped_column(ForeignKey("blobs.id"), index=True)
+    zarr_id: Mapped[str | None] = mapped_column(ForeignKey("zarrs.id"), index=True)
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSONType, default=dict)
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     modified: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    blob: Mapped[Blob] = relationship(lazy="joined")
+    blob: Mapped[Blob | None] = relationship(lazy="joined")
+    zarr: Mapped[Zarr | None] = relationship(lazy="joined")
+
+    @property
+    def size(self) -> int:
+        """The blob's size, or the Zarr's (0 until its checksum is computed, as in DANDI)."""
+        if self.blob is not None:
+            return int(self.blob.size)
+        return int(self.zarr.size) if self.zarr is not None else 0
 
 
 class VersionAsset(Base):
@@ -243,17 +306,23 @@ class Job(Base):
 
 
 class Derived(Base):
-    """Something computed once from a blob's bytes (metadata, validation, index...).
+    """Something computed once from a blob's (or a Zarr's) bytes (metadata, validation, index...).
 
     Blobs are content-addressed (one row per dandi-etag), so keying by blob id is keying
     by digest: a second asset with the same bytes reuses every row here.
     """
 
     __tablename__ = "derived"
-    __table_args__ = (UniqueConstraint("blob_id", "kind"),)
+    __table_args__ = (
+        UniqueConstraint("blob_id", "kind"),
+        UniqueConstraint("zarr_checksum", "kind"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    blob_id: Mapped[str] = mapped_column(ForeignKey("blobs.id", ondelete="CASCADE"))
+    # A blob's results, or (blob_id None) a Zarr's, keyed by its DANDI Zarr checksum: the
+    # checksum names the Zarr's content as the etag names a blob's (archive/zarrs.py).
+    blob_id: Mapped[str | None] = mapped_column(ForeignKey("blobs.id", ondelete="CASCADE"))
+    zarr_checksum: Mapped[str | None] = mapped_column(String(128))
     kind: Mapped[str] = mapped_column(String(32))  # metadata | validation | lindi | overview
     producer: Mapped[str] = mapped_column(String(128))  # tool versions; a change recomputes
     payload: Mapped[Any] = mapped_column(JSONType, nullable=True)

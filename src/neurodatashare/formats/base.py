@@ -8,7 +8,7 @@ and the asset metadata (archive/assets.py) only talk to this protocol.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Protocol
 
@@ -44,6 +44,29 @@ class Format(Protocol):
     def process(self, reader: BinaryIO, *, path: str) -> Processed | None:
         """None: this format has nothing to check (plain files)."""
         ...
+
+    def views(self, asset: dict[str, Any]) -> list[str]:
+        """Names of the explorer views offered for an asset of this format."""
+        ...
+
+
+class StoreFormat(Protocol):
+    """A format whose assets are Zarr archives (a folder of entries, not one file).
+
+    `process_store` reads the Zarr through a read-only mapping from its entry paths
+    (".zattrs", "0/.zarray", "zarr.json", ...) to their bytes, read lazily from storage
+    (archive/zarrs.py, `open_zarr_store`); zarr-python opens it with
+    `zarr.open_group(store, mode="r")`. Results are stored per Zarr checksum.
+    """
+
+    name: str
+    media_type: str
+    suffixes: tuple[str, ...]  # lower-case path endings, like (".ome.zarr",)
+    version: str  # producer version of `process_store` (a change means reprocess)
+
+    def claims(self, path: str, head: bytes = b"") -> bool: ...
+
+    def process_store(self, store: Mapping[str, bytes], *, path: str) -> Processed: ...
 
     def views(self, asset: dict[str, Any]) -> list[str]:
         """Names of the explorer views offered for an asset of this format."""

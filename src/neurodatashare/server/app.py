@@ -32,6 +32,7 @@ from neurodatashare.server.routes import (
     validation,
     versions,
     volumes,
+    zarr,
 )
 from neurodatashare.server.routes import morphology as morphology_routes
 
@@ -85,7 +86,7 @@ def create_api(settings: Settings | None = None, *, archive: Archive | None = No
         allow_headers=["*"],
         expose_headers=["ETag", "Content-Range", "Location"],
     )
-    for module in (info, dandisets, versions, assets, uploads, validation, explore, subjects):
+    for module in (info, dandisets, versions, assets, uploads, zarr, validation, explore, subjects):
         app.include_router(module.router)
     app.include_router(morphology_routes.router)
     app.include_router(expression.router)  # the AnnData views (server/routes/expression.py)

@@ -117,6 +117,11 @@ class BlobStore(Protocol):
         """Store a local file's bytes as blob `key` (server-side imports, the demo)."""
         ...
 
+    def adopt_file(self, key: str, source: Path) -> None:
+        """Make the local file `source` the object `key`; `source` is gone afterwards (the
+        local store renames it when it can: Zarr files received into its uploads area)."""
+        ...
+
 
 def blob_key(blob_id: str) -> str:
     """`blobs/abc/def/<uuid>`: spreads blobs over folders so none grows huge."""

@@ -203,6 +203,15 @@ class LocalBlobStore:
         shutil.copyfile(source, tmp)
         os.replace(tmp, target)
 
+    def adopt_file(self, key: str, source: Path) -> None:
+        target = self.root / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(source, target)  # same file system: no copy
+        except OSError:
+            self.put_file(key, source)
+            Path(source).unlink(missing_ok=True)
+
     def read(self, key: str) -> bytes:
         try:
             return (self.root / key).read_bytes()

@@ -6,6 +6,7 @@ tests can set up datasets and files in one line each.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import httpx
@@ -73,6 +74,8 @@ class Caller:
         return self.http.put(url, **kw)
 
     def delete(self, url: str, **kw: Any) -> httpx.Response:
+        if "json" in kw:  # httpx's delete() takes no body; DANDI's Zarr API sends one
+            return self.http.request("DELETE", url, **kw)
         return self.http.delete(url, **kw)
 
     def create_dataset(
@@ -144,6 +147,48 @@ class Caller:
             json={"metadata": {"path": path, **meta}, "blob_id": blob_id},
         )
         assert r.status_code == 200, r.text
+        asset: dict[str, Any] = r.json()
+        return asset
+
+    def put_zarr_files(self, zarr_id: str, files: dict[str, bytes]) -> None:
+        """Upload Zarr files as the dandi client does: signed URLs, then PUT with MD5."""
+        import base64
+
+        items = list(files.items())
+        for start in range(0, len(items), 255):
+            batch = items[start : start + 255]
+            md5s = [base64.b64encode(hashlib.md5(d).digest()).decode() for _p, d in batch]
+            r = self.post(
+                f"/api/zarr/{zarr_id}/files/",
+                json=[{"path": p, "base64md5": m} for (p, _d), m in zip(batch, md5s, strict=True)],
+            )
+            assert r.status_code == 200, r.text
+            for url, (_p, data), md5 in zip(r.json(), batch, md5s, strict=True):
+                pr = self.storage.put(url, content=data, headers={"Content-MD5": md5})
+                assert pr.status_code == 200, pr.text
+
+    def finalize_zarr(self, zarr_id: str, *, timeout: float = 60) -> dict[str, Any]:
+        """Finalize and wait until the checksum is computed (status Complete)."""
+        r = self.post(f"/api/zarr/{zarr_id}/finalize/")
+        assert r.status_code == 204, r.text
+        return poll(
+            lambda: (z := self.get(f"/api/zarr/{zarr_id}/").json())["status"] == "Complete" and z,
+            timeout=timeout,
+            what="Zarr checksum",
+        )
+
+    def add_zarr(self, dataset_id: str, path: str, files: dict[str, bytes]) -> dict[str, Any]:
+        """A Zarr asset as `dandi upload` makes one: Zarr, asset, files, finalize."""
+        r = self.post("/api/zarr/", json={"name": path, "dandiset": dataset_id})
+        assert r.status_code == 200, r.text
+        zarr_id = r.json()["zarr_id"]
+        r = self.post(
+            f"/api/dandisets/{dataset_id}/versions/draft/assets/",
+            json={"metadata": {"path": path}, "zarr_id": zarr_id},
+        )
+        assert r.status_code == 200, r.text
+        self.put_zarr_files(zarr_id, files)
+        self.finalize_zarr(zarr_id)
         asset: dict[str, Any] = r.json()
         return asset
 

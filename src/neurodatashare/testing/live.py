@@ -120,7 +120,7 @@ class Live:
             for table in reversed(Base.metadata.sorted_tables):
                 s.execute(table.delete())
         root = self.archive.settings.resolved_blob_dir
-        for area in ("blobs", "uploads"):
+        for area in ("blobs", "uploads", "zarrs"):
             shutil.rmtree(root / area, ignore_errors=True)
             (root / area).mkdir(parents=True)
 

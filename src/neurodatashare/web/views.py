@@ -20,7 +20,7 @@ from markupsafe import Markup
 from neurodatashare.archive import Archive, assets, datasets, model_links, users, versions
 from neurodatashare.db.models import User
 from neurodatashare.errors import NDSError, NotAuthenticated, NotFound
-from neurodatashare.formats import format_for
+from neurodatashare.formats import format_for, store_format_for
 from neurodatashare.formatting import human_size
 from neurodatashare.nwb.limits import limits_json
 
@@ -275,7 +275,13 @@ def view_scripts(views: list[str]) -> list[str]:
     return [v for v in views if v in known]
 
 
-def offered_views(path: str, metadata: dict[str, Any] | None = None) -> list[str]:
+def offered_views(
+    path: str, metadata: dict[str, Any] | None = None, *, zarr: bool = False
+) -> list[str]:
+    """The views of the asset's format; a Zarr asset's from its Zarr format, if any."""
+    store_format = store_format_for(path)
+    if zarr or store_format is not None:
+        return store_format.views(metadata or {"path": path}) if store_format else []
     return format_for(path).views(metadata or {"path": path})
 
 
@@ -335,7 +341,8 @@ def asset_page(
             context = None
     api = f"/api/assets/{asset_id}"
     metadata = asset.get("metadata") or {}
-    views = offered_views(asset["path"], metadata)
+    zarr_id = asset.get("zarr")
+    views = offered_views(asset["path"], metadata, zarr=bool(zarr_id))
     where = context or {}
     related = model_links.related(
         archive,
@@ -349,13 +356,15 @@ def asset_page(
         "path": asset["path"],
         "size": asset["size"],
         "format": metadata.get("nds:format"),
+        "zarr": zarr_id,
         "views": views,
         "nwb": EXPLORER_VIEW in views,  # the NWB explorer's scripts are loaded
         "scripted_views": view_scripts(views),
         "dataset": context,
         "links": {
             "page": f"/asset/{asset_id}",
-            "download": f"{api}/download/",
+            # a Zarr is downloaded file by file (dandi download does it): its file list
+            "download": f"/api/zarr/{zarr_id}/files/" if zarr_id else f"{api}/download/",
             "metadata": f"{api}/info/",
             "validation": f"{api}/validation/",
             "tree": f"{api}/explore/tree",

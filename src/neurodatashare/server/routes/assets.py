@@ -83,6 +83,7 @@ def create_asset(
         user=user,
         metadata=body.metadata,
         blob_id=body.blob_id,
+        zarr_id=body.zarr_id,
     )
 
 
@@ -121,6 +122,7 @@ def replace_asset(
         user=user,
         metadata=body.metadata,
         blob_id=body.blob_id,
+        zarr_id=body.zarr_id,
     )
 
 

@@ -3,8 +3,8 @@ the explorer's prefix: the volume's layout, and a plane drawn as a PNG.
 
 `_store_for_asset` is the one place that turns an asset id into the volume's store (the
 read-only mapping of its Zarr entries); it checks access first, so a hidden asset answers
-exactly as a missing one. Until Zarr assets are stored it knows none, and every asset is
-"not an OME-Zarr volume".
+exactly as a missing one. The store is the Zarr asset's (archive/zarrs.py,
+`open_zarr_store`); an asset that is not an OME-Zarr Zarr is "not an OME-Zarr volume".
 """
 
 from __future__ import annotations
@@ -45,11 +45,19 @@ def _store_for_asset(
     """The asset's Zarr store and its derived pyramid (None if it has none): the
     integration point with the Zarr storage."""
     from neurodatashare.archive.access import visible_asset
+    from neurodatashare.archive.zarrs import open_zarr_store
+    from neurodatashare.formats import store_format_for
 
     with archive.db.read() as s:
         asset, _ = visible_asset(s, asset_id=asset_id, user=user)
-        path = asset.path
-    raise BadRequest(f"{path} is not an OME-Zarr volume, so the slice viewer cannot show it.")
+        path, zarr_id = asset.path, asset.zarr_id
+    fmt = store_format_for(path)
+    if zarr_id is None or fmt is None or fmt.name != "ome-zarr":
+        raise BadRequest(f"{path} is not an OME-Zarr volume, so the slice viewer cannot show it.")
+    from neurodatashare.archive.zarr_pipeline import open_pyramid
+
+    # a one-level large volume's derived pyramid (the zarr.pyramid job), once built
+    return open_zarr_store(archive, zarr_id), open_pyramid(archive, zarr_id)
 
 
 Source = tuple[Mapping[str, bytes], Mapping[str, bytes] | None]

@@ -52,9 +52,10 @@ def command(
     Publishing needs a description, a licence and a contact person with an e-mail
     address; give them here or later. Example:
 
-        nds create "Place cells in CA1" --description "Two-photon imaging of CA1 during
-        a linear track task." --license CC-BY-4.0 --contact "Doe, Jane"
-        --email jane.doe@example.org
+    \b
+        nds create "Place cells in CA1" \\
+          --description "Two-photon imaging of CA1 during a linear track task." \\
+          --license CC-BY-4.0 --contact "Doe, Jane" --email jane.doe@example.org
     """
     if private and embargo_until:
         raise click.UsageError("Choose --private or --embargo-until, not both.")

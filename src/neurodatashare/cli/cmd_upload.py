@@ -39,9 +39,12 @@ def command(
     """Upload files and folders to a dataset's draft.
 
     A file goes to PREFIX/NAME; a folder's contents go to PREFIX/ with their relative
-    paths (hidden files are left out). Files already in the draft with the same content
-    are skipped, content the archive already holds is not sent again, and an interrupted
-    upload resumes where it stopped when you run the command again.
+    paths (hidden files are left out). A `*.zarr` or `*.ngff` folder (OME-Zarr, NWB-Zarr)
+    is one Zarr asset with every file in it, dot-files included; uploading it again sends
+    only the files that changed and removes the ones you deleted. Files already in the
+    draft with the same content are skipped, content the archive already holds is not
+    sent again, and an interrupted upload resumes where it stopped when you run the
+    command again.
     """
     from neurodatashare.client.remote import dataset_identifier
     from neurodatashare.client.upload import Uploader, collect_uploads

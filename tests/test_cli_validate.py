@@ -101,7 +101,7 @@ def test_folder_without_nwb_files_fails(tmp_path: Path) -> None:
     nf.write_empty(tmp_path / ".cache" / "hidden.nwb")  # hidden below the folder: skipped
     result = run(tmp_path)
     assert result.exit_code == 1  # a CI gate over nothing must not pass
-    assert "No NWB files found" in result.output and "Nothing was validated" in result.output
+    assert "No files to check found" in result.output and "Nothing was validated" in result.output
 
 
 def test_dot_and_dotdot_folders_are_validated(
@@ -131,3 +131,51 @@ def test_registered_as_nds_validate(good: Path) -> None:
     result = CliRunner().invoke(cli, ["validate", "--json", str(good)])
     assert result.exit_code == 0, result.output
     assert not [f for f in json.loads(result.stdout) if f["severity"] in ("ERROR", "CRITICAL")]
+
+
+def test_every_format_is_checked_as_the_archive_checks_it(good: Path, tmp_path: Path) -> None:
+    """A folder of a lab's files of every scale: each file gets its format's findings."""
+    from neurodatashare.testing import scales, volumes
+
+    lab = tmp_path / "lab"
+    (lab / "morph").mkdir(parents=True)
+    (lab / "good.nwb").write_bytes(good.read_bytes())
+    scales.write_swc(lab / "morph" / "cycle.swc", "cycle")
+    scales.write_h5ad(lab / "cells.h5ad", duplicate_obs=True)
+    scales.write_neuroml(lab / "model.cell.nml", "missing_component")
+    volumes.write_volume(lab / "brain.ome.zarr", levels=2)
+    volumes.break_volume(lab / "brain.ome.zarr", "bad_units")
+    (lab / "notes.txt").write_text("plain files are not checked\n")
+    (lab / ".hidden.swc").write_text("skipped\n")
+
+    result = run("--json", lab)
+    assert result.exit_code == 1, result.output
+    findings = json.loads(result.stdout)
+    files = {Path(f["file"]).name for f in findings}
+    assert {"cycle.swc", "cells.h5ad", "model.cell.nml", "brain.ome.zarr"} <= files
+    assert not files & {"notes.txt", ".hidden.swc"}
+    by_file: dict[str, set[str]] = {}
+    for f in findings:
+        by_file.setdefault(Path(f["file"]).name, set()).add(f["check"])
+    assert any("cycle" in c for c in by_file["cycle.swc"])
+    assert any("unique" in c or "duplicate" in c for c in by_file["cells.h5ad"])
+    assert any("ghost" in f["message"] for f in findings if f["file"].endswith(".nml"))
+    assert any(c.startswith("ome_zarr.") for c in by_file["brain.ome.zarr"])
+
+
+def test_a_good_morphology_alone_passes(tmp_path: Path) -> None:
+    from neurodatashare.testing import scales
+
+    path = scales.write_swc(tmp_path / "cell.swc", "three_point")
+    result = run(path)
+    assert result.exit_code == 0, result.output
+    assert "1 file checked" in result.stdout and "can be published" in result.stdout
+
+
+def test_a_file_no_format_claims_is_said_to_be_unchecked(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("x\n")
+    result = run("--json", notes)
+    assert result.exit_code == 0
+    [finding] = json.loads(result.stdout)
+    assert finding["check"] == "format_not_checked" and finding["severity"] == "INFO"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -64,6 +65,27 @@ def _summary(report: dict[str, list[ValidationResult]]) -> str:
     return f"{files}: {', '.join(parts) or 'no findings'}; {verdict}."
 
 
+def _validate(
+    files: list[Path], *, progress: Callable[[Path], None] | None = None
+) -> dict[str, list[ValidationResult]]:
+    """NWB files together (they are also compared with each other), then each other file
+    by its format; the report in the order the files were found."""
+    from neurodatashare.formats.local import check_local, is_nwb
+    from neurodatashare.validation.run import validate_paths
+
+    nwb = [f for f in files if is_nwb(f)]
+    found = validate_paths(nwb, progress=progress) if nwb else {}
+    report: dict[str, list[ValidationResult]] = {}
+    for f in files:
+        if f in nwb:
+            report[str(f)] = found.get(str(f), [])
+            continue
+        if progress is not None:
+            progress(f)
+        report[str(f)] = check_local(f)
+    return report
+
+
 @click.command("validate")
 @click.argument(
     "paths",
@@ -80,25 +102,28 @@ def _summary(report: dict[str, list[ValidationResult]]) -> str:
     help="Show only findings at this level or above (the exit status still counts all).",
 )
 def command(paths: tuple[Path, ...], as_json: bool, min_severity: str) -> None:
-    """Validate NWB files (and folders of them) before upload.
+    """Validate files (and folders of them) before upload, as the archive will.
 
-    Runs the NWB schema check (pynwb), the NWB Inspector with the DANDI configuration and
-    the archive's metadata rules. Exits with status 1 if any file has an ERROR or
-    CRITICAL finding (it could not be published), 0 otherwise.
+    NWB files get the NWB schema check (pynwb), the NWB Inspector with the DANDI
+    configuration and the archive's metadata rules; AnnData (.h5ad), SWC and Neurolucida
+    morphologies, NeuroML models and OME-Zarr folders get their format's checks. Exits
+    with status 1 if any file has an ERROR or CRITICAL finding (it could not be
+    published), 0 otherwise.
     """
     from rich.console import Console
 
-    from neurodatashare.validation.run import iter_nwb_paths, validate_paths
+    from neurodatashare.formats.local import iter_checked_paths
 
     threshold = Severity.parse(min_severity)
     err = Console(stderr=True)
-    files = iter_nwb_paths(paths)
+    files = iter_checked_paths(paths)
     if not files:
         # A gate that checked nothing must not pass (e.g. `nds validate data/ && upload`).
         named = ", ".join(str(p) for p in paths)
         err.print(
-            f"No NWB files found in {named}: folders are searched for *.nwb files (hidden "
-            "files and folders below them are skipped). Nothing was validated."
+            f"No files to check found in {named}: folders are searched for NWB, h5ad, SWC, "
+            "NeuroML and OME-Zarr files (hidden files and folders below them are skipped). "
+            "Nothing was validated."
         )
         sys.exit(1)
 
@@ -112,9 +137,9 @@ def command(paths: tuple[Path, ...], as_json: bool, min_severity: str) -> None:
                 progress.update(task, description=f"Validating {path.name}")
                 progress.advance(task)
 
-            report = validate_paths(files, progress=step)
+            report = _validate(files, progress=step)
     else:
-        report = validate_paths(files)
+        report = _validate(files)
 
     failed = any(r.blocking for results in report.values() for r in results)
     shown = {f: [r for r in rs if r.severity >= threshold] for f, rs in report.items()}

@@ -163,3 +163,26 @@ def test_what_is_not_nwb_zarr_gets_one_critical_finding(
     assert (done.error is None) == (check == "nwb_unreadable")
     criticals = [r for r in done.results if r["severity"] == "CRITICAL"]
     assert [r["check"] for r in criticals] == [check], done.results
+
+
+def test_an_nwb_zarr_asset_through_the_api(live: Any, tmp_path: Path) -> None:
+    """Uploaded as a Zarr asset: described, checked, reported like an HDF5 NWB asset."""
+    alice = live.user("alice")
+    ds = alice.create_dataset("nwbz")
+    root = write_zarr_nwb(ecephys(), tmp_path / "e.nwb.zarr")
+    asset = alice.add_zarr(ds, "sub-mouse001/sub-mouse001_ecephys.nwb.zarr", entries(root))
+    report = alice.wait_for_checks(asset["asset_id"])
+    assert report["status"] == "done", report
+    assert not [r for r in report["results"] if r["severity"] in ("ERROR", "CRITICAL")], report
+    md = alice.get(f"/api/assets/{asset['asset_id']}/").json()
+    assert md["nds:format"] == "nwb-zarr" and md["encodingFormat"] == "application/x-zarr"
+    assert md["wasAttributedTo"][0]["identifier"] == "mouse001"
+    assert md["nds:summary"]["electrode_count"] == 4 and md["nds:summary"]["unit_count"] == 3
+    assert {v["value"] for v in md["variableMeasured"]} >= {"ElectricalSeries", "Units"}
+    validation = alice.get(f"/api/assets/{asset['asset_id']}/validation/")
+    assert validation.status_code == 200, validation.text
+    # a Zarr named .nwb.zarr that is not NWB: one CRITICAL finding, the draft is Invalid
+    bad = alice.add_zarr(ds, "sub-mouse001/other.nwb.zarr", {".zgroup": b'{"zarr_format": 2}'})
+    report = alice.wait_for_checks(bad["asset_id"])
+    assert [r["check"] for r in report["results"] if r["severity"] == "CRITICAL"] == ["not_nwb"]
+    assert alice.wait_for_status(ds)["status"] == "Invalid"

@@ -71,7 +71,7 @@ def register() -> None:
     from numcodecs.compat import ensure_contiguous_ndarray
     from numcodecs.pickles import Pickle
 
-    class AllowListPickle(Pickle):  # type: ignore[misc]
+    class AllowListPickle(Pickle):
         codec_id = "pickle"
 
         def decode(self, buf: Any, out: Any = None) -> Any:

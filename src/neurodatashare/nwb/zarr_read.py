@@ -35,7 +35,7 @@ def mapping_store_class() -> type:
     from zarr.errors import ReadOnlyError
     from zarr.storage import DirectoryStore
 
-    class MappingStore(DirectoryStore):  # type: ignore[misc]
+    class MappingStore(DirectoryStore):
         """A read-only zarr store over `entries`; `path` only names it (hdmf's source)."""
 
         def __init__(self, entries: Mapping[str, bytes], name: str = "store.nwb.zarr") -> None:
@@ -61,7 +61,7 @@ def mapping_store_class() -> type:
         def __iter__(self) -> Iterator[str]:
             return iter(self._entries)
 
-        def keys(self) -> Iterator[str]:  # type: ignore[override]
+        def keys(self) -> Iterator[str]:
             return iter(self._entries)
 
         def __len__(self) -> int:
@@ -172,15 +172,16 @@ def _require_nwb_root(entries: Mapping[str, bytes]) -> None:
     if attrs.get("neurodata_type") != "NWBFile" or "nwb_version" not in attrs:
         raise NWBReadError(
             "not_nwb",
-            "This is a Zarr but not an NWB file: its root has no NWB version and no NWBFile "
-            "type.",
+            "This is a Zarr but not an NWB file: its root has no NWB version and no NWBFile type.",
             "Write the NWB file with hdmf-zarr (NWBZarrIO(path, 'w').write(nwbfile)), or "
             "name a Zarr that is not NWB without the .nwb.zarr ending.",
         )
 
 
 @contextmanager
-def open_nwb_zarr(entries: Mapping[str, bytes], *, name: str = "file.nwb.zarr") -> Iterator[OpenNWB]:
+def open_nwb_zarr(
+    entries: Mapping[str, bytes], *, name: str = "file.nwb.zarr"
+) -> Iterator[OpenNWB]:
     """Open the NWB-Zarr in `entries` read-only (datasets stay in the store, lazily).
 
     Raises NWBReadError if it is not a Zarr v2 group with an NWB root; a file pynwb

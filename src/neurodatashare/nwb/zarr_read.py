@@ -52,6 +52,14 @@ def mapping_store_class() -> type:
         def __contains__(self, key: object) -> bool:
             return key in self._entries
 
+        def getitems(self, keys: Any, *, contexts: Any = None) -> dict[str, Any]:
+            """The chunks of one read; a mapping with `getitems` fetches them at once."""
+            present = [k for k in keys if k in self._entries]
+            many = getattr(self._entries, "getitems", None)
+            if many is not None:
+                return dict(many(present))
+            return {k: self._entries[k] for k in present}
+
         def __setitem__(self, key: str, value: Any) -> None:
             raise ReadOnlyError()
 

@@ -181,8 +181,54 @@ def test_an_nwb_zarr_asset_through_the_api(live: Any, tmp_path: Path) -> None:
     assert {v["value"] for v in md["variableMeasured"]} >= {"ElectricalSeries", "Units"}
     validation = alice.get(f"/api/assets/{asset['asset_id']}/validation/")
     assert validation.status_code == 200, validation.text
+    # the explorer reads it as it reads HDF5 NWB: the tree, a series, its window, spikes
+    api = f"/api/assets/{asset['asset_id']}/explore"
+    page = alice.get(f"/asset/{asset['asset_id']}.json").json()
+    assert "tree" in page["views"] and page["nwb"]
+    tree = alice.get(f"{api}/tree", params={"path": "/acquisition", "depth": 1})
+    assert tree.status_code == 200, tree.text
+    nodes = {n["path"]: n for n in tree.json()["nodes"]}
+    assert "traces" in nodes["/acquisition/ElectricalSeries"]["views"], nodes
+    info = alice.get(f"{api}/series", params={"path": "/acquisition/ElectricalSeries"})
+    assert info.status_code == 200, info.text
+    assert info.json()["n_channels"] == 4 and info.json()["channel_regions"][0] == "CA1"
+    w = alice.get(
+        f"{api}/window",
+        params={"path": "/acquisition/ElectricalSeries", "start": 0, "end": 0.1, "width": 100},
+    )
+    assert w.status_code == 200, w.text
+    spikes = alice.get(f"{api}/spikes", params={"path": "/units", "start": 0, "end": 0.5})
+    assert spikes.status_code == 200, spikes.text
+    assert len(spikes.json()["units"]) == 3
+    missing = alice.get(f"{api}/series", params={"path": "/acquisition/nothing"})
+    assert 400 <= missing.status_code < 500, missing.text
     # a Zarr named .nwb.zarr that is not NWB: one CRITICAL finding, the draft is Invalid
     bad = alice.add_zarr(ds, "sub-mouse001/other.nwb.zarr", {".zgroup": b'{"zarr_format": 2}'})
     report = alice.wait_for_checks(bad["asset_id"])
     assert [r["check"] for r in report["results"] if r["severity"] == "CRITICAL"] == ["not_nwb"]
     assert alice.wait_for_status(ds)["status"] == "Invalid"
+
+
+def test_the_explorer_readers_on_an_ophys_nwb_zarr(tmp_path: Path) -> None:
+    """hdmf-zarr's links, scalars and references, seen through nwb/zarr_lindi.py."""
+    import numpy as np
+
+    from neurodatashare.nwb import explore
+    from neurodatashare.nwb.zarr_lindi import open_as_h5
+
+    nwb = nwbfiles.make_nwbfile(identifier="nds-zarr-ophys-view")
+    nwbfiles.add_ophys(nwb, n_frames=20, frame_shape=(8, 8), n_rois=3)
+    movie = np.asarray(nwb.acquisition["TwoPhotonSeries"].data)
+    h5 = open_as_h5(entries(write_zarr_nwb(nwb, tmp_path / "o.nwb.zarr")))
+    nodes = {n["path"]: n for n in explore.tree_page(h5, path="/acquisition", depth=1)["nodes"]}
+    series = nodes["/acquisition/TwoPhotonSeries"]
+    assert series["views"] == ["imaging"]
+    assert series["links"] == {"imaging_plane": "/general/optophysiology/ImagingPlane"}
+    root = {n["path"]: n for n in explore.tree_page(h5, path="/", depth=1)["nodes"]}
+    assert root["/session_start_time"]["shape"] == []  # a scalar, as in HDF5
+    frame = explore.read_frame(h5, "/acquisition/TwoPhotonSeries", index=3)
+    assert np.array_equal(frame.data, movie[3].T)  # NWB frames are (x, y); images (y, x)
+    rois = explore.read_rois(h5, "/processing/ophys/ImageSegmentation/PlaneSegmentation")
+    assert len(rois["rois"]) == 3
+    traces = explore.series_info(h5, "/processing/ophys/Fluorescence/RoiResponseSeries")
+    assert traces["n_channels"] == 3 and traces["n_samples"] == 20

@@ -157,7 +157,8 @@ def _attrs(obj: Any, h5: h5py.File) -> dict[str, Any]:
         if name in (".specloc",):
             continue
         try:
-            size = obj.attrs.get_id(name).get_storage_size()
+            get_id = getattr(obj.attrs, "get_id", None)  # lindi's (NWB-Zarr) have none
+            size = get_id(name).get_storage_size() if get_id else 0
             if size > MAX_ATTR_BYTES:
                 out[name] = f"<{size:,} bytes, not shown>"
                 continue

@@ -84,6 +84,17 @@ def test_ecephys_metadata_equals_the_hdf5_files(tmp_path: Path) -> None:
     assert not [r for r in done.results if r["severity"] in ("ERROR", "CRITICAL")], done.results
     # the electrodes' group column is pickled by hdmf-zarr: read with the allow-list
     assert "check_col_not_nan" not in _checks(done.results)
+    # attributes come from the consolidated metadata (one entry), not one read per object
+    assert ".zmetadata" in store.read
+    assert (
+        sum(k.endswith(".zattrs") for k in store.read)
+        <= 2
+        < sum(k.endswith(".zattrs") for k in store)
+    )
+    # without it (a Zarr written with consolidation off) the result is the same
+    plain = {k: v for k, v in store.items() if k != ".zmetadata"}
+    again = process_store(plain, path="sub-mouse001/e.nwb.zarr")
+    assert again.metadata == done.metadata and again.results == done.results
 
 
 def test_pickles_outside_the_allow_list_are_refused() -> None:

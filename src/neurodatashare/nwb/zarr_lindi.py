@@ -61,13 +61,12 @@ class LindiView(Mapping[str, bytes]):
     # -- links, found once from the groups' attributes
     def _all_links(self) -> dict[str, dict[str, Any]]:
         if self._links is None:
+            from neurodatashare.nwb.zarr_read import all_attrs
+
             links: dict[str, dict[str, Any]] = {}
-            for key in self._entries:
-                if posixpath.basename(key) != ".zattrs":
-                    continue
+            for key, attrs in all_attrs(self._entries):
                 parent = posixpath.dirname(key)
-                attrs = self._json(key)
-                for link in attrs.get("zarr_link") or [] if isinstance(attrs, dict) else []:
+                for link in attrs.get("zarr_link") or []:
                     if not isinstance(link, dict) or link.get("source", ".") not in (".", "./"):
                         continue
                     name = str(link.get("name") or "")
@@ -102,6 +101,8 @@ class LindiView(Mapping[str, bytes]):
 
     # -- the translated entries
     def __getitem__(self, key: str) -> bytes:
+        if key == ".zmetadata":  # untranslated; lindi reads the entries themselves
+            raise KeyError(key)
         links = self._all_links()
         parent, name = posixpath.split(key)
         if parent in links:  # a link's own group
@@ -156,7 +157,7 @@ class LindiView(Mapping[str, bytes]):
         return pickle.dumps(values, protocol=4)
 
     def __contains__(self, key: object) -> bool:
-        if not isinstance(key, str):
+        if not isinstance(key, str) or key == ".zmetadata":
             return False
         parent, name = posixpath.split(key)
         if parent in self._all_links():
@@ -164,13 +165,13 @@ class LindiView(Mapping[str, bytes]):
         return key in self._entries
 
     def __iter__(self) -> Iterator[str]:
-        yield from self._entries
+        yield from (k for k in self._entries if k != ".zmetadata")
         for group in self._all_links():
             yield f"{group}/.zgroup"
             yield f"{group}/.zattrs"
 
     def __len__(self) -> int:
-        return len(self._entries) + 2 * len(self._all_links())
+        return sum(1 for _ in self)
 
 
 def open_as_h5(entries: Mapping[str, bytes], *, name: str = "file.nwb.zarr") -> Any:

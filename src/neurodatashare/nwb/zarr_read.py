@@ -124,27 +124,42 @@ def _attrs(entries: Mapping[str, bytes], key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def all_attrs(entries: Mapping[str, bytes]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(`.zattrs` key, attributes) of every group and array: from the consolidated
+    metadata (`.zmetadata`, which hdmf-zarr writes and reads itself) in one read when
+    there is one, else entry by entry."""
+    consolidated = (
+        _attrs(entries, ".zmetadata").get("metadata") if ".zmetadata" in entries else None
+    )
+    if isinstance(consolidated, dict):
+        for key, value in consolidated.items():
+            if posixpath.basename(key) == ".zattrs" and isinstance(value, dict):
+                yield key, value
+        return
+    for key in entries:
+        if posixpath.basename(key) == ".zattrs":
+            yield key, _attrs(entries, key)
+
+
 def survey_zarr(entries: Mapping[str, bytes]) -> Survey:
     """The structure survey (nwb/structure.py) from the Zarr's `.zattrs` entries: stored
     types, nesting depth and links (hdmf-zarr writes links as `zarr_link` attributes; one
     whose `source` is not this Zarr is an external link)."""
     out = Survey(nwb_version=None)
     count = 0
-    for key in entries:
+    for key, attrs in all_attrs(entries):
         count += 1
         if count > MAX_LINKS:
             out.incomplete = True
             break
-        name = posixpath.basename(key)
         parent = posixpath.dirname(key)
         depth = parent.count("/") + 1 if parent else 0
         out.depth = max(out.depth, depth)
         if depth > MAX_DEPTH:
             out.too_deep = out.too_deep or "/" + parent
             continue
-        if name != ".zattrs" or parent.split("/")[0] == "specifications":
+        if parent.split("/")[0] == "specifications":
             continue
-        attrs = _attrs(entries, key)
         if not parent:
             version = attrs.get("nwb_version")
             out.nwb_version = str(version) if version is not None else None

@@ -243,3 +243,24 @@ def test_the_explorer_readers_on_an_ophys_nwb_zarr(tmp_path: Path) -> None:
     assert len(rois["rois"]) == 3
     traces = explore.series_info(h5, "/processing/ophys/Fluorescence/RoiResponseSeries")
     assert traces["n_channels"] == 3 and traces["n_samples"] == 20
+
+
+def test_nds_validate_checks_local_nwb_zarr_folders(tmp_path: Path) -> None:
+    """`nds validate` on a .nwb.zarr folder, named or found in a folder, as on .nwb files."""
+    import json
+
+    from click.testing import CliRunner
+
+    from neurodatashare.cli.cmd_validate import command
+
+    good = write_zarr_nwb(ecephys(), tmp_path / "data" / "good.nwb.zarr")
+    nwb = nwbfiles.make_nwbfile(identifier="nds-zarr-nosubject", subject=None)
+    write_zarr_nwb(nwb, tmp_path / "data" / "sub" / "bad.nwb.zarr")
+    result = CliRunner().invoke(command, [str(good)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(command, ["--json", str(tmp_path / "data")])
+    findings = json.loads(result.stdout)
+    assert result.exit_code == 1
+    blocking = {(Path(f["file"]).name, f["check"]) for f in findings if f["severity"] == "ERROR"}
+    assert blocking == {("bad.nwb.zarr", "subject_missing")}, findings
+    assert not any("good.nwb.zarr/" in f["file"] or "bad.nwb.zarr/" in f["file"] for f in findings)

@@ -53,7 +53,7 @@ class RemoteZarrEntries(Mapping[str, bytes]):
             self._kept[key] = data
         return data
 
-    def getitems(self, keys: Iterable[str]) -> dict[str, bytes]:
+    def fetch_many(self, keys: Iterable[str]) -> dict[str, bytes]:
         from concurrent.futures import ThreadPoolExecutor
 
         keys = [k for k in keys if k in self.sizes]

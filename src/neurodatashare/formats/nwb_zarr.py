@@ -43,7 +43,11 @@ def process_store(store: Mapping[str, bytes], *, path: str) -> Processed:
     from neurodatashare.nwb.extract import asset_metadata_from_open
     from neurodatashare.nwb.read import NWBReadError
     from neurodatashare.nwb.zarr_read import open_nwb_zarr
-    from neurodatashare.validation.run import read_error_result, validate_open_nwb
+    from neurodatashare.validation.run import (
+        crash_as_warning,
+        read_error_result,
+        validate_open_nwb,
+    )
     from neurodatashare.validation.types import Severity, ValidationResult
 
     metadata: dict[str, Any] | None
@@ -72,34 +76,11 @@ def process_store(store: Mapping[str, bytes], *, path: str) -> Processed:
                 "it again.",
             )
         ]
-    results = [_crash_as_warning(r) for r in results]
+    results = [crash_as_warning(r) for r in results]
     if metadata is not None:
         metadata["encodingFormat"] = NWB_ZARR.media_type
         metadata["nds:format"] = NWB_ZARR.name
     return Processed(metadata, [r.model_dump(mode="json") for r in results], error)
-
-
-_CRASHED = "The inspector check could not run on this object"
-
-
-def _crash_as_warning(result: Any) -> Any:
-    """An inspector check that crashes on a Zarr-backed file (some index zarr arrays
-    as h5py datasets, e.g. with float index arrays) says nothing about the file: it is
-    reported as a WARNING that names the check, so it does not block publishing."""
-    from neurodatashare.validation.types import Severity
-
-    if result.origin != "nwbinspector" or not result.message.startswith(_CRASHED):
-        return result
-    reason = result.message.removeprefix(_CRASHED).lstrip(": ")
-    return result.model_copy(
-        update={
-            "severity": Severity.WARNING,
-            "message": f"The NWB Inspector check {result.check} could not run on this NWB-Zarr "
-            f"file ({reason}); it was skipped.",
-            "how_to_fix": "Nothing to do; to run it, export the file as HDF5 NWB and run "
-            "`nds validate` on that.",
-        }
-    )
 
 
 class NwbZarrFormat:

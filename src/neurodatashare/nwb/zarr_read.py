@@ -53,9 +53,9 @@ def mapping_store_class() -> type:
             return key in self._entries
 
         def getitems(self, keys: Any, *, contexts: Any = None) -> dict[str, Any]:
-            """The chunks of one read; a mapping with `getitems` fetches them at once."""
+            """The chunks of one read; a mapping with `fetch_many` fetches them at once."""
             present = [k for k in keys if k in self._entries]
-            many = getattr(self._entries, "getitems", None)
+            many = getattr(self._entries, "fetch_many", None)
             if many is not None:
                 return dict(many(present))
             return {k: self._entries[k] for k in present}

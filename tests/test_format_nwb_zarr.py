@@ -264,3 +264,40 @@ def test_nds_validate_checks_local_nwb_zarr_folders(tmp_path: Path) -> None:
     blocking = {(Path(f["file"]).name, f["check"]) for f in findings if f["severity"] == "ERROR"}
     assert blocking == {("bad.nwb.zarr", "subject_missing")}, findings
     assert not any("good.nwb.zarr/" in f["file"] or "bad.nwb.zarr/" in f["file"] for f in findings)
+
+
+def test_every_asset_route_answers_an_nwb_zarr_asset_without_500(live: Any, tmp_path: Path) -> None:
+    import re
+
+    from fastapi.routing import APIRoute, iter_route_contexts
+
+    from neurodatashare.app import create_app
+
+    alice = live.user("alice")
+    ds = alice.create_dataset("nwbz-routes")
+    root = write_zarr_nwb(ecephys(), tmp_path / "e.nwb.zarr")
+    asset = alice.add_zarr(ds, "sub-mouse001/e.nwb.zarr", entries(root))
+    alice.wait_for_checks(asset["asset_id"])
+    fill = {"asset_id": asset["asset_id"], "dataset_id": ds, "version": "draft", "index": "0"}
+    fill |= {"subject_id": "mouse001", "cell_id": "c"}
+    paths = ["/units", "/acquisition/ElectricalSeries", "/general/extracellular_ephys/electrodes"]
+    seen = 0
+    for context in iter_route_contexts(create_app(archive=live.archive).routes):
+        route, path = context.original_route, context.path or ""
+        if not isinstance(route, APIRoute) or "{asset_id}" not in path:
+            continue
+        if not (route.methods or set()) & {"GET"}:
+            continue
+        names = re.findall(r"{(\w+)}", path)
+        if any(n not in fill for n in names):
+            continue
+        url = path
+        for n in names:
+            url = url.replace("{" + n + "}", fill[n])
+        for obj in paths:
+            query = {"path": obj, "start": "0", "end": "0.5", "index": "0", "width": "100"}
+            r = alice.get(url, params=query)
+            seen += 1
+            assert r.status_code < 500, (url, obj, r.status_code, r.text[:300])
+    assert seen > 30
+    assert alice.get(f"/asset/{asset['asset_id']}").status_code == 200

@@ -39,9 +39,18 @@ def test_open_an_nwb_zarr_asset(live: Live, tmp_path: Path) -> None:
     alice.add_zarr(ds, "plain.zarr", {".zgroup": b'{"zarr_format": 2}'})
     client = Client(live.url, token=alice.key)
     remote = client.dataset(ds).draft.asset("sub-mouse001/e.nwb.zarr")
+    sent: list[str] = []
+    client.http.event_hooks["request"].append(lambda request: sent.append(request.url.path))
     nwb = remote.open()
+    opening, opened_paths = len(sent), list(sent)
     series = nwb.acquisition["ElectricalSeries"]
+    sent.clear()
     assert np.array_equal(series.data[:], data)
+    print(f"open: {opening} requests for {len(files)} files; the series: {len(sent)}")
+    # opening reads the listing and the consolidated metadata, not every entry (each entry
+    # read is two requests: the files/ redirect and the signed entry URL)
+    assert opening < len(files) / 2, (opening, len(files), opened_paths)
+    assert len(sent) <= 2  # the series' one chunk
     assert np.array_equal(series.data[10:20, 2], data[10:20, 2])
     assert len(nwb.units) == 3 and np.allclose(nwb.units["spike_times"][1], spikes[1])
     # object references (pickled by hdmf-zarr) resolve: electrodes point at their groups

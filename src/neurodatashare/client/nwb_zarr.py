@@ -5,11 +5,14 @@ One listing of the Zarr's files (`GET /api/zarr/{id}/files/`, paged) answers whi
 exist and the groups' members; each entry pynwb reads is one
 `GET /api/zarr/{id}/files/?prefix=<entry>&download=true` (a redirect to its bytes). The
 chunks of one slice are fetched concurrently. Metadata entries (`.zattrs`, `.zarray`,
-`.zgroup`) are kept once read; chunks are not, so memory stays that of what you hold.
+`.zgroup`) are answered from the consolidated metadata (`.zmetadata`, one request) when
+the Zarr has it, as hdmf-zarr writes it, and kept once read otherwise; chunks are not kept,
+so memory stays that of what you hold.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -35,12 +38,31 @@ class RemoteZarrEntries(Mapping[str, bytes]):
             str(e["Key"]): int(e["Size"]) for e in client.paginate(f"zarr/{zarr_id}/files/")
         }
         self._kept: dict[str, bytes] = {}
+        self._metadata: dict[str, Any] | None = None
 
     def __getitem__(self, key: str) -> bytes:
         if key not in self.sizes:
             raise KeyError(key)
         if key in self._kept:
             return self._kept[key]
+        name = key.rsplit("/", 1)[-1]
+        if name in _METADATA and name != ".zmetadata" and ".zmetadata" in self.sizes:
+            # the consolidated metadata (hdmf-zarr writes it) answers every metadata entry
+            consolidated = self._consolidated()
+            if key in consolidated:
+                return json.dumps(consolidated[key]).encode()
+        return self._fetch(key)
+
+    def _consolidated(self) -> dict[str, Any]:
+        if self._metadata is None:
+            try:
+                value = json.loads(self._fetch(".zmetadata")).get("metadata")
+            except (ValueError, AttributeError):
+                value = None
+            self._metadata = value if isinstance(value, dict) else {}
+        return self._metadata
+
+    def _fetch(self, key: str) -> bytes:
         url = self.client.url_for(f"zarr/{self.zarr_id}/files/")
         try:
             r = self.client.http.get(url, params={"prefix": key, "download": "true"})

@@ -211,6 +211,10 @@ def test_an_nwb_zarr_asset_through_the_api(live: Any, tmp_path: Path) -> None:
     spikes = alice.get(f"{api}/spikes", params={"path": "/units", "start": 0, "end": 0.5})
     assert spikes.status_code == 200, spikes.text
     assert len(spikes.json()["units"]) == 3
+    overview = alice.get(f"{api}/overview")
+    assert overview.status_code == 200, overview.text
+    assert overview.json()["subject"]["subject_id"] == "mouse001"
+    assert overview.json()["main"] == "/acquisition/ElectricalSeries"
     missing = alice.get(f"{api}/series", params={"path": "/acquisition/nothing"})
     assert 400 <= missing.status_code < 500, missing.text
     # a Zarr named .nwb.zarr that is not NWB: one CRITICAL finding, the draft is Invalid

@@ -183,4 +183,50 @@ def open_as_h5(entries: Mapping[str, bytes], *, name: str = "file.nwb.zarr") -> 
 
     register()
     store = mapping_store_class()(LindiView(entries), name)
-    return lindi.LindiH5pyFile.from_zarr_store(store, mode="r")
+    h5 = lindi.LindiH5pyFile.from_zarr_store(store, mode="r")
+    h5.__class__ = _file_class()  # lindi builds its own class; the subclass adds no state
+    return h5
+
+
+_FILE_CLASS: type | None = None
+
+
+def _file_class() -> type:
+    """lindi's file, answering a path through a missing group or a dataset as h5py does
+    (KeyError, or `get`'s default) where lindi's asserts."""
+    global _FILE_CLASS
+    if _FILE_CLASS is None:
+        import lindi
+
+        class File(lindi.LindiH5pyFile):
+            def __getitem__(self, name: Any) -> Any:
+                try:
+                    return super().__getitem__(name)
+                except AssertionError:
+                    raise KeyError(name) from None
+
+            def get(
+                self, name: Any, default: Any = None, getclass: bool = False, getlink: bool = False
+            ) -> Any:
+                try:
+                    return super().get(name, default=default, getclass=getclass, getlink=getlink)
+                except AssertionError:
+                    return default
+
+        _FILE_CLASS = File
+        _group_len()
+    return _FILE_CLASS
+
+
+def _group_len() -> None:
+    """lindi's groups (0.4) inherit h5py's `__len__`, which asks an HDF5 id they do not
+    have, so `len(group)` and `group.items()` raise; count the zarr group's members, as
+    h5py counts the HDF5 group's (added once, only where lindi defines none)."""
+    from lindi.LindiH5pyFile.LindiH5pyGroup import LindiH5pyGroup
+
+    if "__len__" not in LindiH5pyGroup.__dict__:
+
+        def __len__(self: Any) -> int:
+            return len(self._zarr_group)
+
+        LindiH5pyGroup.__len__ = __len__

@@ -66,8 +66,7 @@ def _get(h5: h5py.File, path: Any) -> Any:
         return h5["/"]
     try:
         obj = h5.get(p)
-    # lindi (NWB-Zarr) asserts on a path through a dataset where h5py raises KeyError
-    except (KeyError, ValueError, RuntimeError, OSError, AssertionError):
+    except (KeyError, ValueError, RuntimeError, OSError):
         obj = None
     if obj is None:
         obj, missing = links.follow(p)
@@ -177,3 +176,27 @@ def _check_float(name: str, value: Any) -> float:
     if not math.isfinite(x):
         raise BadRequest(f"'{name}' must be a finite number.")
     return x
+
+
+def visit_items(h5: Any, visit: Any) -> Any:
+    """`h5.visititems(visit)`; lindi's files (NWB-Zarr, nwb/zarr_lindi.py) have no HDF5
+    ids to visit, so their objects are walked here group by group, by name, without
+    following soft links (as h5py's visit does not)."""
+    if not isinstance(getattr(h5, "id", None), str):
+        return h5.visititems(visit)
+    stack: list[tuple[str, Any]] = [("", h5)]
+    while stack:
+        prefix, group = stack.pop()
+        children = []
+        for name in sorted(group.keys()):
+            if isinstance(group.get(name, getlink=True), h5py.SoftLink):
+                continue
+            obj = group[name]
+            path = prefix + name
+            found = visit(path, obj)
+            if found is not None:
+                return found
+            if isinstance(obj, h5py.Group):
+                children.append((path + "/", obj))
+        stack.extend(reversed(children))
+    return None

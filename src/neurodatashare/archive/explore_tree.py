@@ -56,7 +56,11 @@ def _blob_of(archive: Archive, *, asset_id: str, user: User | None) -> str:
 
     with archive.db.read() as s:
         asset, _dataset = visible_asset(s, asset_id=asset_id, user=user)
-        return blob_of(asset).id
+        if asset.zarr_id is None:
+            return blob_of(asset).id
+    from neurodatashare.archive.zarr_explore import cache_key
+
+    return cache_key(archive, asset)  # an NWB-Zarr: pages are shared per Zarr checksum
 
 
 def tree_json(

@@ -42,17 +42,25 @@ def opened(archive: Archive, *, asset_id: str, user: User | None) -> Iterator[Op
     files = archive.files
     with archive.db.read() as s:
         asset, dataset = visible_asset(s, asset_id=asset_id, user=user)
-        blob = blob_of(asset)
-        blob_id, key = blob.id, blob.key
-        overview_key = files.cached_overview(blob_id)
-        if overview_key is None:
-            overview_key = s.scalar(
-                select(Derived.storage_key).where(
-                    Derived.blob_id == blob_id,
-                    Derived.kind == OVERVIEW_KIND,
-                    Derived.producer == overview_producer(),
+        is_zarr = asset.zarr_id is not None
+        if not is_zarr:
+            blob = blob_of(asset)
+            blob_id, key = blob.id, blob.key
+            overview_key = files.cached_overview(blob_id)
+            if overview_key is None:
+                overview_key = s.scalar(
+                    select(Derived.storage_key).where(
+                        Derived.blob_id == blob_id,
+                        Derived.kind == OVERVIEW_KIND,
+                        Derived.producer == overview_producer(),
+                    )
                 )
-            )
+    if is_zarr:  # NWB stored as Zarr (archive/zarr_explore.py)
+        from neurodatashare.archive.zarr_explore import opened_zarr
+
+        with opened_zarr(archive, asset) as zentry:
+            yield zentry  # type: ignore[misc]
+        return
     if not is_nwb(asset.path):
         raise BadRequest(f"{asset.path} is not an NWB file, so the explorer cannot show it.")
     try:
@@ -99,7 +107,7 @@ def read(archive: Archive, *, asset_id: str, user: User | None, view: Callable[[
             raise
         except (KeyError, ValueError, TypeError, OSError) as exc:
             log.info("explore read failed on %s", asset_id, exc_info=True)
-            if isinstance(exc, OSError):
+            if isinstance(exc, OSError) and entry.blob_id:
                 archive.files.forget(entry.blob_id)  # reopen next time, in case it was the handle
             raise Unreadable(f"This part of the file cannot be read: {exc}") from None
 

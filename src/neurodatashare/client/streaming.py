@@ -165,6 +165,10 @@ def keyless_url(http: httpx.Client, api_url: str, asset_id: str) -> str:
 def open_asset(asset: Any) -> NWBFile:
     """`RemoteAsset.open()`: the asset's NWBFile, read lazily over HTTP."""
     client = asset.client
+    if getattr(asset, "zarr", None):  # NWB stored as Zarr (client/nwb_zarr.py)
+        from neurodatashare.client.nwb_zarr import open_zarr_asset
+
+        return open_zarr_asset(asset)
     index = fetch_index(client.http, client.api_url, asset.id)
     if index is not None:
         try:

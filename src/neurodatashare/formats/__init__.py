@@ -10,6 +10,7 @@ from neurodatashare.formats.anndata import ANNDATA
 from neurodatashare.formats.base import Artifact, Format, Processed, StoreFormat
 from neurodatashare.formats.neuroml import NEUROML
 from neurodatashare.formats.nwb import NWB_FORMAT
+from neurodatashare.formats.nwb_zarr import NWB_ZARR
 from neurodatashare.formats.ome_zarr import OME_ZARR
 from neurodatashare.formats.plain import PLAIN
 from neurodatashare.formats.swc import SWC
@@ -33,7 +34,7 @@ __all__ = [
 
 _FORMATS: list[Format] = [NWB_FORMAT, ANNDATA, SWC, NEUROML]
 # Formats of Zarr assets (OME-Zarr, NWB-Zarr, ...); a Zarr none claims is a plain Zarr.
-_STORE_FORMATS: list[StoreFormat] = [OME_ZARR]
+_STORE_FORMATS: list[StoreFormat] = [OME_ZARR, NWB_ZARR]
 ZARR_FORMAT_NAME, ZARR_MEDIA_TYPE = "zarr", "application/x-zarr"  # as the dandi client sets
 
 

@@ -28,8 +28,9 @@ def is_zarr_folder(path: Path) -> bool:
 def is_nwb(path: Path) -> bool:
     """HDF5 NWB files (and Zarr folders no other format claims) go to the NWB checks,
     which explain what they cannot check."""
-    if path.is_dir():
-        return store_format_for(path.name) is None
+    if path.is_dir():  # NWB-Zarr too: the NWB checks compare it with the other NWB files
+        fmt = store_format_for(path.name)
+        return fmt is None or fmt.name == "nwb-zarr"
     # a broken `.nwb` is still the NWB checks' to explain
     return path.name.lower().endswith(".nwb") or format_for(path.name, _head(path)).name == "nwb"
 

@@ -471,8 +471,9 @@ def asset_metadata_from_open(nwb: OpenNWB) -> dict[str, Any]:
         "schemaKey": "BareAsset",
         "schemaVersion": DANDI_SCHEMA_VERSION,
         "encodingFormat": NWB_ENCODING_FORMAT,
-        "contentSize": nwb.path.stat().st_size,
     }
+    if nwb.path.is_file():  # an NWB-Zarr's size is its Zarr's, set by the archive
+        meta["contentSize"] = nwb.path.stat().st_size
     if participant := _participant(facts, start):
         meta["wasAttributedTo"] = [participant]
     try:

@@ -132,7 +132,8 @@ def read_facts(h5: h5py.File) -> FileFacts:
     )
 
 
-def _group_type() -> type:
+def _group_type() -> tuple[type, ...]:
     import h5py
+    import zarr
 
-    return h5py.Group
+    return (h5py.Group, zarr.Group)  # zarr: NWB-Zarr files (nwb/zarr_read.py)

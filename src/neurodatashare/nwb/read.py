@@ -80,8 +80,9 @@ def _check_container(path: Path) -> None:
         if (path / ".zgroup").exists() or (path / "zarr.json").exists():
             raise NWBReadError(
                 "zarr_not_supported",
-                "This is a Zarr NWB folder; only HDF5 NWB files can be validated for now.",
-                "Export the data as an HDF5 NWB file (the default in pynwb and NeuroConv).",
+                "This is a Zarr NWB folder (.nwb.zarr); this step reads HDF5 NWB files only.",
+                "Validate it with `nds validate` or upload it as a Zarr (`nds upload`); "
+                "or export the data as an HDF5 NWB file (the default in pynwb and NeuroConv).",
             )
         raise NWBReadError("not_a_file", "This is a folder, not an NWB file.")
     if path.stat().st_size == 0:

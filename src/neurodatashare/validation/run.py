@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import importlib.metadata
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -156,13 +157,56 @@ def _identifier(nwb: OpenNWB) -> str | None:
     return read_text(nwb.h5, "identifier")
 
 
+_CRASHED = "The inspector check could not run on this object"
+
+
+def crash_as_warning(result: ValidationResult) -> ValidationResult:
+    """An inspector check that crashes on a Zarr-backed file (some index zarr arrays
+    as h5py datasets, e.g. with float index arrays) says nothing about the file: it is
+    reported as a WARNING that names the check, so it does not block publishing."""
+    if result.origin != "nwbinspector" or not result.message.startswith(_CRASHED):
+        return result
+    reason = result.message.removeprefix(_CRASHED).lstrip(": ")
+    return result.model_copy(
+        update={
+            "severity": Severity.WARNING,
+            "message": f"The NWB Inspector check {result.check} could not run on this NWB-Zarr "
+            f"file ({reason}); it was skipped.",
+            "how_to_fix": "Nothing to do; to run it, export the file as HDF5 NWB and run "
+            "`nds validate` on that.",
+        }
+    )
+
+
+def _is_zarr_dir(path: Path) -> bool:
+    return path.is_dir() and ((path / ".zgroup").exists() or (path / "zarr.json").exists())
+
+
+@contextmanager
+def _open_any(path: Path) -> Iterator[OpenNWB]:
+    """An HDF5 NWB file, or a local NWB-Zarr folder (nwb/zarr_read.py)."""
+    if not _is_zarr_dir(path):
+        with open_nwb(path) as nwb:
+            yield nwb
+        return
+    from zarr.storage import DirectoryStore
+
+    from neurodatashare.nwb.zarr_read import open_nwb_zarr
+
+    with open_nwb_zarr(DirectoryStore(str(path)), name=path.name) as nwb:
+        yield nwb
+
+
 def _validate(
     path: Path, *, file: str, context_checks: bool
 ) -> tuple[list[ValidationResult], str | None]:
     try:
-        with open_nwb(path) as nwb:
+        with _open_any(path) as nwb:
+            results = validate_open_nwb(nwb, file=file, context_checks=context_checks)
+            if _is_zarr_dir(path):
+                results = [crash_as_warning(r) for r in results]
             return (
-                validate_open_nwb(nwb, file=file, context_checks=context_checks),
+                results,
                 _identifier(nwb),
             )
     except NWBReadError as exc:
@@ -196,13 +240,15 @@ def iter_nwb_paths(paths: Iterable[Path]) -> list[Path]:
     out: list[Path] = []
     for p in paths:
         p = Path(p)
-        if p.is_dir() and not ((p / ".zgroup").exists() or (p / "zarr.json").exists()):
+        if p.is_dir() and not _is_zarr_dir(p):
+            found = [*p.rglob("*.nwb"), *p.rglob("*.nwb.zarr")]  # NWB-Zarr folders too
             out.extend(
                 sorted(
                     f
-                    for f in p.rglob("*.nwb")
-                    if f.is_file()
+                    for f in found
+                    if (f.is_file() or (f.name.endswith(".zarr") and _is_zarr_dir(f)))
                     and not any(part.startswith(".") for part in f.relative_to(p).parts)
+                    and not any(q.name.endswith(".zarr") for q in f.relative_to(p).parents)
                 )
             )
         else:

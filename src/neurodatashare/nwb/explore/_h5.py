@@ -157,7 +157,8 @@ def _attrs(obj: Any, h5: h5py.File) -> dict[str, Any]:
         if name in (".specloc",):
             continue
         try:
-            size = obj.attrs.get_id(name).get_storage_size()
+            get_id = getattr(obj.attrs, "get_id", None)  # lindi's (NWB-Zarr) have none
+            size = get_id(name).get_storage_size() if get_id else 0
             if size > MAX_ATTR_BYTES:
                 out[name] = f"<{size:,} bytes, not shown>"
                 continue
@@ -175,3 +176,27 @@ def _check_float(name: str, value: Any) -> float:
     if not math.isfinite(x):
         raise BadRequest(f"'{name}' must be a finite number.")
     return x
+
+
+def visit_items(h5: Any, visit: Any) -> Any:
+    """`h5.visititems(visit)`; lindi's files (NWB-Zarr, nwb/zarr_lindi.py) have no HDF5
+    ids to visit, so their objects are walked here group by group, by name, without
+    following soft links (as h5py's visit does not)."""
+    if not isinstance(getattr(h5, "id", None), str):
+        return h5.visititems(visit)
+    stack: list[tuple[str, Any]] = [("", h5)]
+    while stack:
+        prefix, group = stack.pop()
+        children = []
+        for name in sorted(group.keys()):
+            if isinstance(group.get(name, getlink=True), h5py.SoftLink):
+                continue
+            obj = group[name]
+            path = prefix + name
+            found = visit(path, obj)
+            if found is not None:
+                return found
+            if isinstance(obj, h5py.Group):
+                children.append((path + "/", obj))
+        stack.extend(reversed(children))
+    return None

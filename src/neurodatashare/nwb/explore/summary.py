@@ -13,7 +13,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from neurodatashare.nwb.explore._h5 import _attr, _clean, _cut, _ndtype, _text
+from neurodatashare.nwb.explore._h5 import _attr, _clean, _cut, _ndtype, _text, visit_items
 from neurodatashare.nwb.explore.tree import _views
 from neurodatashare.nwb.explore.types import _Types
 from neurodatashare.nwb.limits import MAX_SPAN_SERIES
@@ -211,7 +211,7 @@ def file_overview(h5: h5py.File) -> dict[str, Any]:
                 candidates.append((rank, -size, "/" + name))
         return None
 
-    h5.visititems(visit)
+    visit_items(h5, visit)
     candidates.sort()
     counts = {}
     units = h5.get("/units")

@@ -43,8 +43,15 @@ def _dataset_facts(ds: h5py.Dataset) -> dict[str, Any]:
         "chunks": list(ds.chunks) if ds.chunks else None,
         "compression": compression,
         "compression_opts": _clean(ds.compression_opts) if compression else None,
-        "shuffle": bool(ds.shuffle),
+        "shuffle": _shuffle(ds),
     }
+
+
+def _shuffle(ds: Any) -> bool:
+    try:
+        return bool(ds.shuffle)
+    except AttributeError:  # lindi's datasets (NWB-Zarr, nwb/zarr_lindi.py) have no filters
+        return False
 
 
 _EVENT_NAME = re.compile(r"event|lick|reward|ttl|pulse|stim|trigger|press", re.IGNORECASE)

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from neurodatashare.formats import format_for, store_format_for
+from neurodatashare.validation.run import unreadable_result
 from neurodatashare.validation.types import Severity, ValidationResult
 
 ZARR_SUFFIXES = (".zarr", ".ngff")
@@ -91,11 +92,8 @@ def check_local(path: Path) -> list[ValidationResult]:
     results = [ValidationResult.model_validate({**r, "file": key}) for r in done.results]
     if done.metadata is None and not any(r.severity >= Severity.ERROR for r in results):
         results.append(
-            ValidationResult(
-                severity=Severity.CRITICAL,
-                origin="file",
-                check="unreadable",
-                message=f"The file could not be read: {done.error or 'no reason given'}.",
+            unreadable_result(
+                f"The file could not be read: {done.error or 'no reason given'}.",
                 how_to_fix="Check that the file is complete and of the format its name says.",
                 file=key,
             )

@@ -55,8 +55,11 @@ def analyse(path: Path) -> Processed:
     (HDF5) at all has no metadata."""
     from neurodatashare.nwb.extract import asset_metadata_from_open
     from neurodatashare.nwb.read import NWBReadError, open_nwb
-    from neurodatashare.validation.run import read_error_result, validate_open_nwb
-    from neurodatashare.validation.types import Severity, ValidationResult
+    from neurodatashare.validation.run import (
+        read_error_result,
+        unreadable_result,
+        validate_open_nwb,
+    )
 
     try:
         with open_nwb(path) as nwb:
@@ -74,11 +77,8 @@ def analyse(path: Path) -> Processed:
         error = f"The archive could not read this file ({type(exc).__name__})."
         metadata = None
         results = [
-            ValidationResult(
-                severity=Severity.CRITICAL,
-                origin="file",
-                check="unreadable",
-                message=error,
+            unreadable_result(
+                error,
                 how_to_fix="Open the file with pynwb to find the problem, or export it again.",
             )
         ]

@@ -46,9 +46,9 @@ def process_store(store: Mapping[str, bytes], *, path: str) -> Processed:
     from neurodatashare.validation.run import (
         crash_as_warning,
         read_error_result,
+        unreadable_result,
         validate_open_nwb,
     )
-    from neurodatashare.validation.types import Severity, ValidationResult
 
     metadata: dict[str, Any] | None
     try:
@@ -67,11 +67,8 @@ def process_store(store: Mapping[str, bytes], *, path: str) -> Processed:
         error = f"The archive could not read this NWB-Zarr ({type(exc).__name__})."
         metadata = None
         results = [
-            ValidationResult(
-                severity=Severity.CRITICAL,
-                origin="file",
-                check="unreadable",
-                message=error,
+            unreadable_result(
+                error,
                 how_to_fix="Open it with hdmf-zarr's NWBZarrIO to find the problem, or write "
                 "it again.",
             )

@@ -121,6 +121,20 @@ def read_error_result(exc: NWBReadError, *, file: str | None = None) -> Validati
     )
 
 
+def unreadable_result(
+    message: str, *, how_to_fix: str, file: str | None = None
+) -> ValidationResult:
+    """The one CRITICAL finding for a file the archive could not read at all."""
+    return ValidationResult(
+        severity=Severity.CRITICAL,
+        origin="file",
+        check="unreadable",
+        message=message,
+        how_to_fix=how_to_fix,
+        file=file,
+    )
+
+
 def validate_open_nwb(
     nwb: OpenNWB, *, file: str | None = None, context_checks: bool = False
 ) -> list[ValidationResult]:

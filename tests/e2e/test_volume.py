@@ -26,7 +26,7 @@ from neurodatashare.testing.volumes import (
     write_volume,
 )
 
-from .conftest import CANVAS_RANGE, Page
+from .conftest import CANVAS_RANGE, DemoServer, Page
 
 pytestmark = pytest.mark.slow
 
@@ -165,4 +165,39 @@ def test_a_137_gb_sparse_volume_opens_with_a_screenful_of_reads(
     picture = page.js(CANVAS_RANGE, ".volume-canvas")
     assert picture["hi"] > 0  # the bright cube at the centre
     assert elapsed < 30
+    page.assert_no_errors()
+
+
+@pytest.fixture(scope="module")
+def stored_volume(demo: DemoServer, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An OME-Zarr written by ome-zarr-py, uploaded as a Zarr asset through DANDI's Zarr API."""
+    from pathlib import Path
+
+    from neurodatashare.testing.factories import Caller
+
+    root = tmp_path_factory.mktemp("stored") / "brain.ome.zarr"
+    shape = (2, 8, 300, 400)
+    write_volume(root, shape=shape, axes="czyx", levels=2, data=blobs(shape, "czyx"))
+    files = {
+        p.relative_to(root).as_posix(): p.read_bytes() for p in Path(root).rglob("*") if p.is_file()
+    }
+    caller = Caller(demo.url, demo.key)
+    try:
+        ds = caller.create_dataset("ome-zarr e2e")
+        asset = caller.add_zarr(ds, "sub-v/sub-v_sample-brain.ome.zarr", files)
+        caller.wait_for_checks(asset["asset_id"])
+    finally:
+        caller.close()
+    return str(asset["asset_id"])
+
+
+def test_a_stored_volume_draws_on_its_asset_page(
+    demo: DemoServer, page: Page, stored_volume: str
+) -> None:
+    page.goto(f"{demo.url}/asset/{stored_volume}")
+    page.wait(TILES_DRAWN)
+    drawn = page.page.evaluate(COLOURS, 'section[data-view="volume"] canvas')
+    assert drawn["r"] > 0 or drawn["g"] > 0  # channel colours of real data, not a blank canvas
+    card = page.page.locator("table.summary").inner_text()
+    assert "300" in card and "400" in card  # the summary card gives the volume's shape
     page.assert_no_errors()

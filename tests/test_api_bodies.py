@@ -24,6 +24,8 @@ NOT_JSON = {
     ("POST", "/api/uploads/{upload_id}/storage-complete/"): "S3's completion XML",
     ("POST", "/api/uploads/{upload_id}/validate/"): "no body",
     ("POST", "/api/dandisets/{dataset_id}/versions/draft/publish/"): "no body",
+    ("POST", "/api/zarr/{zarr_id}/finalize/"): "no body",
+    ("PUT", "/api/zarr/{zarr_id}/upload/"): "the raw bytes of one Zarr file (a signed URL)",
 }
 
 
@@ -126,7 +128,11 @@ def test_missing_and_wrong_fields(live: Live) -> None:
         "needs a 'metadata' field",
     )
     assets = f"/api/dandisets/{ds}/versions/draft/assets/"
-    _bad(alice.post(assets, json={"metadata": {"path": "a.txt"}}), "needs a 'blob_id' field")
+    _bad(
+        alice.post(assets, json={"metadata": {"path": "a.txt"}}),
+        "exactly one of blob_id",
+        "zarr_id",
+    )
     _bad(alice.post("/api/blobs/digest/", json={"algorithm": "md5", "value": "x"}), "algorithm")
     # a wrong key is still a 401 before the body is looked at
     r = live.anonymous().post(init, json={}, headers={"Authorization": "token wrong"})

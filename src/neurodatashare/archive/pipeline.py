@@ -38,8 +38,8 @@ from neurodatashare.archive.derived import (
     store_derived,
     up_to_date,
 )
-from neurodatashare.archive.version_status import refresh_draft
-from neurodatashare.db.models import Asset, Blob, Job, Version, VersionAsset, utcnow
+from neurodatashare.archive.version_status import refresh_drafts_holding
+from neurodatashare.db.models import Asset, Blob, Job, utcnow
 from neurodatashare.formats import Artifact, Format
 from neurodatashare.jobs import enqueue
 
@@ -197,15 +197,7 @@ def _process(archive: Archive, blob: Blob, reader: BinaryIO, fmt: Format, path: 
             payload=done.results,
             max_severity=worst,
         )
-        drafts = s.scalars(
-            select(Version)
-            .join(VersionAsset, VersionAsset.version_id == Version.id)
-            .join(Asset, Asset.id == VersionAsset.asset_id)
-            .where(Asset.blob_id == blob.id, Version.version == "draft")
-            .distinct()
-        ).all()
-        for draft in drafts:
-            refresh_draft(s, draft)
+        refresh_drafts_holding(s, Asset.blob_id == blob.id)
 
 
 def _build(archive: Archive, blob: Blob, reader: BinaryIO, artifact: Artifact) -> None:

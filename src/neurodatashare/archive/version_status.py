@@ -180,6 +180,19 @@ def refresh_status(s: Session, version: Version) -> None:
         version.status = "Valid"
 
 
+def refresh_drafts_holding(s: Session, content: Any) -> None:
+    """Refresh every draft with an asset matching `content` (e.g. `Asset.blob_id == id`)."""
+    drafts = s.scalars(
+        select(Version)
+        .join(VersionAsset, VersionAsset.version_id == Version.id)
+        .join(Asset, Asset.id == VersionAsset.asset_id)
+        .where(content, Version.version == "draft")
+        .distinct()
+    ).all()
+    for draft in drafts:
+        refresh_draft(s, draft)
+
+
 def refresh_draft(s: Session, draft: Version) -> None:
     """Recompute the draft's status now (one count query) and queue its summary, once per
     batch of changes (see SUMMARIZE_PRIORITY)."""

@@ -45,14 +45,12 @@ from neurodatashare.archive.access import (
 )
 from neurodatashare.archive.context import Archive
 from neurodatashare.archive.paths import validate_entry_path, validate_path
-from neurodatashare.archive.version_status import refresh_draft
+from neurodatashare.archive.version_status import refresh_drafts_holding
 from neurodatashare.archive.zarr_results import checksum_of as checksum_of
 from neurodatashare.db.models import (
     Asset,
     Dataset,
     User,
-    Version,
-    VersionAsset,
     Zarr,
     ZarrEntry,
     utcnow,
@@ -125,15 +123,7 @@ def mark_pending(z: Zarr) -> None:
 
 def refresh_drafts(s: Session, z: Zarr) -> None:
     """Every draft holding the Zarr gets its status recomputed (and its summary queued)."""
-    drafts = s.scalars(
-        select(Version)
-        .join(VersionAsset, VersionAsset.version_id == Version.id)
-        .join(Asset, Asset.id == VersionAsset.asset_id)
-        .where(Asset.zarr_id == z.id, Version.version == "draft")
-        .distinct()
-    ).all()
-    for draft in drafts:
-        refresh_draft(s, draft)
+    refresh_drafts_holding(s, Asset.zarr_id == z.id)
 
 
 def _writable(z: Zarr) -> None:

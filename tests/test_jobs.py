@@ -139,3 +139,44 @@ def test_enqueue_of_a_queued_job_keeps_it_due_no_later(live: Live) -> None:
     job = claim(db, worker="w", kinds=["t.echo"])
     assert job is not None and job.key == "a"
     finish(db, job.id)  # a running job left behind would hold up the next test's reset
+
+
+ENQUEUE_ELSEWHERE = """
+import sys
+from neurodatashare.db import Database
+from neurodatashare.jobs import enqueue
+db = Database(sys.argv[1])
+with db.write() as s:
+    enqueue(s, kind="t.wake", key=sys.argv[2])
+db.dispose()
+"""
+
+
+def test_a_job_queued_by_another_process_wakes_the_worker(live: Live) -> None:
+    """PostgreSQL: LISTEN/NOTIFY wakes an idle worker at once (it would poll only every
+    two minutes here); SQLite: the worker's polling finds it."""
+    import subprocess
+    import sys
+    import time
+
+    from neurodatashare.db import Database
+    from neurodatashare.jobs import queue
+
+    postgres = live.backend == "postgresql"
+    ran = threading.Event()
+    db = Database(live.archive.db.url)
+    worker = Worker(db, {"t.wake": lambda _p: ran.set()}, poll_seconds=120 if postgres else 0.5)
+    worker.start()
+    try:
+        time.sleep(0.5)  # let the listener connect and the first poll pass
+        queue.wakeup.clear()
+        subprocess.run(
+            [sys.executable, "-c", ENQUEUE_ELSEWHERE, live.archive.db.url, "elsewhere"],
+            check=True,
+            timeout=60,
+        )
+        assert ran.wait(20), "the worker did not run the job another process queued"
+    finally:
+        worker.stop()
+        db.dispose()
+    assert [(j.kind, j.state) for j in _jobs(live) if j.kind == "t.wake"] == [("t.wake", "done")]

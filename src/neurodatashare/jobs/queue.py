@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from neurodatashare.db import Database
 from neurodatashare.db.models import Job, utcnow
+from neurodatashare.jobs.notify import notify
 
 ACTIVE = text("state IN ('queued', 'running')")
 LEASE = timedelta(minutes=10)
@@ -87,6 +88,7 @@ def enqueue(
             active.run_after = min(active.run_after, due)
             active.priority = min(active.priority, priority)
         break
+    notify(s)
     wakeup.set()
 
 

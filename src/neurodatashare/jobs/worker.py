@@ -12,6 +12,7 @@ from typing import Any
 
 from neurodatashare.db import Database
 from neurodatashare.jobs import queue
+from neurodatashare.jobs.notify import Listener
 
 log = logging.getLogger("neurodatashare.jobs")
 Handler = Callable[[dict[str, Any]], None]
@@ -35,6 +36,7 @@ class Worker:
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._listener: Listener | None = None
 
     def run_one(self) -> bool:
         """Claim and run one job; False when none was ready."""
@@ -70,6 +72,9 @@ class Worker:
             queue.wakeup.clear()
 
     def start(self) -> None:
+        if self.threads and not self.db.is_sqlite:
+            self._listener = Listener(self.db, queue.wakeup)  # jobs queued by other processes
+            self._listener.start()
         for i in range(self.threads):
             t = threading.Thread(target=self._loop, name=f"nds-worker-{i}", daemon=True)
             t.start()
@@ -81,3 +86,6 @@ class Worker:
         for t in self._threads:
             t.join(timeout)
         self._threads.clear()
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener = None

@@ -219,7 +219,12 @@ VARIANTS: dict[str, list[dict[str, Fill]]] = {
         {"ordering": lambda _t, _r, _w: "-size", "embargoed": lambda _t, _r, _w: "true"},
         {"ordering": lambda _t, _r, _w: "name", "embargoed": lambda _t, _r, _w: "true"},
     ],
-    "/": [{"q": lambda t, _r, _w: t.name}, {"q": lambda t, _r, _w: t.ds}],
+    # the search page (the home page redirects words there); hidden data must not count
+    "/search": [
+        {"q": lambda t, _r, _w: t.name},
+        {"q": lambda t, _r, _w: t.ds},
+        {"access": lambda t, _r, _w: LEVEL[t.state]},
+    ],
     "/api/dandisets/{dataset_id}/versions/{version}/assets/": [
         {"metadata": lambda _t, _r, _w: "true"},
         {"glob": lambda _t, _r, _w: "sub-*"},

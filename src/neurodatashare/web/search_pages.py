@@ -184,7 +184,6 @@ def _pages(body: dict[str, Any], pairs: list[tuple[str, str]]) -> dict[str, Any]
 
 
 @router.get("/search", response_class=HTMLResponse)
-@router.get("/search/", response_class=HTMLResponse)
 def search_page(request: Request, viewer: ViewerDep) -> HTMLResponse:
     """Datasets and their files matching words and filters, with facet counts."""
     pairs = _state(request)

@@ -74,9 +74,35 @@ def highlighted(text: Any) -> Markup:
 templates.env.filters["highlighted"] = highlighted
 
 
+#: The kinds of file a cell can have (`linked`: cells with files of every ticked kind).
+LINKED: tuple[tuple[str, str], ...] = (
+    ("icephys", "a patch-clamp recording"),
+    ("morphology", "a reconstruction"),
+    ("transcriptomics", "a transcriptome"),
+    ("model", "a model"),
+)
+
+
 def _state(request: Request) -> list[tuple[str, str]]:
-    """The query string's pairs without empty values (an empty range box is no range)."""
-    return [(k, v) for k, v in request.query_params.multi_items() if v.strip() != ""]
+    """The query string's pairs without empty values (an empty range box is no range).
+
+    `linked=morphology,transcriptomics` (the API's form) and one `linked` per ticked box
+    (the form's) are the same: each kind becomes a pair of its own.
+    """
+    pairs = []
+    for key, value in request.query_params.multi_items():
+        if key == "linked":
+            pairs += [(key, part.strip()) for part in value.split(",") if part.strip()]
+        elif value.strip() != "":
+            pairs.append((key, value))
+    return pairs
+
+
+def _service_query(pairs: list[tuple[str, str]]) -> QueryParams:
+    """What the service reads: the kinds of `linked` joined by commas, as the API has them."""
+    linked = [v for k, v in pairs if k == "linked"]
+    rest = [(k, v) for k, v in pairs if k != "linked"]
+    return QueryParams(rest + ([("linked", ",".join(linked))] if linked else []))
 
 
 def _url(pairs: list[tuple[str, str]], **change: Any) -> str:
@@ -159,7 +185,8 @@ def _chips(pairs: list[tuple[str, str]], body: dict[str, Any] | None) -> list[di
             sign = "≥" if end == "min" else "≤"
             chips.append({"label": f"{heading} {sign} {value}", "url": _without(pairs, key, value)})
         elif key == "linked":
-            chips.append({"label": f"Linked cells: {value}", "url": _without(pairs, key, value)})
+            kind = dict(LINKED).get(value, value)
+            chips.append({"label": f"Cells with {kind}", "url": _without(pairs, key, value)})
     return chips
 
 
@@ -202,12 +229,16 @@ def search_page(request: Request, viewer: ViewerDep) -> HTMLResponse:
         ],
         "orderings": [o for o in ORDERINGS if o[0] != "relevance" or values.get("q")],
         "ordering": values.get("ordering", ""),
-        "hidden": [(k, v) for k, v in pairs if k in ("page_size", "linked")],
+        "hidden": [(k, v) for k, v in pairs if k == "page_size"],
+        "linked": [
+            {"value": value, "label": label, "checked": ("linked", value) in pairs}
+            for value, label in LINKED
+        ],
         "clear_url": _url([(k, v) for k, v in pairs if k == "q"]),
         "search_form": "search-form",
     }
     try:
-        params = search_service.SearchParams.from_query(QueryParams(pairs))
+        params = search_service.SearchParams.from_query(_service_query(pairs))
         body = search_service.search(_archive(request), user=viewer, params=params)
     except NDSError as exc:
         return render(

@@ -161,6 +161,13 @@ def test_results_facets_highlights_files_and_url_state(live: Live, nwb: dict[str
     assert r.status_code == 200 and set(hits(r.text)) == {place, imaging}
     assert checked(r.text, "species", "Mus musculus")
 
+    # linked kinds: the API's comma form ticks one box per kind
+    r = search(None, live, linked="morphology,transcriptomics")
+    assert r.status_code == 200, r.text
+    assert checked(r.text, "linked", "morphology") and checked(r.text, "linked", "transcriptomics")
+    assert not checked(r.text, "linked", "icephys")
+    assert hits(r.text) == []  # no cell here has both
+
     # nothing found: say so and suggest removing filters
     r = search(None, live, q="zebrafish", species="Mus musculus")
     assert r.status_code == 200 and hits(r.text) == []

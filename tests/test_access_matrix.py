@@ -224,6 +224,18 @@ VARIANTS: dict[str, list[dict[str, Fill]]] = {
         {"q": lambda t, _r, _w: t.name},
         {"q": lambda t, _r, _w: t.ds},
         {"access": lambda t, _r, _w: LEVEL[t.state]},
+        {"q": lambda _t, _r, _w: "ephys mouse", "species": lambda _t, _r, _w: "Mus musculus"},
+    ],
+    "/api/search/": [
+        {"q": lambda t, _r, _w: t.name},
+        {"q": lambda t, _r, _w: t.ds},
+        {"q": lambda _t, _r, _w: "ephys mouse"},  # words of every target's files
+        {"species": lambda _t, _r, _w: "Mus musculus"},
+        {"format": lambda _t, _r, _w: "nwb", "ordering": lambda _t, _r, _w: "name"},
+        {"access": lambda _t, _r, _w: "private"},
+        {"access": lambda _t, _r, _w: "embargoed"},
+        {"electrodes_min": lambda _t, _r, _w: "1"},
+        {"q": lambda t, _r, _w: t.name, "format": lambda _t, _r, _w: "zarr"},
     ],
     "/api/dandisets/{dataset_id}/versions/{version}/assets/": [
         {"metadata": lambda _t, _r, _w: "true"},

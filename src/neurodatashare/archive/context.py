@@ -21,9 +21,13 @@ class Archive:
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Archive:
         settings.ensure_home()
+        from neurodatashare.archive import search_index
+
         db = Database(settings.resolved_database_url)
+        search_index.install(db)
         if migrate:
             db.migrate()
+            search_index.index_missing(db)
         return cls(settings=settings, db=db, store=get_blob_store(settings))
 
     @property

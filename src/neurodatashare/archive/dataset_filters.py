@@ -1,4 +1,5 @@
-"""The SQL behind DANDI's dataset list filters: ordering, `empty`, and `search`.
+"""The SQL behind DANDI's dataset list filters: ordering, `empty`, and `search` (which
+asks the search index, as GET /api/search/ does).
 
 As in the DANDI Archive, `name`, `modified` and `size` order by the dataset's *most
 recent* version (the latest published one, else the draft), and `empty` asks whether
@@ -7,10 +8,9 @@ that version has files.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Text, and_, cast, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 
 from neurodatashare.db.models import Asset, Blob, Dataset, Version, VersionAsset
 from neurodatashare.errors import BadRequest
@@ -73,27 +73,19 @@ def has_files_clause() -> ColumnElement[bool]:
     )
 
 
-def _word_clause(word: str) -> ColumnElement[bool]:
-    """One search word in a version's name or anywhere in its metadata."""
-    text = func.lower(cast(Version.meta, Text))
-    options = [
-        func.lower(Version.name).contains(word, autoescape=True),
-        text.contains(word, autoescape=True),
-    ]
-    escaped = json.dumps(word)[1:-1]  # how SQLite's JSON text stores non-ASCII letters
-    if escaped != word:
-        options.append(text.contains(escaped, autoescape=True))
-    return or_(*options)
+def filter_search(query: Select[Any], search: str, *, dialect: str) -> Select[Any]:
+    """Datasets whose metadata or files hold every word of `search` (the search index,
+    archive/search_text.py: stemmed, each word a prefix), or the dataset whose number
+    `search` is."""
+    from neurodatashare.archive.search_documents import words_of
+    from neurodatashare.archive.search_text import dataset_ids_matching
 
-
-def filter_search(query: Select[Any], search: str) -> Select[Any]:
-    """Datasets one of whose versions holds every word of `search`, or the dataset whose
-    number `search` is."""
-    words = search.lower().split()
+    words = words_of(search)[:32]
     if not words:
         return query
-    matching = select(Version.dataset_id).where(and_(*(_word_clause(w) for w in words)))
-    conditions: list[ColumnElement[bool]] = [Dataset.id.in_(matching)]
+    conditions: list[ColumnElement[bool]] = [
+        Dataset.id.in_(dataset_ids_matching(words, dialect=dialect))
+    ]
     stripped = search.strip()
     if stripped.isdigit() and len(stripped) <= 6:
         conditions.append(Dataset.id == int(stripped))

@@ -205,7 +205,9 @@ def list_datasets(
     if not empty:
         query = query.where(has_files_clause())
     if search and search.replace("\x00", "").strip():
-        query = filter_search(query, search.replace("\x00", ""))
+        query = filter_search(
+            query, search.replace("\x00", ""), dialect=archive.db.engine.dialect.name
+        )
     with archive.db.read() as s:
         total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = s.scalars(query.order_by(*order).offset(offset).limit(limit)).all()

@@ -6,15 +6,17 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from neurodatashare.archive.context import Archive
 from neurodatashare.db.models import Asset, Blob, Derived
 from neurodatashare.formats import Format, format_for, formats
 from neurodatashare.formats.nwb import INDEX_KIND, OVERVIEW_KIND
+
+if TYPE_CHECKING:
+    from neurodatashare.archive.context import Archive
 
 log = logging.getLogger("neurodatashare.processing")
 

@@ -27,13 +27,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from neurodatashare.archive import derived, zarr_results
 from neurodatashare.archive.access import load_dataset
 from neurodatashare.archive.context import Archive
+from neurodatashare.archive.merged_meta import merged_metadata
 from neurodatashare.archive.versions import load_version
-from neurodatashare.db.models import Asset, Derived, User, Version, VersionAsset
+from neurodatashare.db.models import Asset, User, Version, VersionAsset
 from neurodatashare.errors import NDSError, NotFound
-from neurodatashare.formats import format_for
 
 MAPPING_TABLES = ("links.tsv", "links.csv")
 MAX_TABLE_BYTES = 4 * 2**20  # a mapping table is a few thousand rows at most
@@ -152,21 +151,6 @@ def _read_table(archive: Archive, asset: Asset) -> dict[str, list[dict[str, str]
     return rows
 
 
-def _extracted(s: Session, blob_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """The extracted metadata of many blobs in a few queries (derived.extracted_metadata
-    for one)."""
-    out: dict[str, dict[str, Any]] = {}
-    unique = sorted(set(blob_ids))
-    for start in range(0, len(unique), 500):
-        rows = s.execute(
-            select(Derived.blob_id, Derived.payload).where(
-                Derived.kind == "metadata", Derived.blob_id.in_(unique[start : start + 500])
-            )
-        )
-        out.update((b, dict(p)) for b, p in rows if isinstance(p, dict))
-    return out
-
-
 def version_links(s: Session, archive: Archive, *, version: Version) -> list[Linked]:
     """Every asset of the version with its subjects and cells, in path order."""
     assets = list(
@@ -182,17 +166,8 @@ def version_links(s: Session, archive: Archive, *, version: Version) -> list[Lin
         if asset.path.lower() in MAPPING_TABLES:
             table = _read_table(archive, asset)
             break
-    extracted = _extracted(s, [a.blob_id for a in assets if a.blob_id])
     linked = []
-    for asset in assets:
-        if asset.blob is None:  # a Zarr asset: its format's extracted metadata
-            own = zarr_results.extracted_metadata(s, zarr=asset.zarr, path=asset.path)
-            fmt = str(own.get("nds:format") or zarr_results.format_name(asset.path))
-        else:
-            checked = derived.checked_format(asset.path)
-            own = extracted.get(asset.blob.id, {}) if checked else {}
-            fmt = str(own.get("nds:format") or format_for(asset.path).name)
-        meta = {**own, **(asset.meta or {})}
+    for asset, (fmt, meta) in zip(assets, merged_metadata(s, assets), strict=True):
         item = Linked(
             asset_id=asset.id,
             path=asset.path,

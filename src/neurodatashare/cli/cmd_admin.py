@@ -172,3 +172,17 @@ def migrate() -> None:
     with _archive():  # opening the archive applies the migrations
         pass
     click.echo("Database is up to date.")
+
+
+@command.command("reindex-search")
+@friendly_errors
+def reindex_search() -> None:
+    """Rebuild the search index from the archive's own tables (after a bulk import)."""
+    from neurodatashare.archive.search_index import rebuild
+
+    with _archive() as archive:
+        done = rebuild(archive.db)
+    click.echo(
+        f"Indexed {done['datasets']:,} datasets and {done['assets']:,} files "
+        f"in {done['seconds']:.1f} s."
+    )

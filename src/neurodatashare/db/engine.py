@@ -55,6 +55,11 @@ class Database:
         )
 
     @property
+    def write_sessions(self) -> sessionmaker[Session]:
+        """The factory of write sessions, for hooks that must run on every write."""
+        return self._write
+
+    @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 

@@ -330,3 +330,74 @@ class Derived(Base):
     storage_key: Mapped[str | None] = mapped_column(String(255))
     error: Mapped[str | None] = mapped_column(Text)
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --------------------------------------------------------------------------- search
+# The search index (archive/search_index.py keeps it in step, in the same transaction as
+# the data). Full text lives beside these tables and is not modelled here: on SQLite two
+# FTS5 tables over `search_datasets` and `search_assets`, on PostgreSQL a generated
+# `tsv` column on each with a GIN index (migration 0006; SEARCH_TEXT_OBJECTS names them).
+COUNT_COLUMNS = ("units", "electrodes", "rois", "cells", "genes")
+
+
+class SearchDataset(Base):
+    """A dataset's draft as search sees it: its words, and its files' counts' ranges."""
+
+    __tablename__ = "search_datasets"
+
+    dataset_id: Mapped[int] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")  # other metadata and the files' words
+    asset_count: Mapped[int] = mapped_column(Integer, default=0)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    modified: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The smallest and largest count among the dataset's files that have one.
+    units_lo: Mapped[int | None] = mapped_column(Integer)
+    units_hi: Mapped[int | None] = mapped_column(Integer)
+    electrodes_lo: Mapped[int | None] = mapped_column(Integer)
+    electrodes_hi: Mapped[int | None] = mapped_column(Integer)
+    rois_lo: Mapped[int | None] = mapped_column(Integer)
+    rois_hi: Mapped[int | None] = mapped_column(Integer)
+    cells_lo: Mapped[int | None] = mapped_column(Integer)
+    cells_hi: Mapped[int | None] = mapped_column(Integer)
+    genes_lo: Mapped[int | None] = mapped_column(Integer)
+    genes_hi: Mapped[int | None] = mapped_column(Integer)
+
+
+class SearchTerm(Base):
+    """One facet value a dataset has (from its metadata or any of its files)."""
+
+    __tablename__ = "search_terms"
+    __table_args__ = (Index("ix_search_terms_value", "facet", "key", "dataset_id"),)
+
+    dataset_id: Mapped[int] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True
+    )
+    facet: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)  # lower case
+    label: Mapped[str] = mapped_column(String(255))
+
+
+class SearchAsset(Base):
+    """One file of a dataset's draft as search sees it."""
+
+    __tablename__ = "search_assets"
+    __table_args__ = (UniqueConstraint("dataset_id", "asset_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    asset_id: Mapped[str] = mapped_column(String(36))
+    scope: Mapped[str] = mapped_column(String(16))  # "d<dataset id>": a word for FTS5 to AND
+    path: Mapped[str] = mapped_column(String(512))
+    format: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    facets: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    text: Mapped[str] = mapped_column(Text, default="")
+    units: Mapped[int | None] = mapped_column(Integer)
+    electrodes: Mapped[int | None] = mapped_column(Integer)
+    rois: Mapped[int | None] = mapped_column(Integer)
+    cells: Mapped[int | None] = mapped_column(Integer)
+    genes: Mapped[int | None] = mapped_column(Integer)

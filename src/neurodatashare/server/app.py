@@ -27,6 +27,7 @@ from neurodatashare.server.routes import (
     explore,
     expression,
     info,
+    search,
     subjects,
     uploads,
     validation,
@@ -86,7 +87,18 @@ def create_api(settings: Settings | None = None, *, archive: Archive | None = No
         allow_headers=["*"],
         expose_headers=["ETag", "Content-Range", "Location"],
     )
-    for module in (info, dandisets, versions, assets, uploads, zarr, validation, explore, subjects):
+    for module in (
+        info,
+        dandisets,
+        versions,
+        assets,
+        uploads,
+        zarr,
+        validation,
+        explore,
+        subjects,
+        search,
+    ):
         app.include_router(module.router)
     app.include_router(morphology_routes.router)
     app.include_router(expression.router)  # the AnnData views (server/routes/expression.py)

@@ -14,7 +14,6 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup, escape
-from starlette.datastructures import QueryParams
 
 from neurodatashare.archive import search as search_service
 from neurodatashare.errors import NDSError
@@ -98,11 +97,11 @@ def _state(request: Request) -> list[tuple[str, str]]:
     return pairs
 
 
-def _service_query(pairs: list[tuple[str, str]]) -> QueryParams:
+def _service_query(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """What the service reads: the kinds of `linked` joined by commas, as the API has them."""
     linked = [v for k, v in pairs if k == "linked"]
     rest = [(k, v) for k, v in pairs if k != "linked"]
-    return QueryParams(rest + ([("linked", ",".join(linked))] if linked else []))
+    return rest + ([("linked", ",".join(linked))] if linked else [])
 
 
 def _url(pairs: list[tuple[str, str]], **change: Any) -> str:
@@ -133,8 +132,8 @@ def _facet_groups(body: dict[str, Any], pairs: list[tuple[str, str]]) -> list[di
         for item in facets.get(key) or []:
             value = str(item.get("value", ""))
             label = str(item.get("label") or value)
-            if key == "licence":
-                label = licence_name(value)["short"]
+            if key == "licence":  # the label is the licence as written: spdx:CC-BY-4.0
+                label = licence_name(label)["short"]
             values.append(
                 {
                     "value": value,
@@ -178,7 +177,7 @@ def _chips(pairs: list[tuple[str, str]], body: dict[str, Any] | None) -> list[di
         if key in headings:
             shown = names.get((key, value.casefold()), value)
             if key == "licence":
-                shown = licence_name(value)["short"]
+                shown = licence_name(shown)["short"]
             chips.append({"label": f"{headings[key]}: {shown}", "url": _without(pairs, key, value)})
         elif key in bounds:
             heading, end = bounds[key]

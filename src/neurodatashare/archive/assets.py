@@ -22,6 +22,7 @@ from neurodatashare.archive.access import (
 from neurodatashare.archive.context import Archive
 from neurodatashare.archive.paths import MAX_PATH as MAX_PATH
 from neurodatashare.archive.paths import validate_path as validate_path
+from neurodatashare.archive.search_index import mark_version_asset
 from neurodatashare.archive.versions import load_version, touch_draft
 from neurodatashare.db.models import (
     Asset,
@@ -437,6 +438,7 @@ def _attachable_zarr(s: Session, *, version: Version, zarr_id: str) -> Zarr:
 
 
 def _unlink(s: Session, *, version: Version, asset_id: str) -> None:
+    mark_version_asset(s, version_id=version.id, asset_id=asset_id)  # a bulk delete: no events
     s.execute(
         delete(VersionAsset).where(
             VersionAsset.version_id == version.id, VersionAsset.asset_id == asset_id

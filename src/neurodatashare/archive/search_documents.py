@@ -221,7 +221,9 @@ def asset_document(meta: dict[str, Any], *, path: str, fmt: str) -> AssetDocumen
     add("approach", _names(meta.get("approach")))
     devices = [d for d in summary.get("devices") or [] if isinstance(d, dict)]
     device_text = " ".join(
-        str(d.get(k) or "") for d in devices for k in ("name", "description", "manufacturer")
+        str(d.get(k) or "")
+        for d in devices
+        for k in ("name", "description", "manufacturer", "model")
     )
     techniques = _names(meta.get("measurementTechnique"))
     techniques += [label for word, label in DEVICE_TECHNIQUES if word in device_text.lower()]

@@ -25,7 +25,7 @@ from neurodatashare.nwb.facts import FileFacts, clean_text, parse_datetime, read
 from neurodatashare.nwb.read import OpenNWB, open_nwb
 
 # Bump when the output of extract_asset_metadata changes for the same file.
-EXTRACTOR_VERSION = "3"  # 3: intracellular cell ids (nds:summary.cell_ids, cell_sweeps)
+EXTRACTOR_VERSION = "4"  # 3: intracellular cell ids (cell_ids, cell_sweeps); 4: devices
 
 NWB_ENCODING_FORMAT = "application/x-nwb"
 # Index or column arrays longer than this are not read whole while summarising.
@@ -338,7 +338,27 @@ def _summarize_objects(nwb: OpenNWB, notes: list[str]) -> dict[str, Any]:
         "sampling_rates": dict(sorted(rates.items())),
         "neurodata_types": dict(sorted(types.items())),
         **({"cell_ids": sorted(cells), "cell_sweeps": cells} if cells else {}),
+        "devices": _devices(f),
     }
+
+
+MAX_DEVICES = 50
+
+
+def _devices(f: Any) -> list[dict[str, str]]:
+    """The file's devices as search and people read them (probe names live here:
+    "Neuropixels 1.0" is a device description, not a measurement technique)."""
+    out = []
+    for device in list(f.devices.values())[:MAX_DEVICES]:
+        item = {"name": clean_text(device.name) or ""}
+        for field in ("description", "manufacturer"):
+            if value := clean_text(getattr(device, field, None)):
+                item[field] = value[:500]
+        model = getattr(device, "model", None)  # NWB 2.9 DeviceModel
+        if model is not None and (name := clean_text(getattr(model, "name", None))):
+            item["model"] = name[:200]
+        out.append(item)
+    return out
 
 
 def _icephys_cells(nwb: OpenNWB) -> dict[str, list[str]]:

@@ -219,7 +219,13 @@ VARIANTS: dict[str, list[dict[str, Fill]]] = {
         {"ordering": lambda _t, _r, _w: "-size", "embargoed": lambda _t, _r, _w: "true"},
         {"ordering": lambda _t, _r, _w: "name", "embargoed": lambda _t, _r, _w: "true"},
     ],
-    "/": [{"q": lambda t, _r, _w: t.name}, {"q": lambda t, _r, _w: t.ds}],
+    # the search page (the home page redirects words there); hidden data must not count
+    "/search": [
+        {"q": lambda t, _r, _w: t.name},
+        {"q": lambda t, _r, _w: t.ds},
+        {"access": lambda t, _r, _w: LEVEL[t.state]},
+        {"q": lambda _t, _r, _w: "ephys mouse", "species": lambda _t, _r, _w: "Mus musculus"},
+    ],
     "/api/search/": [
         {"q": lambda t, _r, _w: t.name},
         {"q": lambda t, _r, _w: t.ds},

@@ -18,9 +18,11 @@ def test_index_lists_visible_datasets_with_size_and_access(live: Live) -> None:
     assert "Visual cortex survey" in html and "2.5 kB" in html
     assert 'class="badge open"' in html
     assert "Hidden lab notes" not in html
-    found = httpx.get(f"{live.url}/", params={"q": "cortex"}).text
-    assert "Visual cortex survey" in found
-    none = httpx.get(f"{live.url}/", params={"q": "zebrafish"}).text
+    # words go to the search page (tests/test_web_search.py)
+    found = httpx.get(f"{live.url}/", params={"q": "cortex"}, follow_redirects=True)
+    shown = found.text.replace("<mark>", "").replace("</mark>", "")  # matches are marked
+    assert found.url.path == "/search" and "Visual cortex survey" in shown
+    none = httpx.get(f"{live.url}/search", params={"q": "zebrafish"}).text
     assert "No datasets match" in none
 
 

@@ -1,4 +1,4 @@
-"""Server-rendered web pages: dataset list, landing pages with a file browser, login."""
+"""Server-rendered web pages: dataset list, search, landing pages with a file browser, login."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from fastapi import FastAPI
 
 
 def install_web(app: FastAPI) -> None:
-    from neurodatashare.web import subject_pages
+    from neurodatashare.web import search_pages, subject_pages
     from neurodatashare.web.views import router, static_files
 
     app.include_router(router)
     app.include_router(subject_pages.router)
+    app.include_router(search_pages.router)
     app.mount("/static", static_files(), name="static")

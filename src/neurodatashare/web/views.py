@@ -9,7 +9,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -132,11 +132,14 @@ def index(
     viewer: ViewerDep,
     q: str = "",
     page: Annotated[int, Query(ge=1, le=2**31 - 1)] = 1,
-) -> HTMLResponse:
+) -> Response:
+    """Every dataset the viewer may see, newest first. Words go to the search page
+    (web/search_pages.py): `/?q=mice` from an old link or bookmark redirects there."""
+    if q.strip():
+        return RedirectResponse(f"/search?{urlencode({'q': q})}", 302)
     total, rows = datasets.list_datasets(
         _archive(request),
         user=viewer,
-        search=q or None,
         ordering="-modified",
         offset=(page - 1) * PAGE_SIZE,
         limit=PAGE_SIZE,
@@ -154,7 +157,6 @@ def index(
         viewer,
         datasets=rows,
         total=total,
-        q=q,
         page=page,
         pages=max(1, -(-total // PAGE_SIZE)),
     )

@@ -6,6 +6,7 @@ reached the tests fail with the reason (set NDS_TEST_POSTGRES_URL to point elsew
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,6 +45,29 @@ def live(live_server: Live) -> Iterator[Live]:
     live_server.reset()
     yield live_server
     live_server.reset()
+
+
+@pytest.fixture
+def hdf5_over_http() -> Iterator[None]:
+    """For a test whose own thread reads HDF5 with h5py over HTTP from a server in this
+    process (remfile, fsspec): no automatic garbage collection while the test runs.
+
+    h5py holds its global lock while it calls a Python file object, so during a remote
+    read the test thread holds the lock and waits for the server's answer. A collection
+    may start in any thread that allocates, a server thread included; if it finds an
+    unreachable h5py object (hdmf's IO of an NWBFile a test dropped: a reference cycle),
+    that object's finaliser needs the lock, the request never answers and the test hangs
+    until pytest-timeout (h5py's docs on file-like objects and threads). With automatic
+    collection off, only the collections below run, in the test thread, with no remote
+    read under way. Separate processes (a real client and server) never share the lock.
+    """
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.collect()
 
 
 DEMO_SECONDS = 6.0  # per session: two trials' worth, and a raw series long enough for overviews

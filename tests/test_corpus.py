@@ -58,6 +58,7 @@ def remote(caller: Caller, url: str, asset: dict[str, Any]) -> SimpleNamespace:
     return SimpleNamespace(client=client, id=asset["asset_id"], path=asset["path"])
 
 
+@pytest.mark.usefixtures("hdf5_over_http")  # open_asset may read with h5py over HTTP
 def test_every_file_uploads_is_described_and_opens_remotely(live: Live, corpus: list[Path]) -> None:
     alice = live.user("alice")
     _ds, assets = upload_all(alice, corpus)
@@ -237,6 +238,7 @@ def frame_of(table: Any) -> list[list[Any]]:
     return [[plain(v) for v in row] for row in df.itertuples()]
 
 
+@pytest.mark.usefixtures("hdf5_over_http")  # open_asset may read with h5py over HTTP
 def test_to_dataframe_remotely_equals_local(archive_with_corpus: Any, corpus: list[Path]) -> None:
     from pynwb import NWBHDF5IO
 
@@ -264,6 +266,7 @@ def test_to_dataframe_remotely_equals_local(archive_with_corpus: Any, corpus: li
     assert [len(c) for c in nwb_table["channels"]] == [2, 1, 3]
 
 
+@pytest.mark.usefixtures("hdf5_over_http")  # open_asset may read with h5py over HTTP
 def test_external_links_into_siblings_are_followed(
     archive_with_corpus: Any, corpus: list[Path]
 ) -> None:
@@ -292,6 +295,7 @@ def test_external_links_into_siblings_are_followed(
     assert len(nwb.acquisition["local"].data) == 100
 
 
+@pytest.mark.usefixtures("hdf5_over_http")  # open_asset may read with h5py over HTTP
 def test_links_to_files_not_in_the_dataset_are_missing(
     archive_with_corpus: Any, tmp_path: Path
 ) -> None:
@@ -308,6 +312,7 @@ def test_links_to_files_not_in_the_dataset_are_missing(
     assert list(nwb.acquisition) == ["kept"]
 
 
+@pytest.mark.usefixtures("hdf5_over_http")  # open_asset may read with h5py over HTTP
 def test_a_link_never_makes_the_archive_open_another_file(
     archive_with_corpus: Any, tmp_path: Path
 ) -> None:

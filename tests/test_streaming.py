@@ -18,6 +18,8 @@ from neurodatashare.testing.live import Live
 from neurodatashare.testing.nwbfiles import make_ephys_file
 
 SERIES = "acquisition/ElectricalSeries/data"
+# The tests read HDF5 through h5py over HTTP from the in-process server (conftest.py).
+pytestmark = pytest.mark.usefixtures("hdf5_over_http")
 
 
 @pytest.fixture(scope="module")

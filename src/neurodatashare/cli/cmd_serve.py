@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import os
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -21,8 +22,16 @@ if TYPE_CHECKING:
     help="Load a published demo dataset (written once to NDS_HOME/demo) owned by a demo "
     "user, and print that user's API key.",
 )
+@click.option(
+    "--processes",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="API processes sharing the port (each with its own worker threads); for more "
+    "than one, use PostgreSQL (NDS_DATABASE_URL).",
+)
 @friendly_errors
-def command(host: str | None, port: int | None, demo: bool) -> None:
+def command(host: str | None, port: int | None, demo: bool, processes: int) -> None:
     """Start the archive server: the DANDI-compatible API, web pages and background work.
 
     Data lives under NDS_HOME unless NDS_DATABASE_URL and NDS_BLOB_DIR say otherwise.
@@ -37,18 +46,24 @@ def command(host: str | None, port: int | None, demo: bool) -> None:
     settings = Settings(**overrides)  # type: ignore[arg-type]
     if demo:
         _load_demo(settings)
-    app = create_app(settings)
     click.echo(
         f"neurodatashare at {settings.resolved_public_url}/  "
         f"(API {settings.resolved_public_url}/api, data in {settings.home})"
     )
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        timeout_graceful_shutdown=5,
-    )
+    common: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "timeout_graceful_shutdown": 5,
+    }
+    if processes == 1:
+        uvicorn.run(create_app(settings), **common)
+        return
+    # Each process builds its app from the environment, so pass the options on there;
+    # the secret key is shared through NDS_HOME (config.py), the database and blobs too.
+    os.environ.update({"NDS_HOST": settings.host, "NDS_PORT": str(settings.port)})
+    settings.resolved_secret_key  # noqa: B018 - created once, before the processes race
+    uvicorn.run("neurodatashare.app:create_app", factory=True, workers=processes, **common)
 
 
 def _load_demo(settings: Settings) -> None:

@@ -132,6 +132,7 @@ def test_metadata_is_escaped_around_the_highlights(live: Live) -> None:
     name = hit["highlights"]["name"]
     assert "<script>" not in name and "&lt;script&gt;" in name and "<mark>rats</mark>" in name
     assert hit["name"] == "<script>alert(1)</script> mice & rats"  # JSON keeps the text
+    assert [r["identifier"] for r in _search(alice, q="alert")["results"]] == [ds]  # both DBs
 
 
 def _index_rows(live: Live) -> tuple[list[Any], ...]:

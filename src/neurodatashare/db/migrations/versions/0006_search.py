@@ -51,15 +51,17 @@ SQLITE_TEXT = [
     "INSERT INTO search_assets_fts(rowid, scope, path, text) "
     "VALUES (new.id, new.scope, new.path, new.text); END",
 ]
-# PostgreSQL: generated tsvector columns (names weigh most, then descriptions) with GIN.
+# PostgreSQL: generated tsvector columns (names weigh most, then descriptions) with GIN;
+# angle brackets become spaces, or its parser would drop '<b>words</b>' as markup.
 POSTGRES_TEXT = [
     "ALTER TABLE search_datasets ADD COLUMN tsv tsvector GENERATED ALWAYS AS ("
-    "setweight(to_tsvector('english'::regconfig, name), 'A') || "
-    "setweight(to_tsvector('english'::regconfig, description), 'B') || "
-    "setweight(to_tsvector('english'::regconfig, body), 'C')) STORED",
+    "setweight(to_tsvector('english'::regconfig, translate(name, '<>', '  ')), 'A') || "
+    "setweight(to_tsvector('english'::regconfig, translate(description, '<>', '  ')), 'B') "
+    "|| setweight(to_tsvector('english'::regconfig, translate(body, '<>', '  ')), 'C')) "
+    "STORED",
     "CREATE INDEX ix_search_datasets_tsv ON search_datasets USING gin (tsv)",
     "ALTER TABLE search_assets ADD COLUMN tsv tsvector GENERATED ALWAYS AS ("
-    "to_tsvector('english'::regconfig, path || ' ' || text)) STORED",
+    "to_tsvector('english'::regconfig, translate(path || ' ' || text, '<>', '  '))) STORED",
     "CREATE INDEX ix_search_assets_tsv ON search_assets USING gin (tsv)",
 ]
 

@@ -243,14 +243,15 @@ def search(archive: Archive, *, user: User | None, params: SearchParams) -> dict
         page_ids = [row[0].dataset_id for row in rows]
         highlights = search_text.dataset_highlights(s, dataset_ids=page_ids, words=words)
         licences = _licences(s, page_ids)
+        files = matching_files(s, dataset_ids=page_ids, params=params)
         results = [
             _result(
-                s,
                 row[0],
                 access=row[1],
                 params=params,
                 licences=licences.get(row[0].dataset_id, []),
                 highlights=highlights.get(row[0].dataset_id, {}),
+                files=files.get(row[0].dataset_id, (0, [])),
             )
             for row in rows
         ]
@@ -315,16 +316,16 @@ def _licences(s: Session, dataset_ids: list[int]) -> dict[int, list[str]]:
 
 
 def _result(
-    s: Session,
     row: SearchDataset,
     *,
     access: str,
     params: SearchParams,
     licences: list[str],
     highlights: dict[str, str],
+    files: tuple[int, list[dict[str, Any]]],
 ) -> dict[str, Any]:
     identifier = f"{row.dataset_id:06d}"
-    count, files = matching_files(s, dataset=row, params=params)
+    count, listed = files
     matched = [*highlights]
     words = params.words
     if words and not matched:
@@ -344,5 +345,5 @@ def _result(
         "highlights": highlights,
         "matched": matched,
         "assets_matching": count,
-        "assets": files,
+        "assets": listed,
     }

@@ -178,6 +178,16 @@ def species_words(label: str) -> str:
     return " ".join([match.species.common, *match.species.synonyms])
 
 
+def key_token(facet: str, key: str) -> str:
+    return f"{facet}={key.replace('|', ' ')}"
+
+
+def file_keys(terms: list[Term]) -> str:
+    """A file's facet keys as one string, "|facet=key|...|", for `LIKE '%|facet=key|%'`."""
+    kept = [key_token(facet, key) for facet, key, _label in terms if facet in FILE_FACETS]
+    return f"|{'|'.join(kept)}|" if kept else ""
+
+
 def term_key(facet: str, label: str) -> str:
     """The form a facet filter compares with: lower case; a species by its Latin name."""
     if facet == "species":

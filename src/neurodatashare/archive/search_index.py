@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, event, func, insert, select, update
+from sqlalchemy import delete, event, func, insert, select, text, update
 from sqlalchemy.orm import Session, UOWTransaction
 
 from neurodatashare.archive.merged_meta import merged_metadata
@@ -29,6 +29,7 @@ from neurodatashare.archive.search_documents import (
     Term,
     asset_document,
     dataset_document,
+    file_keys,
     term_key,
     words_of,
 )
@@ -182,6 +183,7 @@ def _asset_row(dataset_id: int, asset: Asset, fmt: str, meta: dict[str, Any]) ->
         "format": fmt[:32],
         "size": asset.size,
         "facets": {**doc.facet_json(), "cell_id": doc.cells[:50]},
+        "keys": file_keys(doc.terms),
         "text": doc.text,
         **doc.counts,
     }
@@ -236,7 +238,7 @@ def _files_summary(
     terms: set[Term] = set()
     words: dict[str, None] = {}
     cells: dict[str, set[str]] = {}
-    for facets, text in s.execute(
+    for facets, file_text in s.execute(
         select(SearchAsset.facets, SearchAsset.text).where(SearchAsset.dataset_id == dataset_id)
     ):
         facets = facets or {}
@@ -247,7 +249,7 @@ def _files_summary(
         for cell in facets.get("cell_id") or []:
             cells.setdefault(str(cell), set()).update(facets.get("modality") or [])
         if len(words) < MAX_BODY_WORDS:
-            words.update(dict.fromkeys(words_of(text)))
+            words.update(dict.fromkeys(words_of(file_text)))
     # Cells with files of several modalities (Patch-seq: sweeps, shape, expression).
     for modalities in cells.values():
         if len(modalities) > 1:
@@ -348,6 +350,8 @@ def _index_drafts(
                 assets += len(rows)
                 s.expunge_all()
             index_dataset(s, dataset_id=dataset_id)
+    with db.write() as s:  # fresh statistics, so the planner knows the new tables' sizes
+        s.execute(text("ANALYZE"))
     return {
         "datasets": len(drafts),
         "assets": assets,

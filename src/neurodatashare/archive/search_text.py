@@ -56,20 +56,24 @@ def dataset_ids_matching(words: list[str], *, dialect: str) -> Any:
     ).bindparams(match=_fts5(words))
 
 
-def asset_matches(s: Session, *, dataset_id: int, words: list[str]) -> Any:
-    """A subquery (id, rank) of the dataset's indexed files that hold any of the words."""
+def asset_matches(s: Session, *, dataset_ids: list[int], words: list[str]) -> Any:
+    """A subquery (id, rank) of these datasets' indexed files that hold any of the words.
+
+    Whole (stemmed) words here, not prefixes: a prefix query reads the postings of every
+    word it starts, across all files of all datasets."""
     if s.get_bind().dialect.name == "postgresql":
         sql = text(
             "SELECT id, -ts_rank(tsv, q) AS rank FROM search_assets, "
-            "to_tsquery('english', :tsq) AS q WHERE dataset_id = :ds AND tsv @@ q"
-        ).bindparams(tsq=" | ".join(f"{w}:*" for w in words), ds=dataset_id)
+            "to_tsquery('english', :tsq) AS q WHERE dataset_id IN :ids AND tsv @@ q"
+        ).bindparams(bindparam("ids", dataset_ids, expanding=True), tsq=" | ".join(words))
     else:
-        # The scope word ANDed in keeps FTS5 inside one dataset's files.
-        anyword = " OR ".join(f'"{w}"*' for w in words)
+        # The scope words ANDed in keep FTS5 inside these datasets' files.
+        scopes = " OR ".join(f'"d{d}"' for d in dataset_ids)
+        anyword = " OR ".join(f'"{w}"' for w in words)
         sql = text(
             "SELECT rowid AS id, bm25(search_assets_fts) AS rank FROM search_assets_fts "
             "WHERE search_assets_fts MATCH :match"
-        ).bindparams(match=f'scope : "d{dataset_id}" AND {{path text}} : ({anyword})')
+        ).bindparams(match=f"scope : ({scopes}) AND {{path text}} : ({anyword})")
     return sql.columns(id=Integer, rank=Float).subquery("asset_match")
 
 

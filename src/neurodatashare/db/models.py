@@ -395,6 +395,8 @@ class SearchAsset(Base):
     format: Mapped[str] = mapped_column(String(32))
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     facets: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # "|facet=key|facet=key|": the file's own facet keys, for filters in SQL (LIKE)
+    keys: Mapped[str] = mapped_column(Text, default="")
     text: Mapped[str] = mapped_column(Text, default="")
     units: Mapped[int | None] = mapped_column(Integer)
     electrodes: Mapped[int | None] = mapped_column(Integer)

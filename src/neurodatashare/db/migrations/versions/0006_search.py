@@ -106,6 +106,7 @@ def upgrade() -> None:
         sa.Column("format", sa.String(length=32), nullable=False),
         sa.Column("size", sa.BigInteger(), nullable=False),
         sa.Column("facets", neurodatashare.db.models.JSONType, nullable=False),
+        sa.Column("keys", sa.Text(), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         *[sa.Column(name, sa.Integer(), nullable=True) for name in COUNTS],
         sa.ForeignKeyConstraint(["dataset_id"], ["datasets.id"], ondelete="CASCADE"),

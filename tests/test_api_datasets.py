@@ -171,3 +171,38 @@ def test_unknown_ids_are_404_with_a_message(live: Live) -> None:
     ds = alice.create_dataset("x")
     r = alice.get(f"/api/dandisets/{ds}/versions/9.9.9/")
     assert r.status_code == 404 and "9.9.9" in r.json()["detail"]
+
+
+def test_a_metadata_edit_made_while_the_summary_job_runs_is_kept(live: Live) -> None:
+    """The summary job rewrites the draft's metadata; it must not write back an old copy over
+    an edit that commits while it runs (seen as a renamed dataset found by its old name)."""
+    import threading
+
+    from sqlalchemy import select
+
+    from neurodatashare.archive.processing import summarize_version
+    from neurodatashare.db.models import Version
+
+    alice = live.user("alice")
+    identifier = alice.create_dataset("Hippocampal place cells")
+    db = live.archive.db
+    with db.write() as s:  # the edit, still uncommitted while the job starts
+        draft = s.scalars(
+            select(Version).where(Version.dataset_id == int(identifier), Version.version == "draft")
+        ).one()
+        draft.name = "Entorhinal grid cells"
+        draft.meta = {**draft.meta, "name": "Entorhinal grid cells"}
+        s.flush()
+        job = threading.Thread(
+            target=summarize_version, args=(live.archive, {"version_id": draft.id})
+        )
+        job.start()
+        job.join(timeout=1.0)
+        assert job.is_alive()  # waiting for the edit: PostgreSQL's row lock, SQLite's writer
+    job.join(timeout=60)
+    assert not job.is_alive()
+    info = alice.get(f"/api/dandisets/{identifier}/versions/draft/").json()
+    assert info["name"] == "Entorhinal grid cells"
+    assert "assetsSummary" in info
+    found = live.anonymous().get("/api/search/", params={"q": "hippocampal"}).json()
+    assert found["count"] == 0

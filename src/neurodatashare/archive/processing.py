@@ -33,7 +33,9 @@ from neurodatashare.db.models import Derived, Version
 def summarize_version(archive: Archive, payload: dict[str, Any]) -> None:
     """The `version.summarize` job."""
     with archive.db.write() as s:
-        version = s.get(Version, payload["version_id"])
+        # Locked: a metadata edit committing meanwhile must not be overwritten by the copy
+        # of the metadata read here (a lost update; PostgreSQL reads committed rows).
+        version = s.get(Version, payload["version_id"], with_for_update=True)
         if version is None:
             return
         meta = dict(version.meta)

@@ -271,6 +271,7 @@ def update_draft_metadata(
     with archive.db.write() as s:
         dataset = load_dataset(s, dataset_id=dataset_id, user=user, edit=True)
         draft = draft_of(s, dataset)
+        s.refresh(draft, with_for_update=True)  # the summary job writes this row too
         if new_name:
             draft.name = new_name.strip()
         cleaned["name"] = draft.name

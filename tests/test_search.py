@@ -196,3 +196,27 @@ def test_odd_words_are_only_words(live: Live) -> None:
     assert _ids(_search(alice, q="NEAR OR")) == [ds]
     assert _search(alice, q="!!!")["count"] == 1  # no words: every dataset
     assert _ids(_search(alice, q=ds)) == [ds]  # a dataset's number
+
+
+def test_a_word_in_the_name_ranks_above_the_description_and_other_metadata(live: Live) -> None:
+    alice = live.user("alice")
+    made, metas = {}, {}
+    for where in ("keywords", "description", "name"):
+        ds = alice.create_dataset(f"Recordings {where}")
+        meta = publishable_metadata(name=f"Recordings {where}", description="Cortex data.")
+        if where == "name":
+            meta["name"] = "Quillwort recordings"
+        elif where == "description":
+            meta["description"] = "Recordings of quillwort cortex."
+        else:
+            meta["keywords"] = ["quillwort"]
+        r = alice.put(f"/api/dandisets/{ds}/versions/draft/", json={"metadata": meta})
+        assert r.status_code == 200, r.text
+        made[where], metas[where] = ds, meta
+    # the weakest match edited last: relevance still decides, unless another order is asked
+    weakest = made["keywords"]
+    r = alice.put(f"/api/dandisets/{weakest}/versions/draft/", json={"metadata": metas["keywords"]})
+    assert r.status_code == 200, r.text
+    found = _search(live.anonymous(), q="quillwort")
+    assert _ids(found) == [made["name"], made["description"], weakest]
+    assert _ids(_search(live.anonymous(), q="quillwort", ordering="-modified"))[0] == weakest

@@ -58,6 +58,7 @@ SEARCH_TEXT_OBJECTS = frozenset(
             for s in ("", "_data", "_idx", "_docsize", "_config")
         ),
         "tsv",
+        "tsv_rank",
         "ix_search_datasets_tsv",
         "ix_search_assets_tsv",
     }

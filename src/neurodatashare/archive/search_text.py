@@ -30,10 +30,11 @@ def _tsquery(words: list[str]) -> str:
 
 def dataset_matches(s: Session, words: list[str]) -> Any:
     """A subquery (dataset_id, rank) of the datasets whose text holds every word; a lower
-    rank is a better match on both backends."""
+    rank is a better match on both backends. On PostgreSQL the rank weighs the words of
+    the name and description only (see migration 0006)."""
     if s.get_bind().dialect.name == "postgresql":
         sql = text(
-            "SELECT dataset_id, -ts_rank(tsv, q) AS rank FROM search_datasets, "
+            "SELECT dataset_id, -ts_rank(tsv_rank, q) AS rank FROM search_datasets, "
             "to_tsquery('english', :tsq) AS q WHERE tsv @@ q"
         ).bindparams(tsq=_tsquery(words))
     else:

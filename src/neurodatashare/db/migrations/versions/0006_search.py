@@ -60,6 +60,12 @@ POSTGRES_TEXT = [
     "|| setweight(to_tsvector('english'::regconfig, translate(body, '<>', '  ')), 'C')) "
     "STORED",
     "CREATE INDEX ix_search_datasets_tsv ON search_datasets USING gin (tsv)",
+    # Ranking reads the whole tsvector of every match; the body's holds up to 20,000 words
+    # of files (133 ms for 6,000 matches, against 2 ms for names and descriptions alone).
+    "ALTER TABLE search_datasets ADD COLUMN tsv_rank tsvector GENERATED ALWAYS AS ("
+    "setweight(to_tsvector('english'::regconfig, translate(name, '<>', '  ')), 'A') || "
+    "setweight(to_tsvector('english'::regconfig, translate(description, '<>', '  ')), 'B')) "
+    "STORED",
     "ALTER TABLE search_assets ADD COLUMN tsv tsvector GENERATED ALWAYS AS ("
     "to_tsvector('english'::regconfig, translate(path || ' ' || text, '<>', '  '))) STORED",
     "CREATE INDEX ix_search_assets_tsv ON search_assets USING gin (tsv)",

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from neurodatashare.archive.demo import finish_jobs
 from neurodatashare.archive.demo_scales import ensure_patchseq_demo
 from neurodatashare.archive.search_index import rebuild
-from neurodatashare.db.models import SearchAsset, SearchDataset, SearchTerm, User
+from neurodatashare.db.models import SearchAsset, SearchDataset, SearchTerm, SearchValue, User
 from neurodatashare.testing.factories import Caller, publishable_metadata
 from neurodatashare.testing.live import Live
 from neurodatashare.testing.nwbfiles import make_ephys_file
@@ -146,7 +146,11 @@ def _index_rows(live: Live) -> tuple[list[Any], ...]:
             for r in s.scalars(select(SearchAsset).order_by(SearchAsset.asset_id))
         ]
         terms = sorted(
-            (t.dataset_id, t.facet, t.key, t.label) for t in s.scalars(select(SearchTerm))
+            s.execute(
+                select(
+                    SearchTerm.dataset_id, SearchValue.facet, SearchValue.key, SearchValue.label
+                ).join(SearchValue, SearchValue.id == SearchTerm.value_id)
+            ).all()
         )
     return datasets, files, terms
 
@@ -220,3 +224,28 @@ def test_a_word_in_the_name_ranks_above_the_description_and_other_metadata(live:
     found = _search(live.anonymous(), q="quillwort")
     assert _ids(found) == [made["name"], made["description"], weakest]
     assert _ids(_search(live.anonymous(), q="quillwort", ordering="-modified"))[0] == weakest
+
+
+def test_a_facet_value_made_by_two_writers_at_once_is_made_once(live: Live) -> None:
+    import threading
+
+    from neurodatashare.archive.search_index import value_ids
+
+    db = live.archive.db
+    pair = ("region", f"new region {live.backend}")
+    got: list[int] = []
+
+    def second() -> None:
+        with db.write() as s:
+            got.append(value_ids(s, {pair: "New region"})[pair])
+
+    with db.write() as s:
+        first = value_ids(s, {pair: "New region"})[pair]
+        other = threading.Thread(target=second)
+        other.start()
+        other.join(timeout=1.0)  # waits for this transaction: PostgreSQL's unique index
+        assert other.is_alive() and not got
+    other.join(timeout=60)
+    assert got == [first]
+    with db.read() as s:
+        assert s.scalar(select(func.count()).where(SearchValue.key == pair[1])) == 1

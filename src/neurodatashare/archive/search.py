@@ -26,7 +26,14 @@ from neurodatashare.archive.access import ended_embargo, visible_clause
 from neurodatashare.archive.context import Archive
 from neurodatashare.archive.search_documents import ASSET_FACETS, COUNTS, words_of
 from neurodatashare.archive.search_files import matching_files
-from neurodatashare.db.models import Dataset, SearchAsset, SearchDataset, SearchTerm, User
+from neurodatashare.db.models import (
+    Dataset,
+    SearchAsset,
+    SearchDataset,
+    SearchTerm,
+    SearchValue,
+    User,
+)
 from neurodatashare.errors import BadRequest
 
 FACETS = (*ASSET_FACETS, "licence", "access")
@@ -153,12 +160,16 @@ def _access_value() -> Any:
     return case((ended_embargo(), "open"), else_=Dataset.access)
 
 
-def _has_term(facet: str, keys: list[str]) -> Any:
+def _has_term(s: Session, facet: str, keys: list[str]) -> Any:
+    wanted = list(
+        s.scalars(
+            select(SearchValue.id).where(SearchValue.facet == facet, SearchValue.key.in_(keys))
+        )
+    )
     return exists(
         select(SearchTerm.dataset_id).where(
             SearchTerm.dataset_id == SearchDataset.dataset_id,
-            SearchTerm.facet == facet,
-            SearchTerm.key.in_(keys),
+            SearchTerm.value_id.in_(wanted or [-1]),
         )
     )
 
@@ -178,7 +189,7 @@ def _in_range(name: str, low: int | None, high: int | None) -> Any:
 
 def _linked_keys(s: Session, wanted: list[str]) -> list[str]:
     """The stored combinations of modalities (one per cell) that include every wanted one."""
-    keys = s.scalars(select(SearchTerm.key).where(SearchTerm.facet == "linked").distinct())
+    keys = s.scalars(select(SearchValue.key).where(SearchValue.facet == "linked"))
     return [k for k in keys if set(wanted) <= set(k.split("+"))]
 
 
@@ -188,11 +199,11 @@ def _conditions(s: Session, params: SearchParams, user: User | None) -> list[Any
         if facet == "access":
             conditions.append(_access_value().in_(keys))
         else:
-            conditions.append(_has_term(facet, keys))
+            conditions.append(_has_term(s, facet, keys))
     for name, (low, high) in params.ranges.items():
         conditions.append(_in_range(name, low, high))
     if params.linked:
-        conditions.append(_has_term("linked", _linked_keys(s, params.linked) or ["-"]))
+        conditions.append(_has_term(s, "linked", _linked_keys(s, params.linked) or ["-"]))
     return conditions
 
 
@@ -282,15 +293,23 @@ def _page_url(base: str, params: SearchParams, page: int) -> str:
 
 
 def _facet_counts(s: Session, ids: Any) -> dict[str, list[dict[str, Any]]]:
-    counted = s.execute(
-        select(SearchTerm.facet, SearchTerm.key, func.min(SearchTerm.label), func.count())
-        .where(SearchTerm.dataset_id.in_(select(ids.c.dataset_id)), SearchTerm.facet != "linked")
-        .group_by(SearchTerm.facet, SearchTerm.key)
-    ).all()
+    counted = dict(
+        s.execute(
+            select(SearchTerm.value_id, func.count())
+            .where(SearchTerm.dataset_id.in_(select(ids.c.dataset_id)))
+            .group_by(SearchTerm.value_id)
+        ).all()
+    )
     facets: dict[str, list[dict[str, Any]]] = {f: [] for f in FACETS}
-    for facet, key, label, count in counted:
-        if facet in facets:
-            facets[facet].append({"value": key, "label": label, "count": count})
+    value_ids = list(counted)
+    for start in range(0, len(value_ids), 900):
+        for value_id, facet, key, label in s.execute(
+            select(SearchValue.id, SearchValue.facet, SearchValue.key, SearchValue.label).where(
+                SearchValue.id.in_(value_ids[start : start + 900])
+            )
+        ):
+            if facet in facets and facet != "access":
+                facets[facet].append({"value": key, "label": label, "count": counted[value_id]})
     levels = (
         select(_access_value().label("level"))
         .where(Dataset.id.in_(select(ids.c.dataset_id)))
@@ -307,9 +326,9 @@ def _facet_counts(s: Session, ids: Any) -> dict[str, list[dict[str, Any]]]:
 def _licences(s: Session, dataset_ids: list[int]) -> dict[int, list[str]]:
     out: dict[int, list[str]] = {}
     for dataset_id, label in s.execute(
-        select(SearchTerm.dataset_id, SearchTerm.label).where(
-            SearchTerm.dataset_id.in_(dataset_ids), SearchTerm.facet == "licence"
-        )
+        select(SearchTerm.dataset_id, SearchValue.label)
+        .join(SearchValue, SearchValue.id == SearchTerm.value_id)
+        .where(SearchTerm.dataset_id.in_(dataset_ids), SearchValue.facet == "licence")
     ):
         out.setdefault(dataset_id, []).append(label)
     return out

@@ -20,7 +20,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, event, func, insert, select, text, update
+from sqlalchemy import delete, event, func, insert, select, text, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, UOWTransaction
 
 from neurodatashare.archive.merged_meta import merged_metadata
@@ -41,6 +43,7 @@ from neurodatashare.db.models import (
     SearchAsset,
     SearchDataset,
     SearchTerm,
+    SearchValue,
     Version,
     VersionAsset,
     Zarr,
@@ -284,15 +287,41 @@ def index_dataset(s: Session, *, dataset_id: int) -> None:
             .execution_options(synchronize_session=False)
         )
     s.execute(delete(SearchTerm).where(SearchTerm.dataset_id == dataset_id))
-    terms = {(f, k[:255]): label for f, k, label in [*doc.terms, *file_terms]}
+    terms = {(f, k[:255]): label[:255] for f, k, label in [*doc.terms, *file_terms]}
     if terms:
         s.execute(
             insert(SearchTerm),
-            [
-                {"dataset_id": dataset_id, "facet": f, "key": k, "label": label[:255]}
-                for (f, k), label in terms.items()
-            ],
+            [{"dataset_id": dataset_id, "value_id": v} for v in value_ids(s, terms).values()],
         )
+
+
+def value_ids(s: Session, terms: dict[tuple[str, str], str]) -> dict[tuple[str, str], int]:
+    """The number of each (facet, key), made on first use and kept (a value no dataset has
+    any more is never counted: counts come from search_terms). A value another transaction
+    is making at the same moment is waited for, not duplicated (ON CONFLICT DO NOTHING)."""
+    wanted = list(terms)
+    found: dict[tuple[str, str], int] = {}
+
+    def lookup(pairs: list[tuple[str, str]]) -> None:
+        for start in range(0, len(pairs), 400):
+            chunk = pairs[start : start + 400]
+            rows = s.execute(
+                select(SearchValue.facet, SearchValue.key, SearchValue.id).where(
+                    tuple_(SearchValue.facet, SearchValue.key).in_(chunk)
+                )
+            )
+            found.update(((f, k), i) for f, k, i in rows)
+
+    lookup(wanted)
+    missing = [pair for pair in wanted if pair not in found]
+    if missing:
+        dialect_insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+        s.execute(
+            dialect_insert(SearchValue).on_conflict_do_nothing(),
+            [{"facet": f, "key": k, "label": terms[f, k]} for f, k in missing],
+        )
+        lookup(missing)
+    return found
 
 
 def index_missing(db: Database) -> dict[str, Any] | None:

@@ -91,16 +91,25 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("dataset_id"),
     )
     op.create_table(
-        "search_terms",
-        sa.Column("dataset_id", sa.Integer(), nullable=False),
+        "search_values",
+        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("facet", sa.String(length=32), nullable=False),
         sa.Column("key", sa.String(length=255), nullable=False),
         sa.Column("label", sa.String(length=255), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("facet", "key"),
+    )
+    op.create_table(
+        "search_terms",
+        sa.Column("dataset_id", sa.Integer(), nullable=False),
+        sa.Column("value_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["dataset_id"], ["datasets.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("dataset_id", "facet", "key"),
+        sa.ForeignKeyConstraint(["value_id"], ["search_values.id"]),
+        sa.PrimaryKeyConstraint("dataset_id", "value_id"),
+        sqlite_with_rowid=False,
     )
     op.create_index(
-        "ix_search_terms_value", "search_terms", ["facet", "key", "dataset_id"], unique=False
+        "ix_search_terms_value", "search_terms", ["value_id", "dataset_id"], unique=False
     )
     op.create_table(
         "search_assets",
@@ -131,4 +140,5 @@ def downgrade() -> None:
     op.drop_table("search_assets")
     op.drop_index("ix_search_terms_value", table_name="search_terms")
     op.drop_table("search_terms")
+    op.drop_table("search_values")
     op.drop_table("search_datasets")

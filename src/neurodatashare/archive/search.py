@@ -13,12 +13,14 @@ count, the facet counts or the highlights.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import Integer, and_, case, column, exists, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from neurodatashare.archive import search_text
@@ -226,7 +228,7 @@ def search(archive: Archive, *, user: User | None, params: SearchParams) -> dict
     GET /api/search/; docs/search.md)."""
     words = params.words
     with archive.db.read() as s:
-        query = select(SearchDataset, _access_value().label("access")).join(
+        query = select(SearchDataset.dataset_id, _access_value().label("access")).join(
             Dataset, Dataset.id == SearchDataset.dataset_id
         )
         rank = None
@@ -243,14 +245,20 @@ def search(archive: Archive, *, user: User | None, params: SearchParams) -> dict
                 )
                 rank = func.coalesce(matched.c.rank, -1e9)
         query = query.where(and_(*_conditions(s, params, user)))
-        ids = query.with_only_columns(SearchDataset.dataset_id).subquery("matching")
-        total = s.scalar(select(func.count()).select_from(ids)) or 0
-        rows = s.execute(
-            query.order_by(*_order(params, rank))
-            .offset((params.page - 1) * params.page_size)
-            .limit(params.page_size)
-        ).all()
-        facets = _facet_counts(s, ids)
+        # Every match once, in order (at most the archive's datasets: small): the count,
+        # the access counts and the page come from it, the facet counts from its ids.
+        matches = s.execute(query.order_by(*_order(params, rank))).all()
+        total = len(matches)
+        first = (params.page - 1) * params.page_size
+        page = matches[first : first + params.page_size]
+        shown = {
+            row.dataset_id: row
+            for row in s.scalars(
+                select(SearchDataset).where(SearchDataset.dataset_id.in_([m[0] for m in page]))
+            )
+        }
+        rows = [(shown[dataset_id], access) for dataset_id, access in page]
+        facets = _facet_counts(s, matches)
         page_ids = [row[0].dataset_id for row in rows]
         highlights = search_text.dataset_highlights(s, dataset_ids=page_ids, words=words)
         licences = _licences(s, page_ids)
@@ -292,15 +300,18 @@ def _page_url(base: str, params: SearchParams, page: int) -> str:
     return f"{base}?{urlencode(params.query_items(page=page))}".rstrip("?")
 
 
-def _facet_counts(s: Session, ids: Any) -> dict[str, list[dict[str, Any]]]:
+def _facet_counts(s: Session, matches: Sequence[Any]) -> dict[str, list[dict[str, Any]]]:
+    """Each facet's values among the matching datasets ((id, access) rows), with counts."""
+    facets: dict[str, list[dict[str, Any]]] = {f: [] for f in FACETS}
+    if not matches:
+        return facets
     counted = dict(
         s.execute(
             select(SearchTerm.value_id, func.count())
-            .where(SearchTerm.dataset_id.in_(select(ids.c.dataset_id)))
+            .where(SearchTerm.dataset_id.in_(_id_list(s, [m[0] for m in matches])))
             .group_by(SearchTerm.value_id)
         ).all()
     )
-    facets: dict[str, list[dict[str, Any]]] = {f: [] for f in FACETS}
     value_ids = list(counted)
     for start in range(0, len(value_ids), 900):
         for value_id, facet, key, label in s.execute(
@@ -310,17 +321,22 @@ def _facet_counts(s: Session, ids: Any) -> dict[str, list[dict[str, Any]]]:
         ):
             if facet in facets and facet != "access":
                 facets[facet].append({"value": key, "label": label, "count": counted[value_id]})
-    levels = (
-        select(_access_value().label("level"))
-        .where(Dataset.id.in_(select(ids.c.dataset_id)))
-        .subquery("levels")
-    )
-    access = s.execute(select(levels.c.level, func.count()).group_by(levels.c.level)).all()
-    facets["access"] = [{"value": a, "label": a, "count": n} for a, n in access]
+    levels = Counter(m[1] for m in matches)
+    facets["access"] = [{"value": a, "label": a, "count": n} for a, n in levels.items()]
     for values in facets.values():
         values.sort(key=lambda v: (-v["count"], v["label"].lower()))
         del values[FACET_VALUES:]
     return facets
+
+
+def _id_list(s: Session, ids: list[int]) -> Any:
+    """A SELECT of these ids bound as one parameter (a JSON array on SQLite, an array on
+    PostgreSQL): thousands of ids, where one bound variable each would hit SQLite's limit."""
+    if s.get_bind().dialect.name == "postgresql":
+        sql = text("SELECT unnest(CAST(:ids AS integer[]))").bindparams(ids=ids)
+    else:
+        sql = text("SELECT value FROM json_each(:ids)").bindparams(ids=json.dumps(ids))
+    return sql.columns(column("value", Integer))
 
 
 def _licences(s: Session, dataset_ids: list[int]) -> dict[int, list[str]]:

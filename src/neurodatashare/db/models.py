@@ -400,7 +400,20 @@ class SearchAsset(Base):
     """One file of a dataset's draft as search sees it."""
 
     __tablename__ = "search_assets"
-    __table_args__ = (UniqueConstraint("dataset_id", "asset_id"),)
+    # Count filters look up a dataset's files that have the count (few of its files do).
+    __table_args__ = (
+        UniqueConstraint("dataset_id", "asset_id"),
+        *(
+            Index(
+                f"ix_search_assets_{name}",
+                "dataset_id",
+                name,
+                sqlite_where=text(f"{name} IS NOT NULL"),
+                postgresql_where=text(f"{name} IS NOT NULL"),
+            )
+            for name in COUNT_COLUMNS
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))

@@ -128,6 +128,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("dataset_id", "asset_id"),
     )
+    for name in COUNTS:
+        op.create_index(
+            f"ix_search_assets_{name}",
+            "search_assets",
+            ["dataset_id", name],
+            sqlite_where=sa.text(f"{name} IS NOT NULL"),
+            postgresql_where=sa.text(f"{name} IS NOT NULL"),
+        )
     statements = POSTGRES_TEXT if op.get_bind().dialect.name == "postgresql" else SQLITE_TEXT
     for statement in statements:
         op.execute(statement)

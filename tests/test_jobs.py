@@ -180,3 +180,27 @@ def test_a_job_queued_by_another_process_wakes_the_worker(live: Live) -> None:
         worker.stop()
         db.dispose()
     assert [(j.kind, j.state) for j in _jobs(live) if j.kind == "t.wake"] == [("t.wake", "done")]
+
+
+def test_a_running_job_keeps_its_lease_until_it_ends(live: Live) -> None:
+    import time
+
+    db = live.archive.db
+    with db.write() as s:
+        enqueue(s, kind="t.slow", key="x")
+    started, release = threading.Event(), threading.Event()
+
+    def slow(payload: dict[str, object]) -> None:
+        started.set()
+        release.wait(60)
+
+    worker = Worker(db, {"t.slow": slow}, lease_seconds=1.0)
+    running = threading.Thread(target=worker.run_one)
+    running.start()
+    assert started.wait(30)
+    time.sleep(2.5)  # more than two leases: the worker renewed it meanwhile
+    assert claim(db, worker="other", kinds=["t.slow"]) is None
+    release.set()
+    running.join(30)
+    (row,) = _jobs(live)
+    assert row.state == "done" and row.attempts == 1 and row.lease_until is None

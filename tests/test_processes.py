@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 
 from neurodatashare.testing.factories import Caller
 from neurodatashare.testing.live import PostgresDatabase, free_port
@@ -35,43 +36,67 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-@pytest.fixture
-def stack(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    pg = PostgresDatabase()
-    port = free_port()
-    env = {
+def _env(tmp_path: Path, pg: PostgresDatabase, port: int, **extra: str) -> dict[str, str]:
+    return {
         **os.environ,
         "NDS_HOME": str(tmp_path / "home"),
         "NDS_DATABASE_URL": pg.url,
         "NDS_PORT": str(port),
-        "NDS_WORKER_THREADS": "0",  # the API processes run no jobs: the worker does
+        "NDS_WORKER_THREADS": "0",  # the API processes run no jobs: the workers do
+        **extra,
     }
-    procs = [
-        subprocess.Popen([*NDS, "serve", "--processes", "2"], env=env, start_new_session=True),
-        subprocess.Popen([*NDS, "worker", "--threads", "2"], env=env, start_new_session=True),
-    ]
+
+
+def _start(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([*NDS, *args], env=env, start_new_session=True)
+
+
+def _wait_until_up(url: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            if httpx.get(f"{url}/api/info/", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, "nds serve did not start"
+        assert server.poll() is None, "nds serve exited"
+        time.sleep(0.3)
+
+
+def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for p in procs:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGCONT)  # one may be stopped
+            os.killpg(p.pid, signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait(20)
+
+
+def _user(env: dict[str, str], url: str) -> Caller:
+    made = subprocess.run(
+        [*NDS, "admin", "create-user", "jane"], env=env, capture_output=True, text=True
+    )
+    assert made.returncode == 0, made.stderr
+    return Caller(url, made.stdout.strip().split()[-1], username="jane")
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    pg = PostgresDatabase()
+    port = free_port()
+    env = _env(tmp_path, pg, port)
+    procs = [_start(env, "serve", "--processes", "2"), _start(env, "worker", "--threads", "2")]
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{url}/api/info/", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "nds serve --processes 2 did not start"
-            assert procs[0].poll() is None, "nds serve exited"
-            time.sleep(0.3)
+        _wait_until_up(url, procs[0])
         yield url, env
     finally:
-        for p in procs:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
+        _stop(procs)
         pg.drop()
 
 
@@ -83,12 +108,7 @@ def test_two_api_processes_and_a_worker_process_share_the_work(
     api_processes = [c for p in serve for c in _children(p)]
     assert len(api_processes) >= 2, f"expected 2 API processes under nds serve: {serve}"
 
-    made = subprocess.run(
-        [*NDS, "admin", "create-user", "jane"], env=env, capture_output=True, text=True
-    )
-    assert made.returncode == 0, made.stderr
-    key = made.stdout.strip().split()[-1]
-    jane = Caller(url, key, username="jane")
+    jane = _user(env, url)
     try:
         ds = jane.create_dataset("Two processes")
         data = make_ephys_file(tmp_path / "rec.nwb", locations=("CA3",)).read_bytes()
@@ -100,3 +120,57 @@ def test_two_api_processes_and_a_worker_process_share_the_work(
             assert [r["identifier"] for r in found["results"]] == [ds]
     finally:
         jane.close()
+
+
+def test_a_job_whose_worker_dies_is_run_by_another_after_the_lease(tmp_path: Path) -> None:
+    """A worker frozen mid-job (SIGSTOP: no more lease renewals, as if the machine were
+    gone), then killed: a second worker runs the job once its 3 s lease has passed."""
+    pg = PostgresDatabase()
+    port = free_port()
+    env = _env(tmp_path, pg, port, NDS_JOB_LEASE_SECONDS="3")
+    url = f"http://127.0.0.1:{port}"
+    procs = [_start(env, "serve")]
+    engine = create_engine(pg.url)
+    try:
+        _wait_until_up(url, procs[0])
+        first = _start(env, "worker")
+        procs.append(first)
+        jane = _user(env, url)
+        ds = jane.create_dataset("Lost worker")
+        data = make_ephys_file(tmp_path / "rec.nwb", locations=("CA1",)).read_bytes()
+        asset = jane.add_file(ds, "sub-m1/sub-m1_ecephys.nwb", data)
+        running = text(
+            "SELECT id, worker FROM jobs WHERE kind = 'blob.pipeline' AND state = 'running'"
+        )
+        deadline = time.monotonic() + 120
+        while True:
+            with engine.connect() as conn:
+                row = conn.execute(running).first()
+            if row is not None:
+                break
+            assert time.monotonic() < deadline, "the first worker never started the job"
+            time.sleep(0.02)
+        os.killpg(first.pid, signal.SIGSTOP)
+        job_id, owner = row
+        assert owner.endswith(f":{first.pid}")
+        procs.append(_start(env, "worker"))
+        report = jane.wait_for_checks(asset["asset_id"], timeout=120)
+        assert report["status"] == "done" and report["metadata"], report
+        os.killpg(first.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 60  # the results may have been written before the freeze
+        while True:
+            with engine.connect() as conn:
+                state, attempts, worker = conn.execute(
+                    text("SELECT state, attempts, worker FROM jobs WHERE id = :id"), {"id": job_id}
+                ).one()
+            if state == "done":
+                break
+            assert time.monotonic() < deadline, (state, attempts, worker)
+            time.sleep(0.2)
+        # the second worker finished it (a run or two: an upload may queue it once more)
+        assert worker.rsplit(":", 1)[1] == str(procs[2].pid), (first.pid, worker, attempts)
+        jane.close()
+    finally:
+        engine.dispose()
+        _stop(procs)
+        pg.drop()

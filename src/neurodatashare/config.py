@@ -66,6 +66,13 @@ class Settings(BaseSettings):
         description="Background worker threads inside `nds serve` (metadata extraction, "
         "validation). 0 leaves the work to separate `nds worker` processes.",
     )
+    job_lease_seconds: float = Field(
+        default=60,
+        ge=1,
+        le=86_400,
+        description="A running job's lease, renewed while it runs: a job whose worker died "
+        "is run by another this long after.",
+    )
 
     @property
     def resolved_database_url(self) -> str:

@@ -27,8 +27,11 @@ def command(threads: int, once: bool) -> None:
     from neurodatashare.config import Settings
     from neurodatashare.jobs import Worker
 
-    archive = Archive.open(Settings())
-    worker = Worker(archive.db, handlers(archive), threads=threads)
+    settings = Settings()
+    archive = Archive.open(settings)
+    worker = Worker(
+        archive.db, handlers(archive), threads=threads, lease_seconds=settings.job_lease_seconds
+    )
     try:
         if once:
             done = worker.drain()

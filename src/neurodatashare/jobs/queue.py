@@ -18,7 +18,7 @@ from neurodatashare.db.models import Job, utcnow
 from neurodatashare.jobs.notify import notify
 
 ACTIVE = text("state IN ('queued', 'running')")
-LEASE = timedelta(minutes=10)
+LEASE = timedelta(seconds=60)  # renewed every third of it while the job runs (worker.py)
 AGAIN = "_again"  # payload flag: enqueued again while running, so run once more
 wakeup = threading.Event()  # set by enqueue so in-process workers start at once
 
@@ -101,7 +101,9 @@ def _requeue_expired(s: Session) -> None:
     )
 
 
-def claim(db: Database, *, worker: str, kinds: list[str] | None = None) -> ClaimedJob | None:
+def claim(
+    db: Database, *, worker: str, kinds: list[str] | None = None, lease: timedelta = LEASE
+) -> ClaimedJob | None:
     with db.write() as s:
         _requeue_expired(s)
         query = (
@@ -119,8 +121,20 @@ def claim(db: Database, *, worker: str, kinds: list[str] | None = None) -> Claim
         job.state = "running"
         job.attempts += 1
         job.worker = worker
-        job.lease_until = utcnow() + LEASE
+        job.lease_until = utcnow() + lease
         return ClaimedJob(job.id, job.kind, job.key, dict(job.payload), job.attempts)
+
+
+def renew(db: Database, job_id: int, *, worker: str, lease: timedelta = LEASE) -> bool:
+    """Extend a running job's lease; False if the job is no longer this worker's (its
+    lease ran out and another worker took it over)."""
+    with db.write() as s:
+        renewed = s.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.worker == worker, Job.state == "running")
+            .values(lease_until=utcnow() + lease)
+        )
+        return bool(getattr(renewed, "rowcount", 0))
 
 
 def finish(db: Database, job_id: int) -> None:

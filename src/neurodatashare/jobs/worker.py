@@ -8,6 +8,7 @@ import socket
 import threading
 import traceback
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from neurodatashare.db import Database
@@ -28,11 +29,13 @@ class Worker:
         *,
         threads: int = 1,
         poll_seconds: float = 2.0,
+        lease_seconds: float = queue.LEASE.total_seconds(),
     ) -> None:
         self.db = db
         self.handlers = handlers
         self.threads = threads
         self.poll_seconds = poll_seconds
+        self.lease = timedelta(seconds=lease_seconds)
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -40,9 +43,14 @@ class Worker:
 
     def run_one(self) -> bool:
         """Claim and run one job; False when none was ready."""
-        job = queue.claim(self.db, worker=self.name, kinds=list(self.handlers))
+        job = queue.claim(self.db, worker=self.name, kinds=list(self.handlers), lease=self.lease)
         if job is None:
             return False
+        done = threading.Event()
+        renewer = threading.Thread(
+            target=self._renew, args=(job, done), name=f"nds-lease-{job.id}", daemon=True
+        )
+        renewer.start()
         try:
             self.handlers[job.kind](job.payload)
         except Exception:
@@ -52,7 +60,20 @@ class Worker:
             queue.fail(self.db, job.id, error=traceback.format_exc())
         else:
             queue.finish(self.db, job.id)
+        finally:
+            done.set()
         return True
+
+    def _renew(self, job: queue.ClaimedJob, done: threading.Event) -> None:
+        """Keep the job's lease while it runs: a job outlives its lease only if this
+        process dies (or stops), and then another worker runs it after the lease."""
+        while not done.wait(self.lease.total_seconds() / 3):
+            try:
+                if not queue.renew(self.db, job.id, worker=self.name, lease=self.lease):
+                    log.warning("job %s %s was taken over by another worker", job.kind, job.key)
+                    return
+            except Exception:
+                log.warning("could not renew the lease of job %s", job.id, exc_info=True)
 
     def drain(self, *, limit: int = 10_000) -> int:
         """Run ready jobs in this thread until none is left (tests and `nds worker --once`)."""

@@ -52,7 +52,12 @@ def create_api(settings: Settings | None = None, *, archive: Archive | None = No
         outdated = queue_outdated(the_archive)
         if outdated:
             log.info("queued %d files whose results were made by older tools", outdated)
-        worker = Worker(the_archive.db, handlers(the_archive), threads=settings.worker_threads)
+        worker = Worker(
+            the_archive.db,
+            handlers(the_archive),
+            threads=settings.worker_threads,
+            lease_seconds=settings.job_lease_seconds,
+        )
         worker.start()
         yield
         worker.stop()

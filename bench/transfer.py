@@ -14,6 +14,9 @@ What it measures, on one random file of --size-mib MiB:
 * `dandi download` of the asset, `curl` GET of the same URL, and `curl` PUT of the parts
   (five at a time, as the dandi client does) straight to the part URLs the server hands
   out, followed by complete/validate.
+* `nds upload` and `nds download` (our own client) of the same file, on a fresh server.
+* Every transfer as a fraction of this machine's physical limit for a path that MD5s every
+  byte (the protocol's dandi-etag): min(disk write with fsync, cores x MD5 rate).
 * A breakdown of one upload, run in this process with the client's own code
   (`dandi.files.LocalFileAsset.iter_upload`, as `dandi upload` calls it), every HTTP
   request timed and the server's CPU time sampled from /proc at each phase.
@@ -55,6 +58,7 @@ from neurodatashare.testing.server import ServerHandle, create_user, run_server
 MiB = 1024 * 1024
 BIN = Path(sys.executable).parent
 DANDI = BIN / "dandi"
+NDS = BIN / "nds"
 PG_ADMIN_URL = os.environ.get("NDS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 METADATA = {
     "name": "transfer benchmark",
@@ -83,6 +87,22 @@ def children_cpu() -> float:
 
 def sync() -> None:
     subprocess.run(["sync"], check=True)
+
+
+def disk_write_rate(root: Path, size: int) -> float:
+    """MiB/s of writing `size` bytes to a new file in `root` and syncing it (what a server
+    receiving an upload must do at least)."""
+    block = os.urandom(4 * MiB)
+    target = root / "disk-rate.bin"
+    t = time.perf_counter()
+    with open(target, "wb") as f:
+        for _ in range(size // len(block)):
+            f.write(block)
+        f.flush()
+        os.fsync(f.fileno())
+    seconds = time.perf_counter() - t
+    target.unlink()
+    return rate(size, seconds)
 
 
 def rate(size: int, seconds: float) -> float:
@@ -445,6 +465,12 @@ def main() -> None:
         src_sha = file_sha256(src)
         t_sha = time.perf_counter() - t
         t = time.perf_counter()
+        hasher = hashlib.md5()
+        with open(src, "rb") as f:
+            while block := f.read(4 * MiB):
+                hasher.update(block)
+        t_md5 = time.perf_counter() - t
+        t = time.perf_counter()
         etag = get_dandietag(src).as_str()
         t_etag = time.perf_counter() - t
         print(
@@ -577,6 +603,44 @@ def main() -> None:
                     server_cpu=curl_server_cpu,
                 )
             )
+
+        # E: our own client, `nds upload` (parts in parallel) and `nds download`.
+        with fresh_site(root, "e", args.postgres) as site:
+            nds_env = {
+                **site.client_env(),
+                "NDS_URL": site.server.url,
+                "NDS_API_KEY": site.key,
+                "XDG_CONFIG_HOME": str(root / "nds-config"),
+            }
+            results.append(
+                timed(
+                    "nds upload",
+                    size,
+                    lambda: run(
+                        [str(NDS), "upload", "-d", site.dataset, str(src)], cwd=root, env=nds_env
+                    ),
+                    site=site,
+                    note="hashes the file once, then sends 4 parts at a time",
+                )
+            )
+            nds_out = root / "dl-nds"
+            nds_out.mkdir()
+            results.append(
+                timed(
+                    "nds download",
+                    size,
+                    lambda: run(
+                        [str(NDS), "download", "-o", str(nds_out), f"{site.dataset}/big.bin"],
+                        cwd=root,
+                        env=nds_env,
+                    ),
+                    site=site,
+                    note="checks the dandi-etag while writing",
+                )
+            )
+            check_same(nds_out / "big.bin", src_sha)
+            shutil.rmtree(nds_out)
+        disk = disk_write_rate(root, size)
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
@@ -620,6 +684,24 @@ def main() -> None:
         f"  floor: the server must MD5 every byte (protocol), {rate(size, t_etag):.0f} MiB/s "
         f"on one core here, i.e. at most {rate(size, t_etag) / cp_rate:.2f} of cp"
     )
+    cores = os.cpu_count() or 1
+    md5_rate = rate(size, t_md5)
+    limit = min(disk, cores * md5_rate)
+    print(
+        f"\nphysical limit of this machine for a transfer that MD5s every byte: "
+        f"min(disk write {disk:.0f}, {cores} cores x MD5 {md5_rate:.0f}) = {limit:.0f} MiB/s"
+    )
+    for name in (
+        "nds upload",
+        "nds download",
+        "dandi upload (transfer: digest cached)",
+        "dandi download",
+        "curl PUT parts + complete + validate",
+        "curl GET",
+    ):
+        print(
+            f"  {name:40} {by[name].mibps:7.0f} MiB/s  {by[name].mibps / limit:5.2f} of the limit"
+        )
     print("\nwhere an upload's time goes (real client code, in process, DANDI_CACHE=ignore):")
     for name, seconds in phases:
         print(f"  {name:58} {seconds:7.2f}")

@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     s3_region: str = Field(
         default="us-east-1", description="Region the S3 requests are signed for."
     )
+    s3_cache_mb: int = Field(
+        default=256,
+        ge=0,
+        description="Memory per server process for blocks read from S3 (MiB): blobs never "
+        "change, so the explorer and the pipeline reuse what an earlier request fetched.",
+    )
     host: str = Field(default="127.0.0.1", description="Address `nds serve` listens on.")
     port: int = Field(default=8000, description="Port `nds serve` listens on.")
     public_url: str | None = Field(

@@ -40,5 +40,6 @@ def get_blob_store(settings: Settings) -> BlobStore:
             region=settings.s3_region,
             public_url=settings.resolved_public_url,
             secret=settings.resolved_secret_key,
+            cache_bytes=settings.s3_cache_mb * 2**20,
         )
     raise ConfigError(f"NDS_BLOB_STORE={settings.blob_store!r} is not known; use 'local' or 's3'.")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import quote
@@ -25,12 +26,16 @@ from urllib.parse import quote
 from neurodatashare.errors import BadRequest, ConfigError, Forbidden, NotFound
 from neurodatashare.storage.base import BlobFacts, PartPlan, blob_key
 from neurodatashare.storage.digests import EMPTY_ETAG, part_plan
-from neurodatashare.storage.ranged import RangedReader
+from neurodatashare.storage.ranged import BlockCache, RangedReader
 from neurodatashare.storage.signing import signature_matches
 
 PART_URL_LIFETIME = 7 * 24 * 3600  # as dandi-archive signs its part URLs (the AWS maximum)
 DOWNLOAD_URL_LIFETIME = 3600  # a redirect target: fetched at once, short so revocation bites
 _MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchUpload"}
+# Objects under these prefixes never change once the archive refers to them (derived
+# artifacts may be rebuilt in place, so they are asked for afresh).
+_IMMUTABLE = ("blobs/", "zarrs/")
+_KNOWN_SIZES = 10_000
 
 
 def _missing(exc: Exception) -> bool:
@@ -50,6 +55,7 @@ class S3BlobStore:
         region: str,
         public_url: str,
         secret: str,
+        cache_bytes: int = 256 * 2**20,
         create_bucket: bool = True,
     ) -> None:
         import boto3
@@ -85,6 +91,9 @@ class S3BlobStore:
         # one-request copies up to S3's 5 GiB limit, multipart copies above it
         self._transfer = TransferConfig(multipart_threshold=5 * 2**30, multipart_chunksize=2**29)
         self._upload_ids: dict[str, str] = {}  # our upload id -> S3's, filled on use
+        # blocks shared by every reader of this store: the page cache a local file has
+        self.blocks = BlockCache(cache_bytes)
+        self._identity: OrderedDict[str, tuple[int, str]] = OrderedDict()  # key -> size, etag
         if create_bucket:
             self._ensure_bucket()
 
@@ -262,9 +271,28 @@ class S3BlobStore:
     def exists(self, key: str) -> bool:
         return bool(self._head(key))
 
+    def _size_and_etag(self, key: str) -> tuple[int, str]:
+        known = self._identity.get(key)
+        if known is not None:
+            return known
+        head = self._head(key)
+        if not head:
+            raise NotFound("The bytes of this file are missing from storage.")
+        found = (int(head["ContentLength"]), str(head.get("ETag", "")))
+        if key.startswith(_IMMUTABLE):
+            self._identity[key] = found
+            while len(self._identity) > _KNOWN_SIZES:
+                self._identity.popitem(last=False)
+        return found
+
     def open(self, key: str) -> BinaryIO:
+        size, etag = self._size_and_etag(key)
         reader = RangedReader(
-            lambda start, length: self.read_range(key, start, length), self.size(key)
+            lambda start, length: self.read_range(key, start, length),
+            size,
+            cache_blocks=8,  # the shared cache holds the rest
+            shared=self.blocks,
+            name=(key, etag),  # a rebuilt artifact at the same key gets a new ETag
         )
         return reader  # type: ignore[return-value]  # a RawIOBase: all h5py needs
 
@@ -286,10 +314,7 @@ class S3BlobStore:
         return data
 
     def size(self, key: str) -> int:
-        head = self._head(key)
-        if not head:
-            raise NotFound("The bytes of this file are missing from storage.")
-        return int(head["ContentLength"])
+        return self._size_and_etag(key)[0]
 
     def local_path(self, key: str) -> Path | None:
         return None
@@ -314,6 +339,7 @@ class S3BlobStore:
         return f"{self._public_endpoint}/{self.bucket}/{key}"
 
     def delete(self, key: str) -> None:
+        self._identity.pop(key, None)
         self._s3.delete_object(Bucket=self.bucket, Key=key)
 
     # -- derived artifacts ----------------------------------------------------------------

@@ -100,14 +100,9 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     raise RuntimeError(f"weed mini did not answer at {url} in {START_TIMEOUT:.0f} s")
 
 
-@contextmanager
-def run_seaweed(folder: Path, *, bucket: str = "nds-blobs") -> Iterator[SeaweedHandle]:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "data").mkdir(exist_ok=True)
-    _identities(folder / "s3.json")
-    ports = {name: free_port() for name in ("s3", "master", "volume", "filer", "admin")}
-    grpc = {name: free_port() for name in ports}
-    args = [
+def mini_args(folder: Path) -> list[str]:
+    """`weed mini` on loopback, telemetry off, signatures enforced (docs/deploy.md)."""
+    return [
         str(weed_executable()),
         "mini",
         f"-dir={folder / 'data'}",
@@ -119,9 +114,24 @@ def run_seaweed(folder: Path, *, bucket: str = "nds-blobs") -> Iterator[SeaweedH
         "-admin.ui=false",
         "-s3.port.iceberg=0",
         "-s3.port.lance=0",
-        f"-metricsPort={free_port()}",
-        f"-debug.port={free_port()}",
     ]
+
+
+@contextmanager
+def run_seaweed(
+    folder: Path, *, bucket: str = "nds-blobs", command: list[str] | None = None
+) -> Iterator[SeaweedHandle]:
+    """Start `weed mini` (or `command`, a `weed mini` command line, whose data folder and
+    identity file the caller has made) with every port moved to a free one."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if command is None:
+        (folder / "data").mkdir(exist_ok=True)
+        _identities(folder / "s3.json")
+        command = mini_args(folder)
+    ports = {name: free_port() for name in ("s3", "master", "volume", "filer", "admin")}
+    grpc = {name: free_port() for name in ports}
+    # Go's flag package keeps the last value of a repeated flag: these win.
+    args = [*command, f"-metricsPort={free_port()}", f"-debug.port={free_port()}"]
     for name, port in ports.items():
         args += [f"-{name}.port={port}", f"-{name}.port.grpc={grpc[name]}"]
     log = folder / "weed.log"

@@ -342,3 +342,34 @@ def test_index_chunk_urls_follow_access(live_s3: Live, demo_file: Path) -> None:
     assert r.status_code == 206 and r.content == demo_file.read_bytes()[:8]
     tampered = httpx.get(url.replace("signature=", "signature=0"), follow_redirects=False)
     assert tampered.status_code in (403, 404) and "Location" not in tampered.headers
+
+
+def test_zarr_files_are_objects_in_the_bucket(
+    live_s3: Live, seaweed: SeaweedHandle, tmp_path: Path
+) -> None:
+    import zarr
+
+    from neurodatashare.archive.zarrs import open_zarr_store
+
+    root = zarr.open_group(str(tmp_path / "v.zarr"), mode="w")
+    root.create_dataset("raw", data=np.arange(64, dtype="u2").reshape(8, 8), chunks=(4, 4))
+    files = {
+        p.relative_to(tmp_path / "v.zarr").as_posix(): p.read_bytes()
+        for p in (tmp_path / "v.zarr").rglob("*")
+        if p.is_file()
+    }
+    alice = live_s3.user("alice")
+    ds = alice.create_dataset("Zarr on S3")
+    asset = alice.add_zarr(ds, "sub-1/vol.zarr", files)
+    zid = asset["zarr"]
+    store = live_s3.archive.store
+    listed = store.client.list_objects_v2(Bucket=store.bucket, Prefix=f"zarrs/{zid[:3]}/{zid}/")
+    assert listed["KeyCount"] == len(files)
+    r = alice.get(f"/api/zarr/{zid}/files/", params={"prefix": "raw/0.0", "download": "true"})
+    assert r.status_code == 302  # to the archive's signed entry link
+    entry = alice.get(r.headers["Location"])
+    assert entry.status_code == 302 and entry.headers["Location"].startswith(seaweed.endpoint_url)
+    ranged = httpx.get(entry.headers["Location"], headers={"Range": "bytes=5-"})
+    assert ranged.status_code == 206 and ranged.content == files["raw/0.0"][5:]
+    group = zarr.open_group(open_zarr_store(live_s3.archive, zid), mode="r")
+    assert int(group["raw"][7, 7]) == 63

@@ -101,6 +101,37 @@ def test_multipart_upload_through_presigned_urls(store: S3BlobStore, big_data: b
     assert store.read_range(key, len(big_data), 10) == b""
 
 
+def test_urls_for_clients_are_signed_for_the_public_endpoint(seaweed: SeaweedHandle) -> None:
+    public = seaweed.endpoint_url.replace("127.0.0.1", "localhost")  # the same S3, renamed
+    s = S3BlobStore(
+        bucket="nds-public",
+        endpoint_url=seaweed.endpoint_url,
+        public_endpoint_url=public,
+        access_key_id=seaweed.settings()["s3_access_key_id"],
+        secret_access_key=seaweed.settings()["s3_secret_access_key"],
+        region="us-east-1",
+        public_url="http://127.0.0.1:1",
+        secret="test-secret",
+    )
+    try:
+        data = os.urandom(2000)
+        upload_id = str(uuid.uuid4())
+        [plan] = s.begin_upload(upload_id=upload_id, size=len(data))
+        assert plan.upload_url.startswith(public + "/")
+        assert httpx.put(plan.upload_url, content=data).status_code == 200
+        # the signature covers the host: the same URL under the server's own name fails
+        renamed = plan.upload_url.replace(public, seaweed.endpoint_url)
+        assert httpx.put(renamed, content=data).status_code == 403
+        assert s.complete_url(upload_id=upload_id).startswith(public + "/")
+        s.put("derived/x", b"abc")
+        url = s.download_url("derived/x", filename="x")
+        assert url is not None and url.startswith(public + "/")
+        assert httpx.get(url).content == b"abc"
+        assert s.object_url("derived/x") == f"{public}/nds-public/derived/x"
+    finally:
+        empty_bucket(s.client, s.bucket)
+
+
 def test_a_truncated_or_forged_part_is_refused_by_s3(store: S3BlobStore) -> None:
     upload_id = str(uuid.uuid4())
     data = os.urandom(1000)

@@ -18,6 +18,7 @@ from neurodatashare.cli.cmd_demo import command as demo_command
 from neurodatashare.config import Settings
 from neurodatashare.testing.live import Live, database_url, free_port, serve_in_thread
 from neurodatashare.testing.schema_audit import DocumentAudit
+from neurodatashare.testing.seaweed import SeaweedHandle, run_seaweed
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -37,6 +38,49 @@ def live_server(
         archive.close()
         if pg is not None:
             pg.drop()
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedHandle]:
+    """A real S3 server (SeaweedFS `weed mini`) that enforces signatures."""
+    with run_seaweed(tmp_path_factory.mktemp("seaweed") / "s3") as s3:
+        yield s3
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def live_s3_server(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    seaweed: SeaweedHandle,
+) -> Iterator[Live]:
+    """As `live_server`, with its blobs in an S3 bucket of its own on SeaweedFS."""
+    backend: str = request.param
+    home = tmp_path_factory.mktemp(f"home-s3-{backend}")
+    url, pg = database_url(backend, home)
+    port = free_port()
+    settings = Settings(
+        home=home,
+        database_url=url,
+        port=port,
+        blob_store="s3",
+        **seaweed.settings(bucket=f"nds-{backend}"),
+    )
+    archive = Archive.open(settings)
+    try:
+        with serve_in_thread(archive, port) as base_url:
+            yield Live(url=base_url, archive=archive, backend=backend)
+    finally:
+        archive.close()
+        if pg is not None:
+            pg.drop()
+
+
+@pytest.fixture
+def live_s3(live_s3_server: Live) -> Iterator[Live]:
+    """The shared S3-backed server with an empty database and bucket for this test."""
+    live_s3_server.reset()
+    yield live_s3_server
+    live_s3_server.reset()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 
 from neurodatashare.storage.local import LocalBlobStore
-from neurodatashare.storage.ranged import RangedReader
+from neurodatashare.storage.ranged import BlockCache, RangedReader
 
 
 def _store(tmp_path: Path) -> LocalBlobStore:
@@ -68,3 +68,26 @@ def test_h5py_opens_a_blob_through_ranged_reads(tmp_path: Path) -> None:
         assert h5["data"].attrs["unit"] == "volts"
         assert h5["data"][99_990:].tolist() == list(range(99_990, 100_000))
     assert reader.fetches > 1
+
+
+def test_a_shared_block_cache_serves_the_next_reader_within_its_budget() -> None:
+    data = bytes(range(256)) * 64  # 16 KiB
+    calls: list[tuple[int, int]] = []
+
+    def read_range(start: int, length: int) -> bytes:
+        calls.append((start, length))
+        return data[start : start + length]
+
+    shared = BlockCache(4 * 1024)  # four 1 KiB blocks
+    first = RangedReader(read_range, len(data), block_size=1024, shared=shared, name="a")
+    assert first.read(3000) == data[:3000] and first.fetches == 3
+    second = RangedReader(read_range, len(data), block_size=1024, shared=shared, name="a")
+    assert second.read(3000) == data[:3000] and second.fetches == 0  # all from the cache
+    other = RangedReader(read_range, len(data), block_size=1024, shared=shared, name="b")
+    assert other.read(10) == data[:10] and other.fetches == 1  # another object: its own
+    # reading on pushes the oldest blocks out: the budget holds
+    second.seek(5000)
+    assert second.read(4096) == data[5000:9096]
+    assert shared.size_bytes <= 4 * 1024
+    third = RangedReader(read_range, len(data), block_size=1024, shared=shared, name="a")
+    assert third.read(1) == data[:1] and third.fetches == 1  # block 0 was evicted

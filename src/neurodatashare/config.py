@@ -30,9 +30,42 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the metadata database. Default: SQLite in NDS_HOME. "
         "Example: postgresql+psycopg://user@127.0.0.1:5432/nds",
     )
-    blob_store: str = Field(default="local", description="Where blobs live: `local`.")
+    blob_store: str = Field(
+        default="local",
+        description="Where blobs live: `local` (a folder) or `s3` (a bucket; NDS_S3_*).",
+    )
     blob_dir: Path | None = Field(
         default=None, description="Folder of the local blob store. Default: NDS_HOME/blobs."
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None,
+        description="URL of the S3 service the server talks to, e.g. http://127.0.0.1:8333 "
+        "(SeaweedFS, MinIO, Ceph RGW). Default: AWS S3 in NDS_S3_REGION.",
+    )
+    s3_public_endpoint_url: str | None = Field(
+        default=None,
+        description="URL clients reach the same S3 service at, when it differs from "
+        "NDS_S3_ENDPOINT_URL (presigned upload and download URLs are signed for it).",
+    )
+    s3_bucket: str | None = Field(
+        default=None, description="Bucket of the S3 blob store; created at start if missing."
+    )
+    s3_access_key_id: str | None = Field(
+        default=None,
+        description="S3 access key. Default: boto3's usual sources (AWS_* variables, "
+        "~/.aws, an instance role).",
+    )
+    s3_secret_access_key: str | None = Field(
+        default=None, description="S3 secret key, with NDS_S3_ACCESS_KEY_ID."
+    )
+    s3_region: str = Field(
+        default="us-east-1", description="Region the S3 requests are signed for."
+    )
+    s3_cache_mb: int = Field(
+        default=256,
+        ge=0,
+        description="Memory per server process for blocks read from S3 (MiB): blobs never "
+        "change, so the explorer and the pipeline reuse what an earlier request fetched.",
     )
     host: str = Field(default="127.0.0.1", description="Address `nds serve` listens on.")
     port: int = Field(default=8000, description="Port `nds serve` listens on.")

@@ -92,6 +92,7 @@ def create_blob(
     size: int,
     sha256: str | None,
     store_bytes: Callable[[str], None],
+    blob_id: str | None = None,
 ) -> tuple[Blob, bool]:
     """The blob with these bytes, stored now unless the same bytes already are; the user
     gets a claim on it. Returns (blob, whether it is new).
@@ -101,11 +102,13 @@ def create_blob(
     without bytes. A new blob without its sha256 gets its pipeline queued (the digest is
     its first step), due at once if small, else after a short wait for its asset (see
     UPLOAD_GRACE_SECONDS); otherwise the pipeline is queued when an asset needs it.
+    A new blob is named `blob_id` when given (an upload's id, as in DANDI: an S3 store
+    receives the parts at that blob's key already), else a new uuid.
     """
     blob = s.scalar(select(Blob).where(Blob.etag == etag))
     created = blob is None
     if blob is None:
-        blob_id = str(uuid.uuid4())
+        blob_id = blob_id or str(uuid.uuid4())
         key = blob_key(blob_id)
         store_bytes(key)
         blob = Blob(id=blob_id, etag=etag, sha256=sha256, size=size, key=key)

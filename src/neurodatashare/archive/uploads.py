@@ -1,9 +1,10 @@
 """Uploads: initialize -> parts -> complete -> validate, as the DANDI API does them.
 
 Nothing becomes visible until `validate` has checked the size and the dandi-etag that the
-store computed from the bytes it received; then the blob is committed with one rename and
-one short transaction. An upload that is never completed leaves no blob behind: its
-bytes live under the store's upload area and are discarded when it expires.
+store computed from the bytes it received; then the blob (named after the upload, as in
+DANDI) is committed with one rename, or nothing at all on S3, and one short transaction.
+An upload that is never completed leaves no blob behind: its bytes live under the store's
+upload area (on S3: at a key no blob row names) and are discarded when it expires.
 """
 
 from __future__ import annotations
@@ -156,6 +157,7 @@ def validate_upload(archive: Archive, *, upload_id: str, user: User | None) -> d
             size=facts.size,
             sha256=facts.sha256,
             store_bytes=lambda key: archive.store.commit(upload_id=upload_id, key=key),
+            blob_id=upload_id,
         )
         s.execute(delete(Upload).where(Upload.id == upload_id))
     if not created:
@@ -173,7 +175,9 @@ def discard_stale_uploads(archive: Archive) -> int:
         s.execute(delete(Upload).where(Upload.id.in_(expired)))
         live = set(s.scalars(select(Upload.id)).all())
     dropped = 0
-    for upload_id in archive.store.stale_uploads():
+    # Expired ones too: on S3 a completed but never validated upload is an object, not a
+    # multipart upload in progress, so the store alone does not list it.
+    for upload_id in dict.fromkeys([*archive.store.stale_uploads(), *expired]):
         if upload_id not in live:
             archive.store.abort(upload_id=upload_id)
             dropped += 1

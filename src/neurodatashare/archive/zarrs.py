@@ -249,8 +249,11 @@ def entry_download_url(archive: Archive, *, zarr_id: str, user: User | None, pat
     return f"{archive.api_url}/zarr/{zarr_id}/entry/{name}?{query}"
 
 
-def signed_entry(archive: Archive, *, zarr_id: str, key: str, expires: int, signature: str) -> Path:
-    """Check a download link of `entry_download_url` and return the object's file."""
+def signed_entry(
+    archive: Archive, *, zarr_id: str, key: str, expires: int, signature: str, name: str
+) -> Path | str:
+    """Check a download link of `entry_download_url` and return the object's file, or the
+    store's presigned URL of it."""
     with archive.db.read() as s:  # one query: the file is still the Zarr's, and its access
         found = s.scalar(
             select(Dataset.access_generation)
@@ -267,6 +270,10 @@ def signed_entry(archive: Archive, *, zarr_id: str, key: str, expires: int, sign
     if expires < time.time():
         raise Forbidden("This download link has expired; ask the archive for a new one.")
     local = archive.store.local_path(key)
+    if local is None:  # a store that signs its own URLs (S3): the route redirects there
+        url = archive.store.download_url(key, filename=name)
+        if url is not None:
+            return url
     if local is None or not local.is_file():
         raise NotFound("The bytes of this Zarr file are missing from storage.")
     return local

@@ -28,4 +28,18 @@ def get_blob_store(settings: Settings) -> BlobStore:
             public_url=settings.resolved_public_url,
             secret=settings.resolved_secret_key,
         )
-    raise ConfigError(f"NDS_BLOB_STORE={settings.blob_store!r} is not known; use 'local'.")
+    if settings.blob_store == "s3":
+        from neurodatashare.storage.s3 import S3BlobStore  # boto3 is imported on use
+
+        return S3BlobStore(
+            bucket=settings.s3_bucket or "",
+            endpoint_url=settings.s3_endpoint_url,
+            public_endpoint_url=settings.s3_public_endpoint_url,
+            access_key_id=settings.s3_access_key_id,
+            secret_access_key=settings.s3_secret_access_key,
+            region=settings.s3_region,
+            public_url=settings.resolved_public_url,
+            secret=settings.resolved_secret_key,
+            cache_bytes=settings.s3_cache_mb * 2**20,
+        )
+    raise ConfigError(f"NDS_BLOB_STORE={settings.blob_store!r} is not known; use 'local' or 's3'.")

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -119,6 +120,11 @@ class Live:
         with self.archive.db.write() as s:
             for table in reversed(Base.metadata.sorted_tables):
                 s.execute(table.delete())
+        if self.archive.settings.blob_store == "s3":
+            from neurodatashare.testing.seaweed import empty_bucket
+
+            store: Any = self.archive.store
+            empty_bucket(store.client, store.bucket)
         root = self.archive.settings.resolved_blob_dir
         for area in ("blobs", "uploads", "zarrs"):
             shutil.rmtree(root / area, ignore_errors=True)

@@ -174,8 +174,10 @@ def get_entry(
     """A signed download URL of `files?download=true`: one file's bytes, with Range.
     It needs no key (and ignores one), as a presigned S3 URL."""
     local = zarrs.signed_entry(
-        archive, zarr_id=zarr_id, key=key, expires=expires, signature=signature
+        archive, zarr_id=zarr_id, key=key, expires=expires, signature=signature, name=name
     )
+    if isinstance(local, str):
+        return RedirectResponse(local, status_code=302)
     return BigChunkFileResponse(
         local,
         filename=name,

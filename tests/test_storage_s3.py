@@ -429,3 +429,44 @@ def test_the_python_client_uploads_to_s3_and_downloads_back(
         assert back.read_bytes() == data
         empty = ds.draft.asset("empty.dat").download(tmp_path / "back" / "empty.dat")
         assert empty.read_bytes() == b""
+
+
+def test_storage_down_is_a_503_with_retry_after_and_changes_nothing(tmp_path: Path) -> None:
+    import signal
+
+    from sqlalchemy import func, select
+
+    from neurodatashare.archive import Archive
+    from neurodatashare.config import Settings
+    from neurodatashare.db.models import Upload
+    from neurodatashare.testing.live import free_port, serve_in_thread
+    from neurodatashare.testing.seaweed import run_seaweed
+
+    with run_seaweed(tmp_path / "s3") as s3:
+        port = free_port()
+        settings = Settings(home=tmp_path / "home", port=port, blob_store="s3", **s3.settings())
+        archive = Archive.open(settings)
+        try:
+            with serve_in_thread(archive, port) as url:
+                live = Live(url=url, archive=archive, backend="sqlite")
+                alice = live.user("alice")
+                ds = alice.create_dataset("Storage outage")
+                _initialize(alice, ds, b"first bytes")  # S3 answers
+                os.killpg(s3.process.pid, signal.SIGKILL)
+                s3.process.wait(10)
+                r = alice.post(
+                    "/api/uploads/initialize/",
+                    json={
+                        "contentSize": 11,
+                        "digest": {"algorithm": "dandi:dandi-etag", "value": dandi_etag(b"x" * 11)},
+                        "dandiset": ds,
+                    },
+                )
+                assert r.status_code == 503, r.text
+                assert r.headers["Retry-After"] == "5"
+                assert "storage is not answering" in r.json()["detail"]
+                with archive.db.read() as s:
+                    assert s.scalar(select(func.count()).select_from(Upload)) == 1
+                alice.close()
+        finally:
+            archive.close()

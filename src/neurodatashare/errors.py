@@ -59,6 +59,15 @@ class TooBusy(NDSError):
     status_code = 429
 
 
+class Unavailable(NDSError):
+    """A service the archive stands on (its object storage) is not answering; retry."""
+
+    status_code = 503
+
+    def __init__(self, message: str, *, retry_after: int = 5) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
+
+
 class ConfigError(NDSError):
     """A setting is missing or wrong; raised at start-up."""
 

@@ -104,7 +104,7 @@ LICENCES = (("spdx:CC-BY-4.0", 80), ("spdx:CC0-1.0", 20))
 #: Topics of datasets: each a few words only dataset-level text holds.
 TOPICS = (
     "orientation tuning",
-    "place coding",
+    "place remapping",
     "grid modules",
     "heading direction",
     "whisker deflection",
@@ -118,7 +118,7 @@ TOPICS = (
     "odor discrimination",
     "fear conditioning",
     "sensorimotor adaptation",
-    "saccade planning",
+    "saccade preparation",
     "binocular disparity",
     "theta sequences",
     "dopamine transients",

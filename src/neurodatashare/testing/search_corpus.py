@@ -240,6 +240,7 @@ def fill(
     writer = _Writer(db)
     n_users = max(3, datasets // 4)
     users = [f"user{ids['user'] + i:05d}" for i in range(n_users)]
+    user_ids = {u: ids["user"] + i for i, u in enumerate(users)}
     for i, username in enumerate(users):
         writer.add(
             User,
@@ -286,9 +287,7 @@ def fill(
             },
         )
         for owner in owners:
-            writer.add(
-                DatasetOwner, {"dataset_id": number, "user_id": ids["user"] + users.index(owner)}
-            )
+            writer.add(DatasetOwner, {"dataset_id": number, "user_id": user_ids[owner]})
         writer.add(
             Version,
             {

@@ -24,6 +24,7 @@ from neurodatashare.db.models import (
     Derived,
     SearchDataset,
     SearchTerm,
+    SearchValue,
     User,
     Version,
     VersionAsset,
@@ -181,7 +182,9 @@ def test_files_give_the_facets_the_generator_claims(filled: tuple[Archive, Corpu
             assert sorted(units) == sorted(d.units)
             indexed: dict[str, set[str]] = {}
             for facet, key in s.execute(
-                select(SearchTerm.facet, SearchTerm.key).where(SearchTerm.dataset_id == d.id)
+                select(SearchValue.facet, SearchValue.key)
+                .join(SearchTerm, SearchTerm.value_id == SearchValue.id)
+                .where(SearchTerm.dataset_id == d.id)
             ):
                 indexed.setdefault(facet, set()).add(key)
             assert indexed == d.facets

@@ -204,3 +204,32 @@ def test_a_running_job_keeps_its_lease_until_it_ends(live: Live) -> None:
     running.join(30)
     (row,) = _jobs(live)
     assert row.state == "done" and row.attempts == 1 and row.lease_until is None
+
+
+def test_a_job_that_meets_a_storage_outage_waits_instead_of_failing(live: Live) -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    from neurodatashare.storage import unavailable
+
+    db = live.archive.db
+    with db.write() as s:
+        enqueue(s, kind="t.s3", key="x")
+
+    def storage_down(payload: dict[str, object]) -> None:
+        try:
+            raise EndpointConnectionError(endpoint_url="http://127.0.0.1:1")
+        except EndpointConnectionError as exc:
+            raise OSError("read failed") from exc  # as h5py wraps a failed read
+
+    worker = Worker(db, {"t.s3": storage_down}, transient=unavailable)
+    for _ in range(5):  # more outages than a job has attempts
+        assert worker.run_one()
+        (row,) = _jobs(live)
+        assert row.state == "queued" and row.attempts == 0 and row.run_after > utcnow()
+        assert "read failed" in (row.error or "")
+        with db.write() as s:
+            s.execute(update(Job).values(run_after=utcnow()))
+    # a real error still counts
+    assert Worker(db, {"t.s3": lambda p: 1 / 0}, transient=unavailable).run_one()
+    (row,) = _jobs(live)
+    assert row.attempts == 1 and "ZeroDivisionError" in (row.error or "")

@@ -22,6 +22,7 @@ from neurodatashare.archive.context import Archive
 from neurodatashare.db.models import Asset, Dataset, Derived, User
 from neurodatashare.errors import BadRequest, NDSError, Unreadable
 from neurodatashare.formats.nwb import OVERVIEW_KIND, overview_producer
+from neurodatashare.storage import unavailable
 
 log = logging.getLogger("neurodatashare.explore")
 
@@ -66,6 +67,8 @@ def opened(archive: Archive, *, asset_id: str, user: User | None) -> Iterator[Op
     try:
         entry = files.acquire(archive.store, blob_id=blob_id, key=key, overview_key=overview_key)
     except OSError as exc:
+        if unavailable(exc):
+            raise  # the storage, not the file: a 503 (server/errors.py)
         raise Unreadable(
             f"{asset.path} cannot be read as an HDF5/NWB file ({exc}). "
             "Its validation report says more."

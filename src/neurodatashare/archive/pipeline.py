@@ -42,6 +42,7 @@ from neurodatashare.archive.version_status import refresh_drafts_holding
 from neurodatashare.db.models import Asset, Blob, Job, utcnow
 from neurodatashare.formats import Artifact, Format
 from neurodatashare.jobs import enqueue
+from neurodatashare.storage import unavailable
 
 log = logging.getLogger("neurodatashare.processing")
 PIPELINE = "blob.pipeline"
@@ -153,6 +154,8 @@ def _step(failures: list[str], name: str, run: Callable[..., None], *args: Any) 
     try:
         run(*args)
     except Exception as exc:
+        if unavailable(exc):
+            raise  # the storage is down, not the step broken: the job is tried again later
         log.warning("%s step failed", name, exc_info=True)
         failures.append(f"{name} failed: {type(exc).__name__}: {exc}")
 

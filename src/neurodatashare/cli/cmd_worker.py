@@ -26,11 +26,16 @@ def command(threads: int, once: bool) -> None:
     from neurodatashare.archive.processing import handlers
     from neurodatashare.config import Settings
     from neurodatashare.jobs import Worker
+    from neurodatashare.storage import unavailable
 
     settings = Settings()
     archive = Archive.open(settings)
     worker = Worker(
-        archive.db, handlers(archive), threads=threads, lease_seconds=settings.job_lease_seconds
+        archive.db,
+        handlers(archive),
+        threads=threads,
+        lease_seconds=settings.job_lease_seconds,
+        transient=unavailable,
     )
     try:
         if once:

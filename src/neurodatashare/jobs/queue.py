@@ -169,6 +169,21 @@ def fail(db: Database, job_id: int, *, error: str) -> None:
             job.finished = utcnow()
 
 
+def postpone(db: Database, job_id: int, *, error: str, delay: float = 15) -> None:
+    """Run the job again later without counting this attempt: what failed was a service
+    it needs (the object storage), not the job."""
+    with db.write() as s:
+        job = s.get(Job, job_id)
+        if job is None:
+            return
+        job.error = error[-4000:]
+        job.lease_until = None
+        job.worker = None
+        job.state = "queued"
+        job.attempts = max(0, job.attempts - 1)
+        job.run_after = utcnow() + timedelta(seconds=delay)
+
+
 def job_states(s: Session, *, key: str) -> dict[str, str]:
     """kind -> state of the newest job for `key` (for status reports)."""
     rows = s.execute(select(Job.kind, Job.state).where(Job.key == key).order_by(Job.id)).all()

@@ -30,12 +30,14 @@ class Worker:
         threads: int = 1,
         poll_seconds: float = 2.0,
         lease_seconds: float = queue.LEASE.total_seconds(),
+        transient: Callable[[BaseException], bool] = lambda exc: False,
     ) -> None:
         self.db = db
         self.handlers = handlers
         self.threads = threads
         self.poll_seconds = poll_seconds
         self.lease = timedelta(seconds=lease_seconds)
+        self.transient = transient  # failures that say "later", not "this job is broken"
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -53,7 +55,11 @@ class Worker:
         renewer.start()
         try:
             self.handlers[job.kind](job.payload)
-        except Exception:
+        except Exception as exc:
+            if self.transient(exc):
+                log.warning("job %s %s postponed: %s", job.kind, job.key, exc)
+                queue.postpone(self.db, job.id, error=traceback.format_exc())
+                return True
             log.warning(
                 "job %s %s failed (attempt %d)", job.kind, job.key, job.attempts, exc_info=True
             )

@@ -36,6 +36,7 @@ from neurodatashare.server.routes import (
     zarr,
 )
 from neurodatashare.server.routes import morphology as morphology_routes
+from neurodatashare.storage import unavailable
 
 log = logging.getLogger("neurodatashare.server")
 
@@ -57,6 +58,7 @@ def create_api(settings: Settings | None = None, *, archive: Archive | None = No
             handlers(the_archive),
             threads=settings.worker_threads,
             lease_seconds=settings.job_lease_seconds,
+            transient=unavailable,
         )
         worker.start()
         yield

@@ -9,13 +9,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from botocore.exceptions import (
-    ClientError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    ReadTimeoutError,
-)
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -23,6 +16,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from neurodatashare.errors import NDSError, Unavailable
+from neurodatashare.storage import unavailable
 
 log = logging.getLogger("neurodatashare.server")
 
@@ -49,12 +43,6 @@ async def http_error(request: Request, exc: StarletteHTTPException) -> JSONRespo
     elif exc.status_code == 405:
         detail = f"{request.method} is not allowed on {request.url.path}."
     return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
-
-
-def _server_side(exc: ClientError) -> bool:
-    """S3 answered with a 5xx (InternalError, ServiceUnavailable, SlowDown)."""
-    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-    return int(status or 0) >= 500
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -84,24 +72,15 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=400,
         )
 
-    async def _storage_down(request: Request, exc: Exception) -> JSONResponse:
-        # boto3 has retried already (storage/s3.py): the object storage is down or overloaded
-        if isinstance(exc, ClientError) and not _server_side(exc):
-            return await _unexpected(request, exc)
-        log.warning("object storage unavailable on %s: %s", request.url.path, exc)
-        down = Unavailable(
-            "The archive's file storage is not answering just now; nothing was changed. "
-            "Try again in a few seconds."
-        )
-        return JSONResponse({"detail": down.message}, status_code=503, headers=down.headers)
-
-    for error in (ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError):
-        app.add_exception_handler(error, _storage_down)
-    app.add_exception_handler(ReadTimeoutError, _storage_down)
-    app.add_exception_handler(ClientError, _storage_down)
-
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if unavailable(exc):  # boto3 has retried already: the object storage is down
+            log.warning("object storage unavailable on %s: %s", request.url.path, exc)
+            down = Unavailable(
+                "The archive's file storage is not answering just now; nothing was changed. "
+                "Try again in a few seconds."
+            )
+            return JSONResponse({"detail": down.message}, status_code=503, headers=down.headers)
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return JSONResponse(
             {"detail": "The server hit an unexpected error; the server log has details."},

@@ -10,7 +10,35 @@ from neurodatashare.storage.base import BlobFacts, BlobStore, PartPlan
 if TYPE_CHECKING:
     from neurodatashare.config import Settings
 
-__all__ = ["BlobFacts", "BlobStore", "PartPlan", "get_blob_store"]
+__all__ = ["BlobFacts", "BlobStore", "PartPlan", "get_blob_store", "unavailable"]
+
+
+def unavailable(exc: BaseException) -> bool:
+    """True if `exc`, or an error it was raised from (h5py wraps a failed read), says the
+    object storage is not answering: no connection, a timeout, or an S3 5xx after boto3's
+    retries. Such failures pass; the request or job should be tried again later."""
+    try:
+        from botocore.exceptions import (
+            ClientError,
+            ConnectionClosedError,
+            ConnectTimeoutError,
+            EndpointConnectionError,
+            ReadTimeoutError,
+        )
+    except ImportError:  # pragma: no cover - boto3 is a dependency
+        return False
+    down = (ConnectionClosedError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError)
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, down):
+            return True
+        if isinstance(seen, ClientError):
+            status = seen.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            return int(status or 0) >= 500
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def get_blob_store(settings: Settings) -> BlobStore:

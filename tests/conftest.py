@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -21,16 +23,12 @@ from neurodatashare.testing.schema_audit import DocumentAudit
 from neurodatashare.testing.seaweed import SeaweedHandle, run_seaweed
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def live_server(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Live]:
-    backend: str = request.param
-    home = tmp_path_factory.mktemp(f"home-{backend}")
+@contextmanager
+def _live_archive(backend: str, home: Path, **settings: Any) -> Iterator[Live]:
+    """An archive on `backend` behind a real HTTP server in a thread; dropped afterwards."""
     url, pg = database_url(backend, home)
     port = free_port()
-    settings = Settings(home=home, database_url=url, port=port, max_json_bytes=64 * 1024)
-    archive = Archive.open(settings)
+    archive = Archive.open(Settings(home=home, database_url=url, port=port, **settings))
     try:
         with serve_in_thread(archive, port) as base_url:
             yield Live(url=base_url, archive=archive, backend=backend)
@@ -38,6 +36,16 @@ def live_server(
         archive.close()
         if pg is not None:
             pg.drop()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def live_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Live]:
+    backend: str = request.param
+    home = tmp_path_factory.mktemp(f"home-{backend}")
+    with _live_archive(backend, home, max_json_bytes=64 * 1024) as live:
+        yield live
 
 
 @pytest.fixture(scope="session")
@@ -56,23 +64,9 @@ def live_s3_server(
     """As `live_server`, with its blobs in an S3 bucket of its own on SeaweedFS."""
     backend: str = request.param
     home = tmp_path_factory.mktemp(f"home-s3-{backend}")
-    url, pg = database_url(backend, home)
-    port = free_port()
-    settings = Settings(
-        home=home,
-        database_url=url,
-        port=port,
-        blob_store="s3",
-        **seaweed.settings(bucket=f"nds-{backend}"),
-    )
-    archive = Archive.open(settings)
-    try:
-        with serve_in_thread(archive, port) as base_url:
-            yield Live(url=base_url, archive=archive, backend=backend)
-    finally:
-        archive.close()
-        if pg is not None:
-            pg.drop()
+    s3 = seaweed.settings(bucket=f"nds-{backend}")
+    with _live_archive(backend, home, blob_store="s3", **s3) as live:
+        yield live
 
 
 @pytest.fixture

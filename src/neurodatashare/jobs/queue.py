@@ -19,6 +19,7 @@ from neurodatashare.jobs.notify import notify
 
 ACTIVE = text("state IN ('queued', 'running')")
 LEASE = timedelta(seconds=60)  # renewed every third of it while the job runs (worker.py)
+POSTPONE_SECONDS = 15  # after a failure of a service a job needs, not of the job
 AGAIN = "_again"  # payload flag: enqueued again while running, so run once more
 wakeup = threading.Event()  # set by enqueue so in-process workers start at once
 
@@ -154,33 +155,31 @@ def finish(db: Database, job_id: int) -> None:
 
 def fail(db: Database, job_id: int, *, error: str) -> None:
     """Retry with exponential back-off, then give up and keep the error for people to see."""
-    with db.write() as s:
-        job = s.get(Job, job_id)
-        if job is None:
-            return
-        job.error = error[-4000:]
-        job.lease_until = None
-        if job.attempts < job.max_attempts:
-            delay = 2**job.attempts + random.random()
-            job.state = "queued"
-            job.run_after = utcnow() + timedelta(seconds=delay)
-        else:
-            job.state = "failed"
-            job.finished = utcnow()
+    _failed(db, job_id, error=error, counted=True)
 
 
-def postpone(db: Database, job_id: int, *, error: str, delay: float = 15) -> None:
+def postpone(db: Database, job_id: int, *, error: str) -> None:
     """Run the job again later without counting this attempt: what failed was a service
     it needs (the object storage), not the job."""
+    _failed(db, job_id, error=error, counted=False)
+
+
+def _failed(db: Database, job_id: int, *, error: str, counted: bool) -> None:
     with db.write() as s:
         job = s.get(Job, job_id)
         if job is None:
             return
         job.error = error[-4000:]
         job.lease_until = None
-        job.worker = None
-        job.state = "queued"
-        job.attempts = max(0, job.attempts - 1)
+        if not counted:
+            job.attempts = max(0, job.attempts - 1)
+            delay = POSTPONE_SECONDS
+        elif job.attempts < job.max_attempts:
+            delay = 2**job.attempts + random.random()
+        else:
+            job.state, job.finished = "failed", utcnow()
+            return
+        job.state, job.worker = "queued", None
         job.run_after = utcnow() + timedelta(seconds=delay)
 
 

@@ -30,18 +30,22 @@ MiB = 1024 * 1024
 TWO_PARTS = 70 * MiB  # over 64 MiB: two parts in dandischema's plan
 
 
-@pytest.fixture
-def store(seaweed: SeaweedHandle) -> Iterator[S3BlobStore]:
-    s = S3BlobStore(
-        bucket="nds-contract",  # created by the store: it does not exist yet
+def _store(seaweed: SeaweedHandle, bucket: str, public: str | None = None) -> S3BlobStore:
+    return S3BlobStore(
+        bucket=bucket,  # created by the store: it does not exist yet
         endpoint_url=seaweed.endpoint_url,
-        public_endpoint_url=None,
+        public_endpoint_url=public,
         access_key_id=seaweed.settings()["s3_access_key_id"],
         secret_access_key=seaweed.settings()["s3_secret_access_key"],
         region="us-east-1",
         public_url="http://127.0.0.1:1",
         secret="test-secret",
     )
+
+
+@pytest.fixture
+def store(seaweed: SeaweedHandle) -> Iterator[S3BlobStore]:
+    s = _store(seaweed, "nds-contract")
     yield s
     empty_bucket(s.client, s.bucket)
 
@@ -103,16 +107,7 @@ def test_multipart_upload_through_presigned_urls(store: S3BlobStore, big_data: b
 
 def test_urls_for_clients_are_signed_for_the_public_endpoint(seaweed: SeaweedHandle) -> None:
     public = seaweed.endpoint_url.replace("127.0.0.1", "localhost")  # the same S3, renamed
-    s = S3BlobStore(
-        bucket="nds-public",
-        endpoint_url=seaweed.endpoint_url,
-        public_endpoint_url=public,
-        access_key_id=seaweed.settings()["s3_access_key_id"],
-        secret_access_key=seaweed.settings()["s3_secret_access_key"],
-        region="us-east-1",
-        public_url="http://127.0.0.1:1",
-        secret="test-secret",
-    )
+    s = _store(seaweed, "nds-public", public)
     try:
         data = os.urandom(2000)
         upload_id = str(uuid.uuid4())

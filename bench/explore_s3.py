@@ -19,21 +19,17 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-# bench/zarr.py would shadow the zarr package that lindi imports (in the index job)
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
-
-from neurodatashare.archive import Archive  # noqa: E402 - after the sys.path fix above
-from neurodatashare.config import Settings  # noqa: E402
-from neurodatashare.testing.factories import Caller, poll  # noqa: E402
-from neurodatashare.testing.live import Live, free_port, serve_in_thread  # noqa: E402
-from neurodatashare.testing.nwbfiles import make_ephys_file  # noqa: E402
-from neurodatashare.testing.seaweed import run_seaweed  # noqa: E402
+from neurodatashare.archive import Archive
+from neurodatashare.config import Settings
+from neurodatashare.testing.factories import Caller, poll
+from neurodatashare.testing.live import Live, free_port, serve_in_thread
+from neurodatashare.testing.nwbfiles import make_ephys_file
+from neurodatashare.testing.seaweed import run_seaweed
 
 SERIES = "/acquisition/ElectricalSeries"
 

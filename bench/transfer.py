@@ -53,6 +53,7 @@ os.environ["DANDI_CACHE"] = "ignore"
 
 import httpx
 
+from neurodatashare.testing.seaweed import SeaweedHandle, run_seaweed
 from neurodatashare.testing.server import ServerHandle, create_user, run_server
 
 MiB = 1024 * 1024
@@ -105,6 +106,19 @@ def disk_write_rate(root: Path, size: int) -> float:
     return rate(size, seconds)
 
 
+def wait_idle(cpu: Callable[[], float], timeout: float = 60.0) -> None:
+    """Until servers stop using CPU: the archive's background sha256 of the last upload
+    would otherwise run during (and be charged to) the next measurement."""
+    deadline = time.monotonic() + timeout
+    last = cpu()
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = cpu()
+        if now - last < 0.03:
+            return
+        last = now
+
+
 def rate(size: int, seconds: float) -> float:
     return size / MiB / seconds if seconds > 0 else float("inf")
 
@@ -117,6 +131,8 @@ class Result:
     note: str = ""
     client_cpu: float | None = None
     server_cpu: float | None = None
+    store: str = "local"
+    load: float = field(default_factory=lambda: os.getloadavg()[0])  # 1-min, at the start
 
     @property
     def mibps(self) -> float:
@@ -130,6 +146,8 @@ class Site:
     server: ServerHandle
     key: str
     dataset: str
+    store: str = "local"
+    peers: tuple[int, ...] = ()  # other server processes whose CPU counts (weed)
 
     @property
     def api(self) -> str:
@@ -153,7 +171,10 @@ class Site:
         return env
 
     def server_cpu(self) -> float:
-        return cpu_seconds(self.server.process.pid)
+        return sum(cpu_seconds(pid) for pid in (self.server.process.pid, *self.peers))
+
+    def wait_idle(self) -> None:
+        wait_idle(self.server_cpu)
 
     def asset(self, path: str) -> dict[str, Any]:
         with self.http() as c:
@@ -165,8 +186,25 @@ class Site:
         return rows[0]  # type: ignore[no-any-return]
 
 
+@dataclass
+class Peer:
+    """Servers that are not an archive (SeaweedFS on its own), for `timed`."""
+
+    pids: tuple[int, ...]
+    store: str = "s3"
+
+    def server_cpu(self) -> float:
+        return sum(cpu_seconds(pid) for pid in self.pids)
+
+    def wait_idle(self) -> None:
+        wait_idle(self.server_cpu)
+
+
 @contextmanager
-def fresh_site(root: Path, label: str, postgres: bool) -> Iterator[Site]:
+def fresh_site(
+    root: Path, label: str, postgres: bool, s3: SeaweedHandle | None = None
+) -> Iterator[Site]:
+    """`s3`: the archive keeps its blobs in a fresh bucket of that SeaweedFS."""
     home = root / f"home-{label}"
     db_name = f"nds_bench_{uuid.uuid4().hex[:10]}" if postgres else None
     if db_name:
@@ -181,7 +219,11 @@ def fresh_site(root: Path, label: str, postgres: bool) -> Iterator[Site]:
         else None
     )
     try:
-        with run_server(home, database_url=url) as server:
+        env = None
+        if s3 is not None:
+            settings = s3.settings(bucket=f"nds-bench-{label}-{uuid.uuid4().hex[:6]}")
+            env = {"NDS_BLOB_STORE": "s3", **{f"NDS_{k.upper()}": v for k, v in settings.items()}}
+        with run_server(home, database_url=url, env=env) as server:
             key = create_user(server, "bench")
             with httpx.Client(
                 base_url=server.api_url, headers={"Authorization": f"token {key}"}, timeout=60
@@ -189,7 +231,10 @@ def fresh_site(root: Path, label: str, postgres: bool) -> Iterator[Site]:
                 r = c.post("/dandisets/", json={"name": METADATA["name"], "metadata": METADATA})
                 r.raise_for_status()
                 dataset = r.json()["identifier"]
-            yield Site(server, key, dataset)
+            if s3 is None:
+                yield Site(server, key, dataset)
+            else:
+                yield Site(server, key, dataset, store="s3", peers=(s3.process.pid,))
     finally:
         shutil.rmtree(home, ignore_errors=True)  # the blob: free the disk for the next phase
         if db_name:
@@ -208,15 +253,35 @@ def run(cmd: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> str:
     return done.stdout + done.stderr
 
 
+def self_cpu() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def timed(
-    name: str, size: int, fn: Callable[[], Any], *, site: Site | None = None, note: str = ""
+    name: str,
+    size: int,
+    fn: Callable[[], Any],
+    *,
+    site: Site | Peer | None = None,
+    note: str = "",
+    in_process: bool = False,
 ) -> Result:
+    """Time `fn`; the client's CPU is that of the commands it runs (or of this process,
+    `in_process`), the server's that of the site's processes."""
+    if site:
+        site.wait_idle()
     sync()
-    cpu0, srv0 = children_cpu(), site.server_cpu() if site else None
+    client_cpu = self_cpu if in_process else children_cpu
+    cpu0, srv0 = client_cpu(), site.server_cpu() if site else None
+    load = os.getloadavg()[0]
     t0 = time.perf_counter()
     fn()
     seconds = time.perf_counter() - t0
-    result = Result(name, seconds, size, note, client_cpu=children_cpu() - cpu0)
+    result = Result(name, seconds, size, note, client_cpu=client_cpu() - cpu0, load=load)
+    result.store = site.store if site else "local"
     if site and srv0 is not None:
         result.server_cpu = site.server_cpu() - srv0
     return result
@@ -437,6 +502,238 @@ def curl_upload(site: Site, path: Path, etag: str, jobs: int = 5) -> list[tuple[
     ]
 
 
+# -- the same transfers with the archive's blobs on SeaweedFS, and boto3 beside them ---------------
+def nds_env(site: Site, root: Path, state: Path) -> dict[str, str]:
+    return {
+        **site.client_env(),
+        "NDS_URL": site.server.url,
+        "NDS_API_KEY": site.key,
+        "XDG_CONFIG_HOME": str(root / "nds-config"),
+        "XDG_STATE_HOME": str(state),  # the client's digest cache and upload states
+    }
+
+
+def in_process_download(
+    site: Site, root: Path, src: Path, src_sha: str, size: int, store: str
+) -> Result:
+    """The same download with the client's `Downloader` in this process, as boto3 runs:
+    no CLI start-up, no listing."""
+    from neurodatashare.client.digests import DigestCache
+    from neurodatashare.client.download import Downloader
+    from neurodatashare.client.engine import drain
+    from neurodatashare.client.remote import Client, RemoteVersion
+
+    out = root / f"dl-nds-inproc-{store}"
+    with Client(site.server.url, token=site.key) as client:
+        items = RemoteVersion(client.dataset(site.dataset), "draft").download_items(out)
+
+        def fetch() -> None:
+            downloader = Downloader(client, digests=DigestCache(None))
+            drain(downloader.iter_download(items)).raise_for_failures("download")
+
+        result = timed(
+            "nds download in process (as boto3)",
+            size,
+            fetch,
+            site=site,
+            in_process=True,
+            note="the CLI's code without its start-up and listing",
+        )
+    check_same(out / site.dataset / src.name, src_sha)
+    shutil.rmtree(out)
+    return result
+
+
+def nds_runs(
+    sites: Callable[[str], Any], root: Path, src: Path, src_sha: str, size: int, store: str
+) -> list[Result]:
+    """`nds upload` with an empty digest cache, then `nds download`, on a fresh site; then
+    `nds upload` on another fresh site with the file's digest (and part MD5s) cached, as
+    after an earlier upload, `nds download` or a rerun."""
+    from neurodatashare.client.digests import DigestCache, file_part_md5s
+    from neurodatashare.storage.digests import etag_from_part_md5s
+
+    results = []
+    fresh_state = root / f"nds-state-{store}-fresh"
+    with sites("n1") as site:
+        env = nds_env(site, root, fresh_state)
+        results.append(
+            timed(
+                "nds upload (hashes first)",
+                size,
+                lambda: run([str(NDS), "upload", "-d", site.dataset, str(src)], cwd=root, env=env),
+                site=site,
+                note="hashes the parts side by side, then sends 4 parts at a time",
+            )
+        )
+        out = root / f"dl-nds-{store}"
+        out.mkdir()
+        target = f"{site.dataset}/{src.name}"
+        results.append(
+            timed(
+                "nds download",
+                size,
+                lambda: run([str(NDS), "download", "-o", str(out), target], cwd=root, env=env),
+                site=site,
+                note="4 ranged GETs at once (one per 64 MiB part), each hashed while written",
+            )
+        )
+        check_same(out / src.name, src_sha)
+        shutil.rmtree(out)
+        results.append(in_process_download(site, root, src, src_sha, size, store))
+    cached_state = root / f"nds-state-{store}-cached"
+    md5s = file_part_md5s(src)
+    cache = DigestCache(cached_state / "neurodatashare" / "digests.json")
+    cache.put(src, etag_from_part_md5s(md5s), md5s)
+    cache.save()
+    with sites("n2") as site:
+        env = nds_env(site, root, cached_state)
+        results.append(
+            timed(
+                "nds upload (digest cached)",
+                size,
+                lambda: run([str(NDS), "upload", "-d", site.dataset, str(src)], cwd=root, env=env),
+                site=site,
+                note="no client hashing: part MD5s from the cache, checked against part ETags",
+            )
+        )
+    return results
+
+
+def s3_phases(
+    root: Path, local: Path, src: Path, src_sha: str, etag: str, postgres: bool
+) -> list[Result]:
+    """On one SeaweedFS (`weed mini`): boto3's own multipart upload and download of the
+    file (the peer: what this S3 server accepts from a good client), then the archive with
+    NDS_BLOB_STORE=s3: dandi upload/download, curl PUT of the presigned part URLs, curl
+    GET of the presigned download URL, nds upload/download. The servers' CPU is that of
+    the archive and SeaweedFS together (the parts go straight to SeaweedFS)."""
+    import boto3
+    from boto3.s3.transfer import TransferConfig
+
+    size = src.stat().st_size
+    results: list[Result] = []
+    with run_seaweed(root / "seaweed") as s3:
+        weed = Peer((s3.process.pid,))
+        kw = s3.settings()
+        client = boto3.client(
+            "s3",
+            endpoint_url=kw["s3_endpoint_url"],
+            aws_access_key_id=kw["s3_access_key_id"],
+            aws_secret_access_key=kw["s3_secret_access_key"],
+            region_name=kw["s3_region"],
+        )
+        client.create_bucket(Bucket="peer")
+        # the archive's part size and the dandi client's concurrency
+        config = TransferConfig(
+            multipart_threshold=64 * MiB, multipart_chunksize=64 * MiB, max_concurrency=5
+        )
+        results.append(
+            timed(
+                "boto3 upload_file (peer)",
+                size,
+                lambda: client.upload_file(str(src), "peer", "big.bin", Config=config),
+                site=weed,
+                in_process=True,
+                note="64 MiB parts, 5 at a time",
+            )
+        )
+        dest = root / "dl-boto3.bin"
+        results.append(
+            timed(
+                "boto3 download_file (peer)",
+                size,
+                lambda: client.download_file("peer", "big.bin", str(dest), Config=config),
+                site=weed,
+                in_process=True,
+                note="64 MiB ranges, 5 at a time",
+            )
+        )
+        check_same(dest, src_sha)
+        dest.unlink()
+        client.delete_object(Bucket="peer", Key="big.bin")
+
+        with fresh_site(root, "s3a", postgres, s3=s3) as site:
+            if not (local / "dandiset.yaml").exists():
+                url = f"{site.api}/dandisets/{site.dataset}/"
+                run(
+                    [str(DANDI), "download", "--download", "dandiset.yaml", "-o", str(root), url],
+                    cwd=root,
+                    env=site.client_env(),
+                )
+                shutil.move(str(root / site.dataset / "dandiset.yaml"), local / "dandiset.yaml")
+            upload_cmd = [str(DANDI), "upload", "-i", site.api, "--allow-any-path", src.name]
+            results.append(
+                timed(
+                    "dandi upload (total, DANDI_CACHE=ignore)",
+                    size,
+                    lambda: run(upload_cmd, cwd=local, env=site.client_env()),
+                    site=site,
+                    note="includes 2 client digest passes + CLI start-up",
+                )
+            )
+            aid = site.asset(src.name)["asset_id"]
+            dl_url = f"{site.api}/assets/{aid}/download/"
+            out = root / "dl-dandi-s3"
+            out.mkdir()
+            results.append(
+                timed(
+                    "dandi download",
+                    size,
+                    lambda: run(
+                        [str(DANDI), "download", "-o", str(out), dl_url],
+                        cwd=root,
+                        env=site.client_env(),
+                    ),
+                    site=site,
+                    note="client hashes while writing; includes CLI start-up",
+                )
+            )
+            check_same(out / src.name, src_sha)
+            shutil.rmtree(out)
+            curl_dest = root / "dl-curl-s3.bin"
+            results.append(
+                timed(
+                    "curl GET",
+                    size,
+                    lambda: run(
+                        ["curl", "-sS", "-f", "-L", "-o", str(curl_dest), dl_url], cwd=root
+                    ),
+                    site=site,
+                    note="follows the redirect to the presigned URL",
+                )
+            )
+            check_same(curl_dest, src_sha)
+            curl_dest.unlink()
+
+        with fresh_site(root, "s3d", postgres, s3=s3) as site:
+            site.wait_idle()
+            cpu0 = site.server_cpu()
+            load = os.getloadavg()[0]
+            phases = curl_upload(site, src, etag)
+            results.append(
+                Result(
+                    "curl PUT parts + complete + validate",
+                    phases[-1][1],
+                    size,
+                    server_cpu=site.server_cpu() - cpu0,
+                    store="s3",
+                    load=load,
+                    note="to the presigned part URLs",
+                )
+            )
+
+        results += nds_runs(
+            lambda label: fresh_site(root, f"s3{label}", postgres, s3=s3),
+            root,
+            src,
+            src_sha,
+            size,
+            "s3",
+        )
+    return results
+
+
 # -- main ---------------------------------------------------------------------------------------
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -444,7 +741,16 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, default=None, help="scratch folder (default: $TMPDIR)")
     ap.add_argument("--postgres", action="store_true", help=f"use PostgreSQL ({PG_ADMIN_URL})")
     ap.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    ap.add_argument(
+        "--stores",
+        default="local",
+        help="comma-separated: local (blobs in a folder), s3 (on SeaweedFS, with boto3 "
+        "beside it); default local",
+    )
     args = ap.parse_args()
+    stores = [x.strip() for x in args.stores.split(",") if x.strip()]
+    if not stores or set(stores) - {"local", "s3"}:
+        ap.error("--stores takes local, s3 or local,s3")
     size = args.size_mib * MiB
     root = Path(tempfile.mkdtemp(prefix="nds-bench-", dir=args.dir))
     results: list[Result] = []
@@ -478,191 +784,210 @@ def main() -> None:
             f"dandi-etag pass (client code) {t_etag:.2f}s ({rate(size, t_etag):.0f} MiB/s)"
         )
 
-        # cp, three times to a fresh destination; the median is the reference. GNU cp 9
-        # copies with copy_file_range (in the kernel, no user-space pass over the bytes).
-        cps = []
-        for i in range(3):
-            dest = root / f"cp-dest-{i}.bin"
-            cps.append(timed("cp", size, lambda d=dest: run(["cp", str(src), str(d)], cwd=root)))
-            dest.unlink()
-        cps.sort(key=lambda r: r.seconds)
-        cps[1].note = "median of " + ", ".join(f"{r.seconds:.2f}" for r in cps) + " s"
-        results.append(cps[1])
-
-        # A: dandi upload cold (DANDI_CACHE=ignore), dandi download, curl GET.
-        with fresh_site(root, "a", args.postgres) as site:
-            url = f"{site.api}/dandisets/{site.dataset}/"
-            run(
-                [str(DANDI), "download", "--download", "dandiset.yaml", "-o", str(root), url],
-                cwd=root,
-                env=site.client_env(),
-            )
-            shutil.move(str(root / site.dataset / "dandiset.yaml"), local / "dandiset.yaml")
-            upload_cmd = [str(DANDI), "upload", "-i", site.api, "--allow-any-path", "big.bin"]
-            results.append(
-                timed(
-                    "dandi upload (total, DANDI_CACHE=ignore)",
-                    size,
-                    lambda: run(upload_cmd, cwd=local, env=site.client_env()),
-                    site=site,
-                    note="includes 2 client digest passes + CLI start-up",
+        if "local" in stores:
+            # cp, three times to a fresh destination; the median is the reference. GNU cp 9
+            # copies with copy_file_range (in the kernel, no user-space pass over the bytes).
+            cps = []
+            for i in range(3):
+                dest = root / f"cp-dest-{i}.bin"
+                cps.append(
+                    timed("cp", size, lambda d=dest: run(["cp", str(src), str(d)], cwd=root))
                 )
-            )
-            aid = site.asset("big.bin")["asset_id"]
-            dl_url = f"{site.api}/assets/{aid}/download/"
-            out = root / "dl-dandi"
-            out.mkdir()
-            results.append(
-                timed(
-                    "dandi download",
-                    size,
+                dest.unlink()
+            cps.sort(key=lambda r: r.seconds)
+            cps[1].note = "median of " + ", ".join(f"{r.seconds:.2f}" for r in cps) + " s"
+            results.append(cps[1])
+
+            # A: dandi upload cold (DANDI_CACHE=ignore), dandi download, curl GET.
+            with fresh_site(root, "a", args.postgres) as site:
+                url = f"{site.api}/dandisets/{site.dataset}/"
+                run(
+                    [str(DANDI), "download", "--download", "dandiset.yaml", "-o", str(root), url],
+                    cwd=root,
+                    env=site.client_env(),
+                )
+                shutil.move(str(root / site.dataset / "dandiset.yaml"), local / "dandiset.yaml")
+                upload_cmd = [str(DANDI), "upload", "-i", site.api, "--allow-any-path", "big.bin"]
+                results.append(
+                    timed(
+                        "dandi upload (total, DANDI_CACHE=ignore)",
+                        size,
+                        lambda: run(upload_cmd, cwd=local, env=site.client_env()),
+                        site=site,
+                        note="includes 2 client digest passes + CLI start-up",
+                    )
+                )
+                aid = site.asset("big.bin")["asset_id"]
+                dl_url = f"{site.api}/assets/{aid}/download/"
+                out = root / "dl-dandi"
+                out.mkdir()
+                results.append(
+                    timed(
+                        "dandi download",
+                        size,
+                        lambda: run(
+                            [str(DANDI), "download", "-o", str(out), dl_url],
+                            cwd=root,
+                            env=site.client_env(),
+                        ),
+                        site=site,
+                        note="client hashes while writing; includes CLI start-up",
+                    )
+                )
+                check_same(out / "big.bin", src_sha)
+                shutil.rmtree(out)
+                yaml_out = root / "dl-yaml"
+                yaml_out.mkdir()
+                dl_overhead = timed(
+                    "dandi download of dandiset.yaml only (start-up + API calls)",
+                    0,
                     lambda: run(
-                        [str(DANDI), "download", "-o", str(out), dl_url],
+                        [
+                            str(DANDI),
+                            "download",
+                            "--download",
+                            "dandiset.yaml",
+                            "-o",
+                            str(yaml_out),
+                            url,
+                        ],
                         cwd=root,
                         env=site.client_env(),
                     ),
-                    site=site,
-                    note="client hashes while writing; includes CLI start-up",
                 )
-            )
-            check_same(out / "big.bin", src_sha)
-            shutil.rmtree(out)
-            yaml_out = root / "dl-yaml"
-            yaml_out.mkdir()
-            dl_overhead = timed(
-                "dandi download of dandiset.yaml only (start-up + API calls)",
-                0,
-                lambda: run(
-                    [
-                        str(DANDI),
-                        "download",
-                        "--download",
-                        "dandiset.yaml",
-                        "-o",
-                        str(yaml_out),
-                        url,
-                    ],
-                    cwd=root,
-                    env=site.client_env(),
-                ),
-            )
-            download_phases = traced_download(site, aid, size)
-            curl_dest = root / "dl-curl.bin"
-            results.append(
-                timed(
-                    "curl GET",
-                    size,
-                    lambda: run(["curl", "-sS", "-f", "-o", str(curl_dest), dl_url], cwd=root),
-                    site=site,
+                download_phases = traced_download(site, aid, size)
+                curl_dest = root / "dl-curl.bin"
+                results.append(
+                    timed(
+                        "curl GET",
+                        size,
+                        lambda: run(["curl", "-sS", "-f", "-o", str(curl_dest), dl_url], cwd=root),
+                        site=site,
+                    )
                 )
-            )
-            check_same(curl_dest, src_sha)
-            curl_dest.unlink()
+                check_same(curl_dest, src_sha)
+                curl_dest.unlink()
 
-        # B: dandi upload with the client's digest cache pre-filled: the transfer part.
-        with fresh_site(root, "b", args.postgres) as site:
-            cache_env = site.client_env(XDG_CACHE_HOME=str(root / "dandi-cache"))
-            del cache_env["DANDI_CACHE"]  # the fscacher digest cache on, in a private folder
-            digest_run = timed(
-                "dandi digest (fills the cache)",
-                size,
-                lambda: run(
-                    [str(DANDI), "digest", "-d", "dandi-etag", str(src)], cwd=root, env=cache_env
-                ),
-            )
-            upload_cmd = [str(DANDI), "upload", "-i", site.api, "--allow-any-path", "big.bin"]
-            results.append(
-                timed(
-                    "dandi upload (transfer: digest cached)",
-                    size,
-                    lambda: run(upload_cmd, cwd=local, env=cache_env),
-                    site=site,
-                    note="no client digest; includes CLI start-up",
-                )
-            )
-            up_overhead = timed(
-                "dandi upload re-run, skipped (start-up + API calls)",
-                0,
-                lambda: run(upload_cmd, cwd=local, env=cache_env),
-            )
-
-        # C: the instrumented in-process upload.
-        with fresh_site(root, "c", args.postgres) as site:
-            _, phases = traced_upload(site, local, src)
-
-        # D: curl PUT of the parts.
-        with fresh_site(root, "d", args.postgres) as site:
-            cpu0 = site.server_cpu()
-            curl_phases = curl_upload(site, src, etag)
-            curl_server_cpu = site.server_cpu() - cpu0
-            results.append(
-                Result(
-                    "curl PUT parts + complete + validate",
-                    curl_phases[-1][1],
-                    size,
-                    server_cpu=curl_server_cpu,
-                )
-            )
-
-        # E: our own client, `nds upload` (parts in parallel) and `nds download`.
-        with fresh_site(root, "e", args.postgres) as site:
-            nds_env = {
-                **site.client_env(),
-                "NDS_URL": site.server.url,
-                "NDS_API_KEY": site.key,
-                "XDG_CONFIG_HOME": str(root / "nds-config"),
-            }
-            results.append(
-                timed(
-                    "nds upload",
+            # B: dandi upload with the client's digest cache pre-filled: the transfer part.
+            with fresh_site(root, "b", args.postgres) as site:
+                cache_env = site.client_env(XDG_CACHE_HOME=str(root / "dandi-cache"))
+                del cache_env["DANDI_CACHE"]  # the fscacher digest cache on, in a private folder
+                digest_run = timed(
+                    "dandi digest (fills the cache)",
                     size,
                     lambda: run(
-                        [str(NDS), "upload", "-d", site.dataset, str(src)], cwd=root, env=nds_env
-                    ),
-                    site=site,
-                    note="hashes the file once, then sends 4 parts at a time",
-                )
-            )
-            nds_out = root / "dl-nds"
-            nds_out.mkdir()
-            results.append(
-                timed(
-                    "nds download",
-                    size,
-                    lambda: run(
-                        [str(NDS), "download", "-o", str(nds_out), f"{site.dataset}/big.bin"],
+                        [str(DANDI), "digest", "-d", "dandi-etag", str(src)],
                         cwd=root,
-                        env=nds_env,
+                        env=cache_env,
                     ),
-                    site=site,
-                    note="checks the dandi-etag while writing",
                 )
+                upload_cmd = [str(DANDI), "upload", "-i", site.api, "--allow-any-path", "big.bin"]
+                results.append(
+                    timed(
+                        "dandi upload (transfer: digest cached)",
+                        size,
+                        lambda: run(upload_cmd, cwd=local, env=cache_env),
+                        site=site,
+                        note="no client digest; includes CLI start-up",
+                    )
+                )
+                up_overhead = timed(
+                    "dandi upload re-run, skipped (start-up + API calls)",
+                    0,
+                    lambda: run(upload_cmd, cwd=local, env=cache_env),
+                )
+
+            # C: the instrumented in-process upload.
+            with fresh_site(root, "c", args.postgres) as site:
+                _, phases = traced_upload(site, local, src)
+
+            # D: curl PUT of the parts.
+            with fresh_site(root, "d", args.postgres) as site:
+                site.wait_idle()
+                cpu0 = site.server_cpu()
+                load = os.getloadavg()[0]
+                curl_phases = curl_upload(site, src, etag)
+                curl_server_cpu = site.server_cpu() - cpu0
+                results.append(
+                    Result(
+                        "curl PUT parts + complete + validate",
+                        curl_phases[-1][1],
+                        size,
+                        server_cpu=curl_server_cpu,
+                        load=load,
+                    )
+                )
+
+            # E: our own client, `nds upload` (parts in parallel) and `nds download`.
+            results += nds_runs(
+                lambda label: fresh_site(root, label, args.postgres),
+                root,
+                src,
+                src_sha,
+                size,
+                "local",
             )
-            check_same(nds_out / "big.bin", src_sha)
-            shutil.rmtree(nds_out)
+        if "s3" in stores:
+            results += s3_phases(root, local, src, src_sha, etag, args.postgres)
         disk = disk_write_rate(root, size)
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
 
     # -- report --------------------------------------------------------------------------------
+    cores = os.cpu_count() or 1
+    md5_rate = rate(size, t_md5)
+    limit = min(disk, cores * md5_rate)
     print("\nThe source file is in the page cache (warm) for every run below; nothing dropped.")
-    print(f"{'run':60} {'seconds':>8} {'MiB/s':>8} {'cli CPU':>8} {'srv CPU':>8}  note")
+    print(
+        f"limit: this machine's physical limit for a transfer that MD5s every byte: "
+        f"min(disk write {disk:.0f}, {cores} cores x MD5 {md5_rate:.0f}) = {limit:.0f} MiB/s."
+    )
+    print(
+        f"(a first upload with client and server on one machine MD5s every byte twice, in "
+        f"the client for the etag and in the server: min(disk, cores x MD5 / 2) = "
+        f"{min(disk, cores * md5_rate / 2):.0f} MiB/s bounds it)"
+    )
+    peers = {
+        d: next((r for r in results if r.name == f"boto3 {d}_file (peer)"), None)
+        for d in ("upload", "download")
+    }
+    if any(peers.values()):
+        print("peer: on s3, the same direction's boto3 rate to the same SeaweedFS.")
+    print(
+        f"{'store':5} {'run':42} {'s':>6} {'MiB/s':>6} {'limit':>6} {'peer':>5} "
+        f"{'cliCPU':>6} {'srvCPU':>6} {'load':>5}  note"
+    )
     for r in results:
+        direction = (
+            "upload"
+            if ("upload" in r.name or "PUT" in r.name)
+            else "download"
+            if ("download" in r.name or "GET" in r.name)
+            else None
+        )
+        peer = peers.get(direction) if direction and r.store == "s3" else None
+        of_peer = f"{r.mibps / peer.mibps:5.2f}" if peer is not None else "-"
         ccpu = f"{r.client_cpu:.2f}" if r.client_cpu is not None else "-"
         scpu = f"{r.server_cpu:.2f}" if r.server_cpu is not None else "-"
-        print(f"{r.name:60} {r.seconds:8.2f} {r.mibps:8.0f} {ccpu:>8} {scpu:>8}  {r.note}")
+        print(
+            f"{r.store:5} {r.name[:42]:42} {r.seconds:6.2f} {r.mibps:6.0f} "
+            f"{r.mibps / limit:6.2f} {of_peer:>5} {ccpu:>6} {scpu:>6} {r.load:5.2f}  {r.note}"
+        )
+    print("(srvCPU on s3: the archive and SeaweedFS together; boto3's cliCPU is this process)")
+    if "local" not in stores:
+        return
     for r in (digest_run, up_overhead, dl_overhead):
         print(f"{r.name:60} {r.seconds:8.2f}")
 
-    by = {r.name: r for r in results}
+    by = {r.name: r for r in results if r.store == "local"}
     cp_rate = by["cp"].mibps
     up_total = by["dandi upload (total, DANDI_CACHE=ignore)"]
     up_xfer = by["dandi upload (transfer: digest cached)"]
     down = by["dandi download"]
     net_up = up_xfer.seconds - up_overhead.seconds
     net_down = down.seconds - dl_overhead.seconds
-    print("\nratios to cp (target >= 0.5):")
+    print("\nlocal store, ratios to cp (target >= 0.5):")
     print(f"  upload total / cp          {up_total.mibps / cp_rate:5.2f}")
     print(
         f"  upload transfer / cp       {up_xfer.mibps / cp_rate:5.2f}"
@@ -679,29 +1004,10 @@ def main() -> None:
         f"  curl PUT+validate / cp     "
         f"{by['curl PUT parts + complete + validate'].mibps / cp_rate:5.2f}"
     )
-
     print(
         f"  floor: the server must MD5 every byte (protocol), {rate(size, t_etag):.0f} MiB/s "
         f"on one core here, i.e. at most {rate(size, t_etag) / cp_rate:.2f} of cp"
     )
-    cores = os.cpu_count() or 1
-    md5_rate = rate(size, t_md5)
-    limit = min(disk, cores * md5_rate)
-    print(
-        f"\nphysical limit of this machine for a transfer that MD5s every byte: "
-        f"min(disk write {disk:.0f}, {cores} cores x MD5 {md5_rate:.0f}) = {limit:.0f} MiB/s"
-    )
-    for name in (
-        "nds upload",
-        "nds download",
-        "dandi upload (transfer: digest cached)",
-        "dandi download",
-        "curl PUT parts + complete + validate",
-        "curl GET",
-    ):
-        print(
-            f"  {name:40} {by[name].mibps:7.0f} MiB/s  {by[name].mibps / limit:5.2f} of the limit"
-        )
     print("\nwhere an upload's time goes (real client code, in process, DANDI_CACHE=ignore):")
     for name, seconds in phases:
         print(f"  {name:58} {seconds:7.2f}")

@@ -2,11 +2,17 @@
 
 Every API test runs against both backends. PostgreSQL is required: if it cannot be
 reached the tests fail with the reason (set NDS_TEST_POSTGRES_URL to point elsewhere).
+
+Stack mode (NDS_TEST_STACK=<description file>, set by scripts/stack): the `live` fixtures
+are the deployed stack instead (nginx, two API processes, two workers, PostgreSQL,
+SeaweedFS; testing/stack.py), on the single backend "postgresql"; tests marked
+`in_process` or `local_store` are deselected, with their reasons listed at the end.
 """
 
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,11 +27,93 @@ from neurodatashare.config import Settings
 from neurodatashare.testing.live import Live, database_url, free_port, serve_in_thread
 from neurodatashare.testing.schema_audit import DocumentAudit
 from neurodatashare.testing.seaweed import SeaweedHandle, run_seaweed
+from neurodatashare.testing.stack import (
+    STACK_VARIABLE,
+    live_backends,
+    stack_description,
+    stack_settings,
+)
+
+STACK = os.environ.get(STACK_VARIABLE)
+BACKENDS = live_backends()
+_deselected: list[str] = []
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Group the tests for pytest-xdist; in stack mode, leave out the tests that need the
+    server in this process."""
+    _group_by_module(items)
+    if not STACK:
+        return
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
+    for item in items:
+        marker = item.get_closest_marker("in_process") or item.get_closest_marker("local_store")
+        (drop if marker else keep).append(item)
+        if marker:
+            _deselected.append(f"{item.nodeid} ({marker.name}): {marker.args[0]}")
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def _group_by_module(items: list[pytest.Item]) -> None:
+    """With `--dist loadgroup` (scripts/test), a module's tests run in one process, so its
+    module fixtures (a stack, a corpus, an upload) are built once; the browser tests all
+    share one process, as their session fixture is a whole demo archive (e2e/conftest.py).
+    Heavy groups go first, so that no long module is left to run alone at the end."""
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        group = "e2e" if module.startswith("tests/e2e/") else module
+        item.add_marker(pytest.mark.xdist_group(group))
+    heavy = {group: rank for rank, group in enumerate(HEAVY_GROUPS)}
+    items.sort(key=lambda item: heavy.get(_group_of(item), len(heavy)))
+
+
+def _group_of(item: pytest.Item) -> str:
+    marker = item.get_closest_marker("xdist_group")
+    return str(marker.args[0]) if marker else ""
+
+
+# The longest groups (a run's --durations), started first by the workers.
+HEAVY_GROUPS = (
+    "e2e",
+    "tests/test_kill_job_kinds.py",
+    "tests/test_fuzz_openapi.py",
+    "tests/test_kill_loops.py",
+    "tests/test_access_matrix.py",
+    "tests/test_corpus.py",
+    "tests/test_robustness.py",
+)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _deselected:
+        terminalreporter.section("not run on the deployed stack")
+        for line in _deselected:
+            terminalreporter.write_line(line)
+
+
+@contextmanager
+def _stack_archive(home: Path) -> Iterator[Live]:
+    """The deployed stack's URL, with an archive in this process on the same database and
+    bucket (no job threads) so tests can make users and read rows."""
+    description = stack_description()
+    assert description is not None
+    archive = Archive.open(stack_settings(description, home=home))
+    try:
+        yield Live(url=description["url"], archive=archive, backend="postgresql")
+    finally:
+        archive.close()
 
 
 @contextmanager
 def _live_archive(backend: str, home: Path, **settings: Any) -> Iterator[Live]:
     """An archive on `backend` behind a real HTTP server in a thread; dropped afterwards."""
+    if STACK:
+        with _stack_archive(home) as live:
+            yield live
+        return
     url, pg = database_url(backend, home)
     port = free_port()
     archive = Archive.open(Settings(home=home, database_url=url, port=port, **settings))
@@ -38,7 +126,7 @@ def _live_archive(backend: str, home: Path, **settings: Any) -> Iterator[Live]:
             pg.drop()
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="session", params=BACKENDS)
 def live_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Live]:
@@ -55,7 +143,7 @@ def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedHandle]
         yield s3
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="session", params=BACKENDS)
 def live_s3_server(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,

@@ -127,6 +127,8 @@ PATH_PARAMS: dict[str, Fill] = {
     "cell_id": lambda _t, _r, _w: "cell-matrix",  # no such cell: a clear 404 for the owner
     "zarr_id": lambda t, _r, _w: t.zarr_id,
     "name": lambda _t, _r, _w: ".zgroup",  # the signed Zarr file route's file name
+    "other": lambda _t, _r, _w: "draft",  # a version diff: the published one to the draft
+    "job_id": lambda _t, _r, _w: "0" * 16,  # a conversion job: nobody's (404, or 403 when off)
 }
 
 
@@ -152,7 +154,24 @@ REQUIRED_QUERY: dict[str, Fill] = {
     "signature": _part("signature"),
     "md5": lambda _t, _r, _w: "0" * 32,  # Zarr upload URLs: forged for everyone
     "key": lambda _t, _r, _w: "zarrs/abc/x",  # Zarr download links: forged for everyone
+    "offset": lambda _t, _r, _w: "0",  # chunk tables: a byte range
+    "length": lambda _t, _r, _w: "16",
 }
+
+
+def _published(t: Target, w: World) -> str:
+    """The target's published version (routes without {version} are filled as the draft)."""
+    return next(x.version for x in w.targets[t.state] if x.version != "draft")
+
+
+def _oai_id(t: Target, w: World) -> str:
+    host = httpx.URL(w.live.url).host
+    return f"oai:{host}:{t.ds}/{_published(t, w)}"
+
+
+# Routes for crawlers (sitemap, OAI-PMH): they show published open data to everyone alike,
+# so even the owner of a hidden dataset gets the answer about a missing one.
+PUBLIC_ONLY = {"/oai", "/sitemap.xml"}
 
 # (method, path) -> the JSON (or form) bodies to send; writes need one entry each.
 BODIES: dict[tuple[str, str], Fill] = {
@@ -199,9 +218,18 @@ BODIES: dict[tuple[str, str], Fill] = {
     ("POST", "/api/zarr/{zarr_id}/finalize/"): lambda _t, _r, _w: None,
     ("PUT", "/api/zarr/{zarr_id}/upload/"): lambda _t, _r, _w: b"x",
     ("POST", "/login"): lambda _t, _r, _w: {"username": "nobody", "password": "wrong"},
+    ("POST", "/oai"): lambda t, _r, w: {
+        "verb": "GetRecord",
+        "identifier": _oai_id(t, w),
+        "metadataPrefix": "oai_dc",
+    },
     ("POST", "/logout"): lambda _t, _r, _w: None,
+    ("POST", "/api/convert/sessions/"): lambda _t, _r, _w: {"root": "/", "streams": []},
+    ("POST", "/api/convert/metadata/"): lambda _t, _r, _w: {"streams": []},
+    ("POST", "/api/convert/jobs/"): lambda _t, _r, _w: {"kind": "preview", "streams": []},
+    ("POST", "/api/convert/jobs/{job_id}/upload/"): lambda t, _r, _w: {"dataset_id": t.ds},
 }
-FORM_BODIES = {("POST", "/login")}
+FORM_BODIES = {("POST", "/login"), ("POST", "/oai")}
 
 # Extra requests per route (beyond the plain fill): searches, filters, signed links...
 VARIANTS: dict[str, list[dict[str, Fill]]] = {
@@ -275,6 +303,30 @@ VARIANTS: dict[str, list[dict[str, Fill]]] = {
         {"dataset": lambda t, _r, _w: t.ds, "version": lambda t, _r, _w: t.version},
     ],
     "/api/assets/{asset_id}/explore/dotplot": [{"group": lambda _t, _r, _w: "cell_type"}],
+    "/api/dandisets/{dataset_id}/versions/{version}/citation/": [
+        {"format": lambda _t, _r, _w: "bibtex"},
+        {"format": lambda _t, _r, _w: "ris"},
+        {"format": lambda _t, _r, _w: "csl-json"},
+        {"format": lambda _t, _r, _w: "datacite-json"},
+        {"format": lambda _t, _r, _w: "datacite-xml"},
+    ],
+    "/oai": [
+        {"verb": lambda *_: "ListRecords", "metadataPrefix": lambda *_: "oai_dc"},
+        {"verb": lambda *_: "ListRecords", "metadataPrefix": lambda *_: "oai_datacite"},
+        {"verb": lambda *_: "ListIdentifiers", "metadataPrefix": lambda *_: "oai_dc"},
+        {"verb": lambda *_: "ListSets"},
+        {
+            "verb": lambda *_: "GetRecord",
+            "identifier": lambda t, _r, w: _oai_id(t, w),
+            "metadataPrefix": lambda *_: "oai_datacite",
+        },
+        {"verb": lambda *_: "ListMetadataFormats", "identifier": lambda t, _r, w: _oai_id(t, w)},
+        {
+            "verb": lambda *_: "ListIdentifiers",
+            "metadataPrefix": lambda *_: "oai_dc",
+            "set": lambda t, _r, _w: f"dandiset:{t.ds}",
+        },
+    ],
     "/api/assets/{asset_id}/explore/cells": [
         {"sort": lambda _t, _r, _w: "cell_type", "filter": lambda *_: "cell_type:eq:Sst"},
     ],
@@ -517,6 +569,10 @@ GENERAL = [
     (re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"), b"<UUID>"),
     (re.compile(rb"[0-9a-f]{64}"), b"<HEX>"),
     (re.compile(rb"expires=\d+"), b"expires=<N>"),
+    (re.compile(rb"<responseDate>[^<]*</responseDate>"), b"<responseDate/>"),  # OAI-PMH
+    # initialize again of the caller's own unfinished upload (the missing target's etag,
+    # tried in every state): it says so, which tells of the caller's requests, not a target
+    (re.compile(rb',"resumed":true'), b""),
 ]
 
 
@@ -534,7 +590,9 @@ def _normal(body: bytes) -> bytes:
     return body
 
 
-def _may_see(role: str, state: str) -> bool:
+def _may_see(role: str, state: str, path: str = "") -> bool:
+    if path in PUBLIC_ONLY:
+        return LEVEL[state] == "open"
     return role == "owner" or LEVEL[state] == "open"
 
 
@@ -575,7 +633,7 @@ def test_access_matrix(live: Live, tmp_path: Path) -> None:
                     checked.add((call.method, call.path, role, state))
                     if got.status >= 500:
                         leaks.append(f"{label}: server error {got.status}")
-                    viewer = _may_see(role, state)
+                    viewer = _may_see(role, state, call.path)
                     if role != "owner":
                         text = _echoes_removed(got, target)
                         leaks += [
@@ -604,7 +662,9 @@ def test_access_matrix(live: Live, tmp_path: Path) -> None:
                             f"!= missing {absent.status} {absent.body[:160]!r}"
                         )
                     capability_only = any(k == "signature" for k, _ in call.query)
-                    if role == "owner" and same and call.method == "GET" and not capability_only:
+                    hidden_here = call.path in PUBLIC_ONLY and not viewer
+                    owner_sees = not capability_only and not hidden_here
+                    if role == "owner" and same and call.method == "GET" and owner_sees:
                         leaks.append(f"{label}: the owner gets the missing-id answer")
     for client in world.clients.values():
         client.close()

@@ -93,6 +93,9 @@ def test_asset_metadata_carries_digests_and_urls(live: Live) -> None:
     assert info["blob"] == a["blob"] and info["metadata"]["identifier"] == a["asset_id"]
 
 
+@pytest.mark.local_store(
+    "the API serves the bytes itself (S3: a redirect; test_storage_s3.py covers ranges there)"
+)
 def test_download_whole_and_ranges(live: Live) -> None:
     _alice, _ds, files, assets = _setup(live)
     a = assets["sub-2/sub-2_ses-1.nwb"]
@@ -229,3 +232,21 @@ def test_delete_asset(live: Live) -> None:
     assert alice.delete(url).status_code == 204
     assert alice.delete(url).status_code == 404
     assert alice.get(f"/api/assets/{a['asset_id']}/").status_code == 404
+
+
+def test_creating_the_same_asset_again_answers_it_instead_of_409(live: Live) -> None:
+    alice = live.user("alice")
+    ds = alice.create_dataset("x")
+    blob = alice.upload_blob(ds, b"once")
+    url = f"/api/dandisets/{ds}/versions/draft/assets/"
+    body = {"metadata": {"path": "a/b.bin"}, "blob_id": blob}
+    first = alice.post(url, json=body)
+    assert first.status_code == 200, first.text
+    again = alice.post(url, json=body)  # a retry after the answer was lost
+    assert again.status_code == 200 and again.json()["asset_id"] == first.json()["asset_id"]
+    assert alice.get(url).json()["count"] == 1
+    other = alice.upload_blob(ds, b"other bytes")
+    clash = alice.post(url, json={"metadata": {"path": "a/b.bin"}, "blob_id": other})
+    assert clash.status_code == 409
+    relabelled = alice.post(url, json={"metadata": {"path": "a/b.bin", "x": 1}, "blob_id": blob})
+    assert relabelled.status_code == 409

@@ -19,6 +19,7 @@ ETAG = {"algorithm": "dandi:dandi-etag", "value": "0" * 32 + "-1"}
 # Write routes that take no JSON body, and why. Every other POST/PUT/PATCH must document one.
 NOT_JSON = {
     ("POST", "/login"): "an HTML form",
+    ("POST", "/oai"): "an OAI-PMH request: the same form-encoded arguments as its GET",
     ("POST", "/logout"): "no body",
     ("PUT", "/api/uploads/{upload_id}/parts/{part_number}/"): "the raw bytes of a part",
     ("POST", "/api/uploads/{upload_id}/storage-complete/"): "S3's completion XML",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from dandischema.models import Asset, Dandiset
 
 from neurodatashare.testing.factories import publishable_metadata
@@ -124,6 +125,7 @@ def test_list_filters_as_the_dandi_client_sends_them(live: Live) -> None:
 # -- 4. contentUrl: the API URL and a direct blob URL ------------------------------------
 
 
+@pytest.mark.local_store("the blob route serves the bytes itself (S3: a redirect, HEAD too)")
 def test_content_url_has_a_direct_blob_url_with_range(live: Live) -> None:
     alice, bob, anon = live.user("alice"), live.user("bob"), live.anonymous()
     ds = alice.create_dataset("blobs")

@@ -61,3 +61,32 @@ def test_errors_never_leak_tracebacks(live: Live) -> None:
     for r in responses:
         assert 400 <= r.status_code < 500, r.text
         assert "Traceback" not in r.text
+
+
+def test_a_transaction_conflict_left_over_is_a_503_to_retry() -> None:
+    """When PostgreSQL aborts a request's transaction to break a deadlock (and the retries in
+    Database.transact are spent, or the route has none), the caller is told to try again:
+    a 503 with Retry-After, which the dandi client and ours retry, not a 500."""
+    import psycopg
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+    from sqlalchemy.exc import OperationalError
+
+    from neurodatashare.server.errors import install_error_handlers
+
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/conflict")
+    def conflict() -> None:
+        raise OperationalError("UPDATE ...", {}, psycopg.errors.DeadlockDetected("deadlock"))
+
+    @app.get("/other")
+    def other() -> None:
+        raise OperationalError("UPDATE ...", {}, psycopg.errors.DiskFull("disk full"))
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.get("/conflict")
+        assert r.status_code == 503 and r.headers["Retry-After"] == "1", r.text
+        assert "nothing was changed" in r.json()["detail"]
+        assert client.get("/other").status_code == 500  # only conflicts are retryable

@@ -49,7 +49,10 @@ def test_publish_freezes_assets_and_leaves_draft_editable(live: Live) -> None:
     frozen = alice.get(f"/api/dandisets/{ds}/versions/{version}/assets/").json()
     assert [a["path"] for a in frozen["results"]] == ["sub-1/a.bin"]
     # the published asset keeps its bytes even though the draft dropped it
-    got = live.anonymous().get(f"/api/assets/{first['asset_id']}/download/")
+    got = live.anonymous().get(
+        f"/api/assets/{first['asset_id']}/download/",
+        follow_redirects=True,  # S3: a redirect
+    )
     assert got.status_code == 200 and got.content == b"first"
     second = alice.publish(ds)["version"]
     assert second.endswith(".0002")

@@ -297,7 +297,7 @@ def test_other_users_and_hidden_datasets(live: Live) -> None:
     r = alice.get(f"/api/zarr/{hidden}/files/", params={"prefix": ".zgroup", "download": "true"})
     assert r.status_code == 302
     link = r.headers["location"]
-    assert anon.get(link).status_code == 200
+    assert anon.get(link, follow_redirects=True).status_code == 200
     assert (
         alice.put(f"/api/dandisets/{private}/access/", json={"access": "open"}).status_code == 200
     )
@@ -417,6 +417,9 @@ def toy() -> Any:
     unregister_store_format(fmt.name)
 
 
+@pytest.mark.in_process(
+    "registers a toy format in this process; the stack's workers do not have it"
+)
 def test_store_format_seam(live: Live, files: dict[str, bytes], toy: ToyVolume) -> None:
     from neurodatashare.formats import store_format_for
 
@@ -457,6 +460,9 @@ def test_store_format_seam(live: Live, files: dict[str, bytes], toy: ToyVolume) 
     assert poll_done["status"] == "done" and len(toy.calls) == calls + 1
 
 
+@pytest.mark.in_process(
+    "registers a crashing format in this process; the stack's workers do not have it"
+)
 def test_a_format_that_crashes_reports_it(live: Live, toy: ToyVolume) -> None:
     alice = live.user("alice")
     ds = alice.create_dataset("z")
@@ -530,6 +536,7 @@ def test_deleting_a_dataset_deletes_its_zarrs(live: Live) -> None:
     assert not any(live.archive.store.exists(k) for k in keys)
 
 
+@pytest.mark.local_store("counts the files in the local blob folder")
 def test_the_same_file_sent_twice_at_once(live: Live) -> None:
     """Concurrent PUTs of one new path: both succeed, one entry remains, no 500."""
     from concurrent.futures import ThreadPoolExecutor

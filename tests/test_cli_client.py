@@ -34,6 +34,7 @@ def isolated_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(config.ENV_URL, raising=False)
     monkeypatch.delenv(config.ENV_KEY, raising=False)
     monkeypatch.setattr(http, "DEFAULT_BACKOFF", 0.01)
+    monkeypatch.setenv(http.ENV_RETRY_SECONDS, "3")  # a lost network is given up soon
 
 
 def nds(
@@ -185,6 +186,7 @@ def test_publish_explains_files_with_errors(live: Live) -> None:
     assert "sub-1/broken.nwb" in r.stderr and "Draft status: Invalid" in r.stderr
 
 
+@pytest.mark.local_store("cuts a proxy in front of the API, which the bytes do not cross with S3")
 def test_download_failures_leave_no_file(live: Live, tmp_path: Path) -> None:
     alice = live.user("alice")
     ds = alice.create_dataset("dl")
@@ -209,6 +211,7 @@ def test_download_failures_leave_no_file(live: Live, tmp_path: Path) -> None:
     assert (out / "rec.bin").read_bytes() == data
 
 
+@pytest.mark.local_store("watches part PUTs to the archive's /parts/ route (S3: to the bucket)")
 def test_upload_resumes_after_the_process_is_killed(live: Live, tmp_path: Path) -> None:
     """SIGKILL `nds upload` once a part is recorded; the rerun sends only what is missing."""
     alice = live.user("alice")

@@ -25,6 +25,7 @@ def isolated_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(config.ENV_URL, raising=False)
     monkeypatch.delenv(config.ENV_KEY, raising=False)
     monkeypatch.setattr(http, "DEFAULT_BACKOFF", 0.01)
+    monkeypatch.setenv(http.ENV_RETRY_SECONDS, "3")  # a lost network is given up soon
 
 
 def tree(root: Path) -> dict[str, bytes]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import random
 import stat
@@ -20,20 +21,24 @@ import pytest
 
 import neurodatashare
 from neurodatashare.client import config, http
-from neurodatashare.client.digests import file_etag
+from neurodatashare.client.digests import DigestCache, file_etag, file_part_md5s
+from neurodatashare.client.download import Downloader
 from neurodatashare.client.engine import drain
 from neurodatashare.client.errors import (
     EXIT_NETWORK,
     EXIT_VERIFY,
     AuthenticationError,
+    ClientError,
     ConfigurationError,
+    NetworkError,
     NotFoundError,
     ServerError,
     TransferError,
+    VerificationError,
 )
 from neurodatashare.client.remote import Client, parse_target
 from neurodatashare.client.upload import Uploader, collect_uploads
-from neurodatashare.storage.digests import EtagHasher, file_digests
+from neurodatashare.storage.digests import EMPTY_ETAG, EtagHasher, file_digests
 from neurodatashare.testing.factories import dandi_etag
 from neurodatashare.testing.live import Live
 from neurodatashare.testing.proxy import CountingProxy
@@ -49,6 +54,7 @@ def isolated_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(config.ENV_URL, raising=False)
     monkeypatch.delenv(config.ENV_KEY, raising=False)
     monkeypatch.setattr(http, "DEFAULT_BACKOFF", 0.01)
+    monkeypatch.setenv(http.ENV_RETRY_SECONDS, "3")  # a lost network is given up soon
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +73,19 @@ def test_etag_hasher_agrees_with_the_server_digest(tmp_path: Path, big_file: Pat
         for i in range(0, size, 777_777):
             hasher.update(data[i : i + 777_777])
         assert hasher.hexdigest() == dandi_etag(data)
+
+
+def test_parts_hashed_side_by_side_are_each_parts_md5(tmp_path: Path, big_file: Path) -> None:
+    data = big_file.read_bytes()
+    want = [hashlib.md5(data[i : i + 64 * MiB]).hexdigest() for i in range(0, len(data), 64 * MiB)]
+    assert file_part_md5s(big_file, threads=3) == want == file_part_md5s(big_file, threads=1)
+    empty = tmp_path / "empty"
+    empty.touch()
+    assert file_part_md5s(empty) == [] and file_etag(empty) == EMPTY_ETAG
+    short = tmp_path / "short.bin"
+    short.write_bytes(data[: 65 * MiB])  # shorter than the size it is hashed for
+    with pytest.raises(ClientError, match="became shorter"):
+        file_part_md5s(short, size=len(data))
 
 
 def test_targets_and_the_lazy_top_level_import() -> None:
@@ -184,6 +203,7 @@ def test_create_upload_skip_dedupe_replace(live: Live, tmp_path: Path) -> None:
         assert back.read_bytes() == b""
 
 
+@pytest.mark.local_store("watches part PUTs to the archive's /parts/ route (S3: to the bucket)")
 def test_multipart_upload_in_parallel_resumes_after_a_kill(live: Live, big_file: Path) -> None:
     alice = live.user("alice")
     ds = alice.create_dataset("big")
@@ -230,6 +250,34 @@ def test_multipart_upload_in_parallel_resumes_after_a_kill(live: Live, big_file:
         assert asset.size == big_file.stat().st_size
         assert asset.etag == file_etag(big_file)
         assert not list((config.state_dir() / "uploads").glob("*.json"))
+
+
+def test_a_file_changed_after_hashing_fails_at_its_part(live: Live, big_file: Path) -> None:
+    """Parts are not hashed again while sent: the archive's part ETag is checked against
+    the MD5 taken when the file was hashed, so bytes that changed in between are caught
+    at the part, before anything is completed."""
+    alice = live.user("alice")
+    ds = alice.create_dataset("changed")
+    copy = big_file.parent / "changing.bin"
+    copy.write_bytes(big_file.read_bytes())
+    changed = [False]
+
+    def change_once(request: httpx.Request) -> None:
+        if request.method == "PUT" and not changed[0]:
+            changed[0] = True
+            with open(copy, "r+b") as f:  # same size, other bytes, in every part
+                for offset in (0, 64 * MiB, 128 * MiB):
+                    f.seek(offset)
+                    f.write(b"changed!")
+
+    with Client(live.url, alice.key) as client:
+        client.storage.event_hooks = {"request": [change_once]}
+        summary = drain(Uploader(client, ds, jobs=1).iter_upload(collect_uploads([copy])))
+        assert changed[0] and not summary.done
+        error = summary.failed["changing.bin"]
+        assert isinstance(error, VerificationError)
+        assert "part 1 arrived with MD5" in error.message and "since it was hashed" in error.message
+        assert not list(client.dataset(ds).draft.assets())
 
 
 def test_upload_restarts_when_the_archive_forgot_the_upload(live: Live, tmp_path: Path) -> None:
@@ -284,6 +332,12 @@ def test_download_resumes_from_a_partial_file_with_range(live: Live, tmp_path: P
         # a folder of a version, into dest/<folder>
         summary = client.dataset(ds).draft.download(tmp_path / "out", path="sub-1/")
         assert summary.done == {"sub-1/rec.bin": "downloaded"}
+        # every byte is counted once, in steps of about a MiB (not one event per chunk)
+        assert summary.bytes == len(data)
+        items = client.dataset(ds).draft.download_items(tmp_path / "again", path="sub-1/")
+        events = Downloader(client, digests=DigestCache(None)).iter_download(items)
+        steps = [e["bytes"] for e in events if e.get("phase") == "transfer"]
+        assert sum(steps) == len(data) and 2 <= len(steps) <= 5
         assert (tmp_path / "out" / "sub-1" / "rec.bin").read_bytes() == data
 
 
@@ -355,6 +409,7 @@ def flaky(live: Live, *, refuse_after_cut: bool) -> Iterator[FlakyProxy]:
         proxy.stop()
 
 
+@pytest.mark.local_store("cuts a proxy in front of the API, which the bytes do not cross with S3")
 def test_a_dropped_connection_is_resumed_within_the_run(live: Live, tmp_path: Path) -> None:
     alice = live.user("alice")
     ds = alice.create_dataset("net")
@@ -365,6 +420,7 @@ def test_a_dropped_connection_is_resumed_within_the_run(live: Live, tmp_path: Pa
         assert proxy.cuts == 1 and local.read_bytes() == data
 
 
+@pytest.mark.local_store("cuts a proxy in front of the API, which the bytes do not cross with S3")
 def test_a_lost_network_gives_a_clear_error_and_no_file(live: Live, tmp_path: Path) -> None:
     alice = live.user("alice")
     ds = alice.create_dataset("net")
@@ -415,6 +471,81 @@ def test_retries_honour_retry_after_and_map_errors() -> None:
     with pytest.raises(ServerError, match="unexpected error") as info:
         client.get("dandisets/")
     assert info.value.exit_code == EXIT_NETWORK and info.value.status_code == 500
+
+
+def test_idempotent_posts_ride_through_a_restart_and_others_do_not() -> None:
+    calls: list[str] = []
+    waits: list[str] = []
+
+    def restarting(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        if len(calls) <= 2:  # the server died while it answered, then was still down
+            raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+        return httpx.Response(200, json={"ok": True})
+
+    client = Client("http://archive.invalid", "k", retry_seconds=30, on_wait=waits.append)
+    client.http = httpx.Client(transport=httpx.MockTransport(restarting))
+    assert client.post("uploads/initialize/", json={}, idempotent=True).json() == {"ok": True}
+    assert len(calls) == 3
+    assert "Waiting for the archive to come back" in waits[0]
+    assert "POST /api/uploads/initialize/" in waits[0] and "NDS_RETRY_SECONDS" in waits[0]
+    calls.clear()
+    with pytest.raises(NetworkError, match=r"connection .* was lost"):
+        client.post("dandisets/", json={})  # not idempotent: once only
+    assert calls == ["POST"]
+    # the budget: an archive that stays away is given up after retry_seconds
+    calls.clear()
+    client.retry_seconds = 0.3
+
+    def down(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        raise httpx.ConnectError("Connection refused")
+
+    client.http = httpx.Client(transport=httpx.MockTransport(down))
+    started = time.monotonic()
+    with pytest.raises(NetworkError, match="Cannot connect"):
+        client.get("info/")
+    assert time.monotonic() - started < 2 and len(calls) >= 2
+
+
+def test_the_retry_budget_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NDS_RETRY_SECONDS", "42")
+    assert Client("http://archive.invalid", "k").retry_seconds == 42
+    monkeypatch.setenv("NDS_RETRY_SECONDS", "soon")
+    with pytest.raises(ConfigurationError, match=r"NDS_RETRY_SECONDS=.soon."):
+        Client("http://archive.invalid", "k")
+
+
+def test_wait_until_checked_names_the_files_and_waits_while_they_progress() -> None:
+    pending = ["a.nwb", "b.nwb", "c.nwb"]
+
+    def archive(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path.endswith("/validation/"):
+            files = [{"path": p, "status": "pending"} for p in pending]
+            if pending:
+                pending.pop()  # one file checked per look: progress
+            return httpx.Response(200, json={"files": files})
+        if path.endswith("/info/"):
+            return httpx.Response(200, json={"status": "Pending" if pending else "Valid"})
+        return httpx.Response(200, json={"identifier": "000001"})
+
+    client = Client("http://archive.invalid", "k")
+    client.http = httpx.Client(transport=httpx.MockTransport(archive))
+    told: list[str] = []
+    ds = client.dataset("000001")
+    assert ds.wait_until_checked(timeout=0.5, interval=0.3, on_wait=told.append) == "Valid"
+    assert told[0] == "Waiting for the archive to check 3 file(s): a.nwb, b.nwb, c.nwb."
+    assert "1 file(s): a.nwb" in told[-1]
+
+    def stuck(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/validation/"):
+            return httpx.Response(200, json={"files": [{"path": "held.nwb", "status": "pending"}]})
+        return httpx.Response(200, json={"status": "Pending", "identifier": "000001"})
+
+    client.http = httpx.Client(transport=httpx.MockTransport(stuck))
+    with pytest.raises(ClientError, match=r"no file was checked in the last 0 s.*held\.nwb"):
+        ds.wait_until_checked(timeout=0.2, interval=0.05)
 
 
 def test_uploads_keep_the_client_light() -> None:

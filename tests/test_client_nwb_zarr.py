@@ -27,6 +27,9 @@ def _write(path: Path) -> tuple[Path, Any]:
     return path, (data, spikes)
 
 
+@pytest.mark.local_store(
+    "counts requests to the API; with S3 each chunk read is one more (the redirect)"
+)
 def test_open_an_nwb_zarr_asset(live: Live, tmp_path: Path) -> None:
     from neurodatashare import Client
     from neurodatashare.client.errors import ClientError, NotNWBError

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import time
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,7 @@ from neurodatashare.demo.simulate import (
     simulate_session,
     simulate_trials,
 )
-from neurodatashare.demo.subjects import DEMO_SUBJECTS
-from neurodatashare.demo.write import write_demo_dataset, write_demo_session
+from neurodatashare.demo.write import write_demo_dataset
 from neurodatashare.nwb.convert.layout import COMPRESSION, ephys_chunks, imaging_chunks
 
 SHORT_S = 6.0  # seconds per session of the shared demo (tests/conftest.py)
@@ -70,15 +70,18 @@ def test_names_match_dandi_organize(short_demo: Path) -> None:
 
 
 def test_same_seed_same_bytes_other_seed_other_data(short_demo: Path, tmp_path: Path) -> None:
-    # `nds demo` wrote with 2 worker processes; write one file again, in this process
-    path = write_demo_session(
-        tmp_path / "again.nwb",
-        subject=DEMO_SUBJECTS[1],
-        session_index=1,
-        seed=SEED,
-        duration_s=SHORT_S,
-        subject_index=1,
+    # `nds demo` wrote with 2 worker processes; write one file again in a new interpreter:
+    # this one may have imported NWB extensions (ndx-sound, by the conversion tests), and
+    # hdmf caches every loaded namespace's spec in each file it writes
+    path = tmp_path / "again.nwb"
+    script = (
+        "import sys; from pathlib import Path;"
+        "from neurodatashare.demo.subjects import DEMO_SUBJECTS;"
+        "from neurodatashare.demo.write import write_demo_session;"
+        "write_demo_session(Path(sys.argv[1]), subject=DEMO_SUBJECTS[1], session_index=1,"
+        f" seed={SEED}, duration_s={SHORT_S}, subject_index=1)"
     )
+    subprocess.run([sys.executable, "-c", script, str(path)], check=True)
     assert _sha(path) == _sha(short_demo / EXPECTED[3])
     a = simulate_session(SEED, (0, 0), 5.0)
     b = simulate_session(SEED + 1, (0, 0), 5.0)
@@ -182,11 +185,9 @@ def test_passes_inspector_and_schema(short_demo: Path) -> None:
             assert validate(io=io) == []
 
 
-def test_full_size_demo_under_a_minute(tmp_path: Path) -> None:
-    t0 = time.perf_counter()
+def test_full_size_demo_writes_full_size_recordings(tmp_path: Path) -> None:
+    """The quick start's demo at full size (its time is in bench/demo_write.py)."""
     paths = write_demo_dataset(tmp_path, seed=0, jobs=2)
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 60, f"the full demo took {elapsed:.1f} s"
     assert len(paths) == 4
     import h5py
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from datetime import timedelta
 
@@ -233,3 +234,69 @@ def test_a_job_that_meets_a_storage_outage_waits_instead_of_failing(live: Live) 
     assert Worker(db, {"t.s3": lambda p: 1 / 0}, transient=unavailable).run_one()
     (row,) = _jobs(live)
     assert row.attempts == 1 and "ZeroDivisionError" in (row.error or "")
+
+
+def test_jobs_of_a_dead_process_of_this_host_are_requeued_at_once(live: Live, caplog) -> None:  # type: ignore[no-untyped-def]
+    import logging
+    import socket
+    import subprocess
+    import sys
+
+    from neurodatashare.jobs import requeue_dead_local
+
+    db = live.archive.db
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    dead_pid = int(gone.stdout)  # that process has exited
+    host = socket.gethostname()
+    with db.write() as s:
+        for key in ("dead", "alive", "elsewhere"):
+            enqueue(s, kind="t.echo", key=key)
+    for name in (f"{host}:{dead_pid}", f"{host}:{os.getpid()}", "another-host:1"):
+        assert claim(db, worker=name) is not None
+    me = f"{host}:{os.getpid() + 10_000_000}"  # a caller whose own name holds nothing
+    with caplog.at_level(logging.WARNING, logger="neurodatashare.jobs"):
+        requeued = requeue_dead_local(db, worker=me)
+    rows = {r.key: r for r in _jobs(live)}
+    assert requeued == [rows["dead"].id]
+    assert rows["dead"].state == "queued" and rows["dead"].worker is None
+    assert rows["alive"].state == "running" and rows["elsewhere"].state == "running"
+    assert f"job {rows['dead'].id} (t.echo dead) re-queued" in caplog.text
+    assert f"process {dead_pid}" in caplog.text
+    # a new process with the pid of the one that held "alive": its own name, at start-up
+    assert requeue_dead_local(db, worker=f"{host}:{os.getpid()}", starting=True) == [
+        rows["alive"].id
+    ]
+    for _ in range(3):
+        job = claim(db, worker="cleanup")
+        if job:
+            finish(db, job.id)
+    with db.write() as s:
+        s.execute(update(Job).values(state="done", lease_until=None))
+
+
+def test_an_expired_lease_is_logged_when_taken_over(live: Live, caplog) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    db = live.archive.db
+    with db.write() as s:
+        enqueue(s, kind="t.echo", key="x")
+    first = claim(db, worker="far-host:7")
+    assert first is not None
+    with db.write() as s:
+        s.execute(update(Job).values(lease_until=utcnow() - timedelta(seconds=1)))
+    with caplog.at_level(logging.WARNING, logger="neurodatashare.jobs"):
+        again = claim(db, worker="other")
+    assert again is not None and again.id == first.id
+    assert f"job {first.id} (t.echo x) taken over: worker far-host:7" in caplog.text
+    # the first worker, back from the dead, does not finish what is now another's
+    finish(db, first.id, worker="far-host:7")
+    (row,) = _jobs(live)
+    assert row.state == "running" and row.worker == "other"
+    finish(db, again.id, worker="other")
+    (row,) = _jobs(live)
+    assert row.state == "done"

@@ -103,3 +103,20 @@ def test_the_command_prints_the_graph_and_fails_on_a_broken_rule() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "cli -> " in done.stdout and "Import cycles between modules" in done.stdout
     assert "Function-local imports:" in done.stdout and "Largest modules" in done.stdout
+
+
+def test_no_benchmark_shadows_a_package() -> None:
+    """`python bench/x.py` puts bench/ first on sys.path: a bench/zarr.py once hid the zarr
+    package from every benchmark that reads h5ad (anndata imports zarr)."""
+    import importlib.util
+    import sys
+
+    bench = Path(__file__).resolve().parent.parent / "bench"
+    shadowing = []
+    for script in sorted(bench.glob("*.py")):
+        name = script.stem
+        if name in sys.stdlib_module_names or importlib.util.find_spec(name) is not None:
+            shadowing.append(script.name)
+    assert not shadowing, (
+        f"rename these benchmarks, they hide packages of the same name: {shadowing}"
+    )

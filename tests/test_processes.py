@@ -174,3 +174,42 @@ def test_a_job_whose_worker_dies_is_run_by_another_after_the_lease(tmp_path: Pat
         engine.dispose()
         _stop(procs)
         pg.drop()
+
+
+def test_a_worker_stops_on_a_sigterm_that_another_of_its_threads_received(
+    tmp_path: Path,
+) -> None:
+    """The kernel gives a process's SIGTERM to any thread that does not block it; Python
+    runs the handler in the main thread. `nds worker` stops within seconds whichever
+    thread received it (its main thread waited forever when another one did)."""
+    import ctypes
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NDS_")}
+    env["NDS_HOME"] = str(tmp_path / "home")
+    log = tmp_path / "worker.log"
+    with open(log, "wb") as out:
+        worker = subprocess.Popen(
+            [*NDS, "worker"], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while "running" not in log.read_text():
+            assert worker.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        tasks = Path(f"/proc/{worker.pid}/task")
+        others = []
+        for task in tasks.iterdir():
+            status = (task / "status").read_text()
+            blocked = int(status.split("SigBlk:")[1].split()[0], 16)
+            if int(task.name) != worker.pid and not blocked & (1 << (signal.SIGTERM - 1)):
+                others.append(int(task.name))
+        assert others, "the worker has no thread besides its main one"
+        libc = ctypes.CDLL(None, use_errno=True)
+        assert libc.tgkill(worker.pid, others[0], signal.SIGTERM) == 0, ctypes.get_errno()
+        started = time.monotonic()
+        assert worker.wait(15) == 0, log.read_text()
+        print(f"worker stopped {time.monotonic() - started:.2f} s after the SIGTERM")
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(10)

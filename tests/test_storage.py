@@ -64,6 +64,45 @@ def test_parts_written_out_of_order_assemble_correctly(tmp_path: Path) -> None:
     assert store.stale_uploads() == []
 
 
+def test_a_part_hashed_in_batches_from_other_threads_records_the_md5_of_its_bytes(
+    tmp_path: Path,
+) -> None:
+    """The part route writes chunks in the event loop and hashes each batch in a worker
+    thread; `finish` hashes what is left. The recorded MD5 must be that of all the bytes
+    in order, and the file must hold them at the part's offset."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = _store(tmp_path)
+    size = 64 * 2**20 + 3000  # two parts: 64 MiB + 3000 bytes
+    data = os.urandom(size)
+    uid = "00000000-0000-4000-8000-000000000003"
+    plans = store.begin_upload(upload_id=uid, size=size)
+    md5s = []
+    with ThreadPoolExecutor(1) as pool:
+        for plan, start in ((plans[1], 64 * 2**20), (plans[0], 0)):  # out of order
+            q = _query(plan.upload_url)
+            writer = store.part_writer(
+                upload_id=uid,
+                part_number=plan.part_number,
+                total=size,
+                expires=int(q["expires"]),
+                signature=q["signature"],
+            )
+            body = data[start : start + plan.size]
+            for i in range(0, len(body), 1_000_000):
+                writer.write(body[i : i + 1_000_000])
+                if writer.queued_bytes >= 3_000_000:  # not every chunk: batches
+                    pool.submit(writer.hash_chunks, writer.take_queued()).result()
+            assert writer.queued_bytes > 0  # the last chunk(s) are left to finish()
+            md5s.append(writer.finish())
+            assert md5s[-1] == hashlib.md5(body).hexdigest()
+    assert store.recorded_parts(upload_id=uid) == {2: md5s[0], 1: md5s[1]}
+    facts = store.assemble(upload_id=uid, part_count=2, size=size)
+    assert facts.etag == dandi_etag(data)
+    store.commit(upload_id=uid, key="blobs/x")
+    assert (tmp_path / "blobs/x").read_bytes() == data
+
+
 def test_part_urls_expire_and_ids_cannot_escape(tmp_path: Path) -> None:
     store = _store(tmp_path)
     uid = "00000000-0000-4000-8000-000000000002"

@@ -244,6 +244,37 @@ def test_schema_violation_is_a_pynwb_error(tmp_path: Path) -> None:
     assert any((r.object_path or "").startswith("/acquisition/ElectricalSeries") for r in schema)
 
 
+def _sound_file(tmp_path: Path, *, break_it: bool = False) -> Path:
+    import numpy as np
+    from ndx_sound import AcousticWaveformSeries
+
+    nwbfile = nf.make_nwbfile(identifier="sound")
+    nwbfile.add_acquisition(
+        AcousticWaveformSeries(
+            name="mic", data=np.zeros(1000, dtype=np.int16), rate=250_000.0, description="mic"
+        )
+    )
+    path = nf.write_nwbfile(nwbfile, tmp_path / "sound.nwb")
+    if break_it:
+        with h5py.File(path, "r+") as f:
+            del f["acquisition/mic/data"].attrs["unit"]
+    return path
+
+
+def test_extension_imported_in_this_process_still_validates(tmp_path: Path) -> None:
+    """ndx-sound's installed spec includes only TimeSeries from core; with it imported (as
+    NeuroConv's audio interface does) pynwb.validate(io=...) stopped at the root
+    ("'NWBFile' not found in namespace ndx-sound"). The file's own cached namespaces are
+    what it is checked against, and a real violation inside the extension still shows."""
+    import ndx_sound  # noqa: F401
+
+    results = validate_nwb_file(_sound_file(tmp_path))
+    assert not blocks_publishing(results), [r for r in results if r.blocking]
+    broken = validate_nwb_file(_sound_file(tmp_path / "b", break_it=True))
+    schema = [r for r in broken if r.origin == "pynwb"]
+    assert any("unit" in r.message and "/acquisition/mic" in (r.object_path or "") for r in schema)
+
+
 def test_inspector_crash_is_reported_without_traceback() -> None:
     from nwbinspector import Importance, InspectorMessage
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import Field
@@ -83,6 +84,29 @@ class Settings(BaseSettings):
         default="NDS",
         description="Prefix of dataset identifiers in metadata, e.g. NDS:000001.",
     )
+    doi_provider: Literal["none", "datacite"] = Field(
+        default="none",
+        description="Who registers a DOI for each published version: none, or datacite "
+        "(with the NDS_DATACITE_* settings).",
+    )
+    datacite_api_url: str = Field(
+        default="https://api.test.datacite.org",
+        description="DataCite's REST API: https://api.datacite.org, or the test system.",
+    )
+    datacite_prefix: str | None = Field(
+        default=None, description="The DOI prefix DataCite gave the repository, e.g. 10.80507."
+    )
+    datacite_repository_id: str | None = Field(
+        default=None, description="The DataCite repository id (its user name), e.g. ABC.NDS."
+    )
+    datacite_password: str | None = Field(
+        default=None, description="The DataCite repository's password."
+    )
+    admin_email: str = Field(
+        default="",
+        description="Contact address of the archive's administrators, given to harvesters "
+        "by OAI-PMH Identify. Default: admin@ the host of PUBLIC_URL.",
+    )
     max_json_bytes: int = Field(
         default=1_048_576, description="Largest JSON request body accepted, in bytes."
     )
@@ -100,12 +124,33 @@ class Settings(BaseSettings):
         "validation). 0 leaves the work to separate `nds worker` processes.",
     )
     job_lease_seconds: float = Field(
-        default=60,
+        default=15,
         ge=1,
         le=86_400,
-        description="A running job's lease, renewed while it runs: a job whose worker died "
-        "is run by another this long after.",
+        description="A running job's lease, renewed every third of it while the job runs: a "
+        "job whose worker died on another machine is run by another worker this long after "
+        "(one whose process is gone on the same machine is taken back at once).",
     )
+
+    convert_roots: str = Field(
+        default="",
+        description="Server folders signed-in users may convert data from with "
+        "/api/convert/ (NeuroConv, into NWB), separated by ':' like PATH, e.g. "
+        "/data/lab1:/data/lab2. Nothing outside them is read (symlinks and '..' are "
+        "refused). Empty (the default): conversion on the server is off.",
+    )
+    convert_keep_days: float = Field(
+        default=14,
+        gt=0,
+        description="Days a finished conversion (or preview) and its file stay on the server; "
+        "older ones are removed (files added to a dataset stay there).",
+    )
+
+    @property
+    def resolved_convert_roots(self) -> list[Path]:
+        """The NDS_CONVERT_ROOTS folders, absolute and with symlinks resolved."""
+        parts = [p.strip() for p in self.convert_roots.split(os.pathsep) if p.strip()]
+        return [Path(os.path.realpath(p)) for p in parts]
 
     @property
     def resolved_database_url(self) -> str:

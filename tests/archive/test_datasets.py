@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from neurodatashare.archive import Archive
@@ -89,3 +91,49 @@ def test_users_and_keys(archive: Archive) -> None:
         user_for_api_key(archive, key="wrong")
     with pytest.raises(NotFound):
         get_user(archive, username="nobody")
+
+
+def test_a_page_of_datasets_costs_the_same_queries_however_long(
+    archive: Archive, tmp_path: Path
+) -> None:
+    from sqlalchemy import event
+
+    from neurodatashare.archive.datasets import list_datasets
+    from neurodatashare.archive.ingest import ingest_file
+    from neurodatashare.archive.publish import publish
+    from neurodatashare.testing.factories import publishable_metadata
+
+    alice = create_user(archive, username="alice")
+    made = [
+        create_dataset(archive, user=alice, name=f"d{i}", metadata=publishable_metadata())
+        for i in range(12)
+    ]
+    source = made[0]["identifier"]
+    path = tmp_path / "a.txt"
+    path.write_bytes(b"twelve bytes")
+    for ident in (source, made[5]["identifier"]):
+        ingest_file(archive, user=alice, dataset_id=ident, path="a.txt", source=path)
+    publish(archive, dataset_id=source, user=alice)
+
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(archive.db.engine, "before_cursor_execute", count)
+    try:
+        _, few = list_datasets(archive, user=alice, limit=3)
+        small = len(statements)
+        statements.clear()
+        _, many = list_datasets(archive, user=alice, limit=12)
+        large = len(statements)
+    finally:
+        event.remove(archive.db.engine, "before_cursor_execute", count)
+    assert len(few) == 3 and len(many) == 12 and small == large, (small, large)
+    first = many[0]
+    assert first["draft_version"]["asset_count"] == 1
+    assert first["draft_version"]["size"] == 12
+    assert first["most_recent_published_version"]["asset_count"] == 1
+    assert many[5]["draft_version"]["asset_count"] == 1
+    assert many[5]["most_recent_published_version"] is None
+    assert many[1]["draft_version"]["asset_count"] == 0

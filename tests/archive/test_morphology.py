@@ -67,3 +67,46 @@ def test_views_of_swc_and_neuroml_assets_and_access(archive: Archive, tmp_path: 
         with pytest.raises(NotAuthenticated):
             morphology.sholl(archive, asset_id=asset_id, user=None, step=None)
     assert morphology.dendrogram(archive, asset_id=swc, user=alice)["leaves"] == 3
+
+
+def test_the_pipeline_stores_the_3d_body_and_the_view_reads_it(
+    archive: Archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from neurodatashare.archive import processing
+    from neurodatashare.formats import swc_binary, swc_view
+    from neurodatashare.formats.swc import DRAWING_KIND, drawing_producer
+    from neurodatashare.jobs import Worker
+
+    alice = create_user(archive, username="alice")
+    ident = create_dataset(archive, user=alice, name="x", metadata={"name": "x"})["identifier"]
+    source = scales.write_swc(tmp_path / "a.swc", "three_point")
+    made = ingest_file(archive, user=alice, dataset_id=ident, path="a.swc", source=source)
+    (tmp_path / "odd.asc").write_text("time,value\n0,1\n")  # an `.asc` that is no cell
+    odd = ingest_file(
+        archive, user=alice, dataset_id=ident, path="odd.asc", source=tmp_path / "odd.asc"
+    )
+    Worker(archive.db, processing.handlers(archive)).drain()
+    expected = swc_binary.encode(swc_view.read_swc(source.read_text(), extension="swc"))
+
+    def no_parsing(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the stored body should have been used")
+
+    monkeypatch.setattr(swc_view, "read_swc", no_parsing)
+    body = morphology.morphology_binary(archive, asset_id=str(made["asset_id"]), user=alice)
+    assert body == expected
+    from sqlalchemy import select
+
+    from neurodatashare.db.models import Asset, Blob, Derived
+
+    with archive.db.read() as s:
+        row = s.scalar(
+            select(Derived)
+            .join(Blob, Blob.id == Derived.blob_id)
+            .join(Asset, Asset.blob_id == Blob.id)
+            .where(Asset.path == "odd.asc", Derived.kind == DRAWING_KIND)
+        )
+        assert row is not None and row.producer == drawing_producer() and row.error is None
+        assert row.payload["dialect"] == "swc"  # told from its bytes: not the path's dialect
+    # the path says Neurolucida, the stored body was read as SWC: the view parses instead
+    with pytest.raises(AssertionError, match="stored body"):
+        morphology.morphology_binary(archive, asset_id=str(odd["asset_id"]), user=alice)

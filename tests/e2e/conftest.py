@@ -68,6 +68,7 @@ class DemoServer:
     assets: dict[str, str]  # path -> asset id
     process: subprocess.Popen[bytes]
     log: Path
+    home: Path = Path()  # the server's NDS_HOME (for `nds admin` commands beside it)
 
     @property
     def asset_id(self) -> str:
@@ -120,7 +121,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
         text = _wait_for_demo(proc, log, url)
         key = re.findall(r"API key \(new each start\): (\S+)", text)[-1]
         dataset_id = re.findall(r"/dandiset/(\d{6})", text)[-1]
-        server = DemoServer(url, key, dataset_id, "", {}, proc, log)
+        server = DemoServer(url, key, dataset_id, "", {}, proc, log, home)
         versions = server.api(f"/dandisets/{dataset_id}/versions/")["results"]
         server.version = next(v["version"] for v in versions if v["version"] != "draft")
         listing = server.api(f"/dandisets/{dataset_id}/versions/{server.version}/assets/")

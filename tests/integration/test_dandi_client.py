@@ -26,6 +26,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC
 from pathlib import Path
@@ -35,6 +36,12 @@ import httpx
 import pytest
 
 from neurodatashare.testing.server import ServerHandle, create_user, run_server
+from neurodatashare.testing.stack import (
+    StackServer,
+    empty_stack,
+    live_backends,
+    stack_description,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -215,7 +222,7 @@ class Site:
     """One backend's server, its user's key, and how to run the client against it."""
 
     backend: str
-    server: ServerHandle
+    server: ServerHandle | StackServer
     key: str
     work: Path
     database_url: str | None
@@ -317,24 +324,47 @@ def dandi_ls(site: Site, dataset_id: str) -> dict[str, dict[str, Any]]:
 
 
 # -- fixtures -----------------------------------------------------------------------------
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@contextmanager
+def serve_site(
+    request: pytest.FixtureRequest,
+    root: Path,
+    env: dict[str, str] | None = None,
+    *,
+    on_stack: bool = True,
+) -> Iterator[Site]:
+    """A server for one module's tests on the backend `request.param`, with user alice:
+    `nds serve` of its own, or in stack mode (scripts/stack) the deployed stack, emptied
+    first (unless not `on_stack`)."""
+    backend: str = request.param
+    work = root / "work"
+    work.mkdir()
+    description = stack_description() if on_stack else None
+    try:
+        if description is not None:
+            empty_stack(description, home=root / "home")
+            stack = StackServer(description)
+            key = create_user(stack, "alice")
+            yield Site(backend, stack, key, work, stack.env["NDS_DATABASE_URL"])
+            return
+        pg = PostgresDatabase() if backend == "postgresql" else None
+        try:
+            url = pg.url if pg else None
+            with run_server(root / "home", database_url=url, env=env) as server:
+                yield Site(backend, server, create_user(server, "alice"), work, url)
+        finally:
+            if pg is not None:
+                pg.drop()
+    finally:
+        # ~0.5 GiB of test files per backend; failures already carry the logs they need
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module", params=live_backends())
 def site(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Site]:
-    backend: str = request.param
-    root = tmp_path_factory.mktemp(f"dandi-{backend}")
-    pg = PostgresDatabase() if backend == "postgresql" else None
-    try:
-        with run_server(root / "home", database_url=pg.url if pg else None) as server:
-            key = create_user(server, "alice")
-            work = root / "work"
-            work.mkdir()
-            yield Site(backend, server, key, work, pg.url if pg else None)
-    finally:
-        if pg is not None:
-            pg.drop()
-        # ~0.5 GiB of test files per backend; failures already carry the logs they need
-        shutil.rmtree(root, ignore_errors=True)
+    with serve_site(request, tmp_path_factory.mktemp(f"dandi-{request.param}")) as site:
+        yield site
 
 
 @pytest.fixture(scope="module")
@@ -398,6 +428,7 @@ def test_upload_nwb_single_part(site: Site, nwb: dict[str, Any]) -> None:
         assert md["path"] == path
 
 
+@pytest.mark.local_store("reads the part PUTs in the server's log (S3: they go to the bucket)")
 def test_multipart_upload_digest_matches(
     site: Site, nwb: dict[str, Any], big: dict[str, Any]
 ) -> None:
@@ -469,6 +500,9 @@ def test_download_dataset_folder_and_asset(
     assert got[Path(m2).name].read_bytes() == src[m2].read_bytes()
 
 
+@pytest.mark.local_store(
+    "throttles a proxy in front of a second `nds serve`, which the bytes do not cross with S3"
+)
 def test_interrupted_download_resumes(site: Site, nwb: dict[str, Any], big: dict[str, Any]) -> None:
     """Kill `dandi download` half way through the 70 MiB file, then run it again.
 

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from neurodatashare.testing.seaweed import SeaweedHandle
-from neurodatashare.testing.server import create_user, run_server
 
-from .test_dandi_client import BIG_SIZE, MiB, PostgresDatabase, Site, local_files, make_nwb, sha256
+from .test_dandi_client import BIG_SIZE, MiB, Site, local_files, make_nwb, serve_site, sha256
 
 pytestmark = pytest.mark.slow
 
@@ -30,21 +29,13 @@ def s3_site(
     seaweed: SeaweedHandle,
 ) -> Iterator[Site]:
     backend: str = request.param
-    root = tmp_path_factory.mktemp(f"dandi-s3-{backend}")
-    pg = PostgresDatabase() if backend == "postgresql" else None
     env = {"NDS_BLOB_STORE": "s3"}
     for name, value in seaweed.settings(bucket=f"nds-dandi-{backend}").items():
         env[f"NDS_{name.upper()}"] = str(value)
-    try:
-        with run_server(root / "home", database_url=pg.url if pg else None, env=env) as server:
-            key = create_user(server, "alice")
-            work = root / "work"
-            work.mkdir()
-            yield Site(backend, server, key, work, pg.url if pg else None)
-    finally:
-        if pg is not None:
-            pg.drop()
-        shutil.rmtree(root, ignore_errors=True)
+    # its own `nds serve` on its own bucket even in stack mode: the stack is S3 already
+    root = tmp_path_factory.mktemp(f"dandi-s3-{backend}")
+    with serve_site(request, root, env, on_stack=False) as site:
+        yield site
 
 
 def test_dandi_upload_and_download_through_s3(s3_site: Site, seaweed: SeaweedHandle) -> None:
@@ -82,7 +73,11 @@ def test_dandi_upload_and_download_through_s3(s3_site: Site, seaweed: SeaweedHan
     assert set(remote) == set(files) and "raw/big.bin" in remote
     md = site.asset_metadata(ds, remote["raw/big.bin"]["asset_id"])
     assert md["digest"]["dandi:dandi-etag"].endswith("-2")
-    assert any(u.startswith(f"{seaweed.endpoint_url}/") for u in md["contentUrl"])
+    # the direct URL is the archive's blob route (the bucket is private): a redirect to S3
+    direct = md["contentUrl"][1]
+    assert direct.startswith(f"{site.server.url}/blobs/"), md["contentUrl"]
+    r = httpx.get(direct, headers={"Authorization": f"token {site.key}"})
+    assert r.status_code == 302 and r.headers["location"].startswith(f"{seaweed.endpoint_url}/")
     out = site.work / "dl"
     out.mkdir()
     site.dandi("download", "-o", str(out), f"{site.api}/dandisets/{ds}/", cwd=site.work)

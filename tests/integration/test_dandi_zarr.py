@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from neurodatashare.testing.server import create_user, run_server
+from neurodatashare.testing.stack import live_backends
 
-from .test_dandi_client import PostgresDatabase, Site, dandi_ls
+from .test_dandi_client import Site, dandi_ls, serve_site
 
 pytestmark = pytest.mark.slow
 ZARR_PATH = "data/vol.zarr"
@@ -42,23 +42,12 @@ def tree(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=live_backends())
 def zsite(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Site]:
-    backend: str = request.param
-    root = tmp_path_factory.mktemp(f"dandi-zarr-{backend}")
-    pg = PostgresDatabase() if backend == "postgresql" else None
-    try:
-        with run_server(root / "home", database_url=pg.url if pg else None) as server:
-            key = create_user(server, "alice")
-            work = root / "work"
-            work.mkdir()
-            yield Site(backend, server, key, work, pg.url if pg else None)
-    finally:
-        if pg is not None:
-            pg.drop()
-        shutil.rmtree(root, ignore_errors=True)
+    with serve_site(request, tmp_path_factory.mktemp(f"dandi-zarr-{request.param}")) as site:
+        yield site
 
 
 @pytest.fixture(scope="module")

@@ -37,6 +37,7 @@ from neurodatashare.db.models import (
 from neurodatashare.errors import BadRequest, Conflict, MethodNotAllowed, NotFound
 from neurodatashare.formats import ZARR_MEDIA_TYPE, format_for, media_type
 
+Ids = tuple[str | None, str | None]  # an asset's (blob id, Zarr id)
 # Keys the server computes from the blob and the asset row; never stored.
 COMPUTED_KEYS = (
     "id",
@@ -386,6 +387,23 @@ def _check_collisions(s: Session, *, version: Version, path: str, ignore: str | 
         raise Conflict(f"{path!r} is a folder (it holds {inside!r}); choose another path.")
 
 
+def _same_asset(s: Session, ver: Version, meta: dict[str, Any], ids: Ids) -> Asset | None:
+    """The asset this very request made already (same path, blob or Zarr, metadata): a
+    repeat answers it, not 409, so a client may repeat a creation whose answer it lost."""
+    asset = s.scalar(
+        select(Asset)
+        .join(VersionAsset, VersionAsset.asset_id == Asset.id)
+        .where(VersionAsset.version_id == ver.id, VersionAsset.path == str(meta.get("path")))
+    )
+    if asset is None or (asset.blob_id, asset.zarr_id) != ids:
+        return None
+    return asset if asset.meta == _submitted(meta) else None
+
+
+def _submitted(metadata: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in metadata.items() if k not in COMPUTED_KEYS and k != "@context"}
+
+
 def _new_asset(
     s: Session,
     archive: Archive,
@@ -402,8 +420,7 @@ def _new_asset(
             "Send exactly one of blob_id (the id the upload's validate step answered) or "
             "zarr_id (the id POST /api/zarr/ answered)."
         )
-    path = validate_path(metadata.get("path"))
-    stored = {k: v for k, v in metadata.items() if k not in COMPUTED_KEYS and k != "@context"}
+    path, stored = validate_path(metadata.get("path")), _submitted(metadata)
     if zarr_id:
         zarr = _attachable_zarr(s, version=version, zarr_id=zarr_id)
         _check_collisions(s, version=version, path=path, ignore=replacing)
@@ -471,6 +488,9 @@ def create_asset(
 ) -> dict[str, Any]:
     with archive.db.write() as s:
         dataset, ver = _version_for(s, dataset_id=dataset_id, version=version, user=user, edit=True)
+        same = _same_asset(s, ver, metadata, (blob_id, zarr_id))
+        if same is not None:
+            return asset_info_json(s, archive, same, dataset=dataset)
         asset = _new_asset(
             s,
             archive,
@@ -530,51 +550,3 @@ def delete_asset(
         _load_asset_in_version(s, version=ver, asset_id=asset_id)
         _unlink(s, version=ver, asset_id=asset_id)
         touch_draft(s, dataset)
-
-
-def _report(s: Session, asset: Asset) -> dict[str, Any]:
-    if asset.blob_id is None:
-        return zarr_results.report(s, zarr=asset.zarr, path=asset.path)
-    return processing.asset_report(s, blob_id=asset.blob_id, path=asset.path)
-
-
-def asset_validation(archive: Archive, *, asset_id: str, user: User | None) -> dict[str, Any]:
-    """Extension: the asset's validation report and what was extracted from it."""
-    with archive.db.read() as s:
-        asset, _dataset = visible_asset(s, asset_id=asset_id, user=user)
-        report = _report(s, asset)
-    return {"asset_id": asset.id, "path": asset.path, **report}
-
-
-def version_validation(
-    archive: Archive, *, dataset_id: str, version: str, user: User | None
-) -> dict[str, Any]:
-    """Extension: every asset's findings counted by severity, most troubled files first."""
-    with archive.db.read() as s:
-        _dataset, ver = _version_for(s, dataset_id=dataset_id, version=version, user=user)
-        rows = s.scalars(
-            select(Asset)
-            .join(VersionAsset, VersionAsset.asset_id == Asset.id)
-            .where(VersionAsset.version_id == ver.id)
-            .order_by(VersionAsset.path)
-        ).all()
-        files = []
-        totals: dict[str, int] = {}
-        for asset in rows:
-            asset_id, path = asset.id, asset.path
-            report = _report(s, asset)
-            counts: dict[str, int] = {}
-            for r in report["results"]:
-                counts[r["severity"]] = counts.get(r["severity"], 0) + 1
-                totals[r["severity"]] = totals.get(r["severity"], 0) + 1
-            files.append(
-                {
-                    "asset_id": asset_id,
-                    "path": path,
-                    "status": report["status"],
-                    "counts": counts,
-                    "results": report["results"],
-                }
-            )
-        status = ver.status
-    return {"version": version, "status": status, "counts": totals, "files": files}

@@ -19,6 +19,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -48,6 +49,19 @@ class HDF5Blob:
         except BaseException:
             self._close_source()
             raise
+
+    @classmethod
+    def at(cls, path: Path) -> HDF5Blob:
+        """A file on the server's own disk that is not a blob (a conversion's output)."""
+        import h5py
+
+        from neurodatashare.nwb.links import isolate
+
+        isolate()
+        opened = cls.__new__(cls)
+        opened._source = None
+        opened.h5 = h5py.File(path, "r")
+        return opened
 
     def _close_source(self) -> None:
         if self._source is not None:

@@ -101,21 +101,24 @@ def build_artifact(
     except Exception as exc:
         log.warning("%s of blob %s failed", kind, blob_id, exc_info=True)
         error = f"no {kind}: {exc}"
-    with archive.db.write() as s:
-        store_derived(
+    payload = json.loads(json.dumps(summary, default=str)) if summary else None
+    archive.db.transact(  # an upsert: safe to run again after a deadlock
+        lambda s: store_derived(
             s,
             blob_id=blob_id,
             kind=kind,
             producer=producer,
             storage_key=None if error else key,
             error=error,
-            payload=json.loads(json.dumps(summary, default=str)) if summary else None,
+            payload=payload,
         )
+    )
 
 
 def storage_key(blob_id: str, kind: str) -> str:
     """Where a blob's stored artifact of `kind` lives in the blob store."""
-    name = {"lindi": "index.lindi.json", "overview": "overview.h5"}.get(kind, kind)
+    names = {"lindi": "index.lindi.json", "lindi-chunks": "index.chunks.bin"}
+    name = {**names, "overview": "overview.h5"}.get(kind, kind)
     return f"derived/{blob_id[:3]}/{blob_id}/{name}"
 
 

@@ -91,16 +91,16 @@ def version_publication(archive: Archive, *, dataset: Dataset, version: Version)
 
 
 def content_urls(archive: Archive, asset: Asset) -> list[str]:
-    """`contentUrl`: the API download URL and a direct URL of the bytes outside /api/
-    (the store's object URL where it has one, else this server's blob route)."""
+    """`contentUrl`: the API download URL and a direct URL of the bytes outside /api/:
+    this server's blob route on every store. DANDI lists its bucket's object URL there,
+    but a private bucket refuses unsigned reads, so `as_readable()` of dandi would fail;
+    on S3 the route checks access and redirects to a presigned GET."""
     if asset.blob is None:  # a Zarr: where its files are listed (archive/zarr_results.py)
         return [
             f"{archive.api_url}/assets/{asset.id}/download/",
             f"{archive.api_url}/zarr/{asset.zarr_id}/files/",
         ]
-    direct = archive.store.object_url(asset.blob.key)
-    if direct is None:
-        direct = f"{archive.settings.resolved_public_url}/blobs/{asset.blob_id}"
+    direct = f"{archive.settings.resolved_public_url}/blobs/{asset.blob_id}"
     return [f"{archive.api_url}/assets/{asset.id}/download/", direct]
 
 

@@ -53,7 +53,11 @@ def _store(key: tuple[Any, ...], body: bytes) -> None:
 
 def _blob_of(archive: Archive, *, asset_id: str, user: User | None) -> str:
     from neurodatashare.archive.access import blob_of, visible_asset
+    from neurodatashare.archive.conversion_files import cache_key as output_key
+    from neurodatashare.archive.conversion_files import conversion_of
 
+    if conversion_of(asset_id) is not None:
+        return output_key(archive, user=user, asset_id=asset_id)
     with archive.db.read() as s:
         asset, _dataset = visible_asset(s, asset_id=asset_id, user=user)
         if asset.zarr_id is None:

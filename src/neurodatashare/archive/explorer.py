@@ -38,8 +38,13 @@ def opened(archive: Archive, *, asset_id: str, user: User | None) -> Iterator[Op
     Access is decided here on every call; the cache only ever holds file handles.
     """
     from neurodatashare.archive.access import blob_of, visible_asset
+    from neurodatashare.archive.conversion_files import conversion_of, opened_output
     from neurodatashare.archive.derived import is_nwb
 
+    if conversion_of(asset_id) is not None:  # a conversion's file, before it is uploaded
+        with opened_output(archive, user=user, asset_id=asset_id) as output:
+            yield output
+        return
     files = archive.files
     with archive.db.read() as s:
         asset, dataset = visible_asset(s, asset_id=asset_id, user=user)

@@ -185,6 +185,11 @@ def graft_index(
             new_key = place + key[len(source) :] if source else f"{place}/{key}"
             if isinstance(value, list) and value and value[0] == "{{u}}":
                 value = [f"{{{{{name}}}}}", *value[1:]]
+            elif isinstance(value, dict) and "_EXTERNAL_ARRAY_LINK" in value:
+                # a sibling's dataset with a chunk table (nwb/chunk_tables.py): its table
+                # is the sibling's, so readers take lindi's link, to the sibling's bytes
+                link = {**value["_EXTERNAL_ARRAY_LINK"], "url": url_for(sib.asset.id)}
+                value = {**value, "_EXTERNAL_ARRAY_LINK": link}
             rfs["refs"][new_key] = value
             grafted += 1
         if grafted:

@@ -97,6 +97,9 @@ def _make(
     if what == "drawing:binary":
         from neurodatashare.formats import swc_binary
 
+        stored = _stored_drawing(archive, blob_id=slot[0], kind=kind) if not cell else None
+        if stored:
+            return _keep(slot, stored)
         found = _cell(archive, asset_id=asset_id, user=user, cell=cell)
         return _keep(slot, swc_binary.encode(found))
     if what.startswith("drawing"):
@@ -118,6 +121,30 @@ def _make(
     except ValueError as exc:
         raise BadRequest(f"{path} cannot be read: {exc}") from None
     return _keep(slot, value)
+
+
+def _stored_drawing(archive: Archive, *, blob_id: str, kind: str) -> bytes | None:
+    """The body the pipeline built (formats/swc.py `build_drawing`) by today's producer
+    for the dialect the path names; None when it is missing, older, of another dialect or
+    empty (nothing drawable: parsing says why)."""
+    from sqlalchemy import select
+
+    from neurodatashare.db.models import Derived
+    from neurodatashare.formats.swc import DRAWING_KIND, drawing_producer
+
+    with archive.db.read() as s:
+        row = s.execute(
+            select(Derived.storage_key, Derived.payload).where(
+                Derived.blob_id == blob_id,
+                Derived.kind == DRAWING_KIND,
+                Derived.producer == drawing_producer(),
+            )
+        ).first()
+    if row is None or row.storage_key is None or (row.payload or {}).get("dialect") != kind:
+        return None
+    with archive.store.open(row.storage_key) as f:
+        body: bytes = f.read()
+    return body or None
 
 
 def _keep(slot: tuple[str, str], value: Any) -> Any:

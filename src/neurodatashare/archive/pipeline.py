@@ -183,7 +183,10 @@ def _process(archive: Archive, blob: Blob, reader: BinaryIO, fmt: Format, path: 
         return
     made_by = producers(fmt)
     worst = max((_severity_number(r["severity"]) for r in done.results), default=None)
-    with archive.db.write() as s:
+
+    # Two files of one draft finishing together both refresh it and queue its summary:
+    # on PostgreSQL that can deadlock, and then the results are stored again (idempotent).
+    def store(s: Session) -> None:
         store_derived(
             s,
             blob_id=blob.id,
@@ -202,6 +205,8 @@ def _process(archive: Archive, blob: Blob, reader: BinaryIO, fmt: Format, path: 
         )
         refresh_drafts_holding(s, Asset.blob_id == blob.id)
 
+    archive.db.transact(store)
+
 
 def _build(archive: Archive, blob: Blob, reader: BinaryIO, artifact: Artifact) -> None:
     """One artifact from the open reader, stored under the blob's key for its kind."""
@@ -211,6 +216,10 @@ def _build(archive: Archive, blob: Blob, reader: BinaryIO, artifact: Artifact) -
             out = Path(tmp) / artifact.kind
             reader.seek(0)
             summary = artifact.build(reader, out)
+            # sidecars first: an index must never name sections its sidecar lacks
+            for name in artifact.sidecars:
+                if (out.parent / name).is_file():
+                    archive.store.put_file(storage_key(blob.id, name), out.parent / name)
             archive.store.put_file(storage_key(blob.id, artifact.kind), out)
         return summary
 

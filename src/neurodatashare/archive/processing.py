@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from neurodatashare.archive import pipeline, zarr_pipeline
+from neurodatashare.archive import conversions, doi, pipeline, zarr_pipeline
 from neurodatashare.archive.context import Archive
 from neurodatashare.archive.derived import checked_format, producers
 from neurodatashare.archive.pipeline import PIPELINE, PROCESS, PROCESS_NWB
@@ -31,8 +31,9 @@ from neurodatashare.db.models import Derived, Version
 
 
 def summarize_version(archive: Archive, payload: dict[str, Any]) -> None:
-    """The `version.summarize` job."""
-    with archive.db.write() as s:
+    """The `version.summarize` job (run again if PostgreSQL breaks a deadlock with it)."""
+
+    def summarize(s: Session) -> None:
         # Locked: a metadata edit committing meanwhile must not be overwritten by the copy
         # of the metadata read here (a lost update; PostgreSQL reads committed rows).
         version = s.get(Version, payload["version_id"], with_for_update=True)
@@ -41,6 +42,8 @@ def summarize_version(archive: Archive, payload: dict[str, Any]) -> None:
         meta = dict(version.meta)
         meta["assetsSummary"] = assets_summary(s, version)
         version.meta = meta
+
+    archive.db.transact(summarize)
 
 
 def asset_report(s: Session, *, blob_id: str, path: str) -> dict[str, Any]:
@@ -84,5 +87,7 @@ def handlers(archive: Archive) -> dict[str, Any]:
     return {
         **pipeline.handlers(archive),
         **zarr_pipeline.handlers(archive),
+        **conversions.handlers(archive),
         SUMMARIZE: lambda payload: summarize_version(archive, payload),
+        doi.DOI_PUBLISH: lambda payload: doi.publish_dois(archive, payload),
     }

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from neurodatashare.archive import doi
 from neurodatashare.archive.access import load_dataset
 from neurodatashare.archive.context import Archive
 from neurodatashare.archive.version_status import asset_errors, assets_summary, pending_count
@@ -16,6 +17,7 @@ from neurodatashare.archive.versions import draft_of, metadata_problems, version
 from neurodatashare.archive.zarrs import freeze
 from neurodatashare.db.models import Asset, Blob, Dataset, User, Version, VersionAsset, utcnow
 from neurodatashare.errors import BadRequest, Conflict
+from neurodatashare.jobs import enqueue
 
 
 def _missing_digests(archive: Archive, *, dataset_id: str, user: User | None) -> None:
@@ -48,8 +50,12 @@ def publish(archive: Archive, *, dataset_id: str, user: User | None) -> dict[str
         draft = draft_of(s, dataset)
         problems = metadata_problems(draft.meta, draft.name)
         if problems:
-            listing = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
-            raise BadRequest(f"The dataset cannot be published yet. Missing: {listing}")
+            listing = "; ".join(f"{p['field']}: {p['message']}" for p in problems).rstrip(".")
+            raise BadRequest(
+                f"The dataset cannot be published yet. Missing: {listing}. Add them with "
+                f"`nds meta set {dataset.id:06d} FIELD VALUE` or `nds meta edit "
+                f"{dataset.id:06d}`."
+            )
         if draft.status == "Published":
             raise Conflict("Nothing changed since the last published version.")
         waiting = pending_count(s, draft)
@@ -88,6 +94,11 @@ def publish(archive: Archive, *, dataset_id: str, user: User | None) -> dict[str
         number = f"0.{day}.{(same_day or 0) + 1:04d}"
         meta = dict(draft.meta)
         meta["assetsSummary"] = assets_summary(s, draft)
+        provider = doi.provider_for(archive.settings)
+        if provider is not None:
+            meta["doi"] = doi.version_doi(
+                provider.prefix, archive.settings.instance_name, dataset.id, number
+            )
         published = Version(
             dataset_id=dataset.id,
             version=number,
@@ -106,6 +117,16 @@ def publish(archive: Archive, *, dataset_id: str, user: User | None) -> dict[str
             s.add(VersionAsset(version_id=published.id, asset_id=asset_id, path=path))
         draft.status = "Published"
         s.flush()
+        if provider is not None:
+            # a draft DOI now (DataCite down: this transaction rolls back, nothing is
+            # published); findable by the job once the version is committed
+            doi.reserve_version_doi(archive, s, dataset=dataset, version=published)
+            enqueue(
+                s,
+                kind=doi.DOI_PUBLISH,
+                key=f"{dataset.id:06d}/{number}",
+                payload={"dataset_id": dataset.id, "version": number},
+            )
         return version_info_json(archive, s, dataset=dataset, version=published)
 
 

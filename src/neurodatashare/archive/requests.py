@@ -136,3 +136,61 @@ class ZarrFileDeletes(RootModel[list[ZarrFileDelete]]):
     """`DELETE /api/zarr/{zarr_id}/files/`: the files to delete (at most 100)."""
 
     hint: ClassVar[str] = 'Send a list: [{"path": "0/0.0"}, ...].'
+
+
+# -- /api/convert/ ---------------------------------------------------------------------
+
+
+class ConvertStream(Body):
+    format: StrictStr = Field(description="A format name from /api/convert/formats/.")
+    source: dict[str, Any] = Field(
+        default_factory=dict, description="Its source options (the format's source_schema)."
+    )
+
+
+class ConvertSessions(Body):
+    """`POST /api/convert/sessions/`."""
+
+    root: StrictStr = Field(description="The server folder the patterns are relative to.")
+    streams: list[ConvertStream]
+    hint: ClassVar[str] = (
+        'Send {"root": "/data/lab", "streams": [{"format": "SpikeGLXRecording", '
+        '"source": {"folder_path": "{subject_id}/{session_id}", "stream_id": "imec0.ap"}}]}.'
+    )
+
+
+class ConvertMetadata(Body):
+    """`POST /api/convert/metadata/`."""
+
+    streams: list[ConvertStream]
+    hint: ClassVar[str] = (
+        'Send {"streams": [{"format": "PhySorting", "source": {"folder_path": "/data/phy"}}]}.'
+    )
+
+
+class ConvertJob(Body):
+    """`POST /api/convert/jobs/`."""
+
+    kind: Literal["preview", "conversion"] = "conversion"
+    streams: list[ConvertStream]
+    metadata: dict[str, Any] | None = Field(
+        default=None, description="NeuroConv's metadata (NWBFile, Subject, ...), merged in."
+    )
+    hardware: dict[str, Any] | None = Field(
+        default=None,
+        description="The devices, electrodes and imaging plane in the shape of `nds convert`'s "
+        "YAML: {devices: [{name, manufacturer, ...}], ecephys: {device, location}, ophys: {...}}.",
+    )
+    output_name: StrictStr | None = Field(default=None, description="File name, *.nwb.")
+    hint: ClassVar[str] = (
+        'Send {"kind": "preview", "streams": [...], "metadata": {"Subject": {...}}}.'
+    )
+
+
+class ConvertUpload(Body):
+    """`POST /api/convert/jobs/{job_id}/upload/`."""
+
+    dataset_id: StrictStr = Field(description="The dataset whose draft gets the file.")
+    path: StrictStr | None = Field(
+        default=None, description="Its path in the dataset. Default: sub-<subject>/<file>."
+    )

@@ -28,7 +28,7 @@ from sqlalchemy import select
 from neurodatashare.archive.access import effective_access
 from neurodatashare.archive.context import Archive
 from neurodatashare.db.models import Dataset, Derived, User
-from neurodatashare.errors import Conflict, Forbidden, NotFound
+from neurodatashare.errors import BadRequest, Conflict, Forbidden, NotFound
 from neurodatashare.formats.nwb import INDEX_KIND
 from neurodatashare.storage.signing import signature_matches
 
@@ -111,9 +111,62 @@ def asset_index(archive: Archive, *, asset_id: str, user: User | None) -> bytes:
         )
     if grafted is not None:
         grafted["templates"] = {"u": url, **grafted.pop("nds_templates")}
-        return json.dumps(grafted, separators=(",", ":")).encode()
-    # Splice the template in front instead of parsing a possibly large JSON document.
-    return b'{"templates":' + json.dumps({"u": url}).encode() + b"," + body[1:]
+        body = json.dumps(grafted, separators=(",", ":")).encode()
+    else:
+        # Splice the template in front instead of parsing a possibly large JSON document.
+        body = b'{"templates":' + json.dumps({"u": url}).encode() + b"," + body[1:]
+    if TABLE_LINK in body:  # lindi does not apply templates to external array links
+        body = body.replace(TABLE_LINK, b'"url":' + json.dumps(url).encode())
+    return body
+
+
+#: How a dataset whose chunks are in a table names the file, for plain lindi readers.
+TABLE_LINK = b'"url":"{{u}}"'
+#: Bytes of chunk tables one request returns at most (blocks are ~100 bytes each).
+MAX_TABLE_BYTES = 2**30
+
+
+def chunk_table(
+    archive: Archive,
+    *,
+    asset_id: str,
+    user: User | None,
+    offsets: list[int],
+    lengths: list[int],
+) -> bytes:
+    """Bytes [offset, offset+length) of the asset's chunk tables (nwb/chunk_tables.py)
+    for each pair, one after another: table blocks, as its index lists them under
+    `nds_chunk_tables`."""
+    if len(offsets) != len(lengths):
+        raise BadRequest(
+            f"{len(offsets)} offsets but {len(lengths)} lengths: give one length per offset."
+        )
+    if sum(lengths) > MAX_TABLE_BYTES:
+        raise BadRequest(f"At most {MAX_TABLE_BYTES} bytes of chunk tables in one request.")
+    from neurodatashare.archive.access import visible_asset
+    from neurodatashare.archive.derived import storage_key
+    from neurodatashare.formats.nwb import TABLES_KIND
+
+    with archive.db.read() as s:
+        asset, _ = visible_asset(s, asset_id=asset_id, user=user)
+        if asset.blob_id is None:
+            raise NotFound(f"{asset.path} is a Zarr archive; it has no chunk tables.")
+        row = s.scalar(
+            select(Derived).where(Derived.blob_id == asset.blob_id, Derived.kind == INDEX_KIND)
+        )
+    key = storage_key(asset.blob_id, TABLES_KIND)
+    if row is None or row.storage_key is None or not archive.store.exists(key):
+        raise NotFound("This file's streaming index has no chunk tables.")
+    size = archive.store.size(key)
+    for offset, length in zip(offsets, lengths, strict=True):
+        if offset + length > size:
+            raise BadRequest(
+                f"The chunk tables of this file are {size} bytes; offset {offset} + length "
+                f"{length} is past their end (take both from the index's nds_chunk_tables)."
+            )
+    return b"".join(
+        archive.store.read_range(key, o, n) for o, n in zip(offsets, lengths, strict=True)
+    )
 
 
 def asset_download_url(archive: Archive, *, asset_id: str, user: User | None) -> dict[str, Any]:

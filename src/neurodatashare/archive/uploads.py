@@ -21,6 +21,7 @@ from neurodatashare.archive.context import Archive
 from neurodatashare.archive.requests import CompletedPart
 from neurodatashare.db.models import Blob, Upload, User, utcnow
 from neurodatashare.errors import BadRequest, Conflict, NotFound
+from neurodatashare.storage.base import PartPlan
 from neurodatashare.storage.digests import ETAG_RE, etag_from_part_md5s, part_plan
 
 MAX_SIZE = 5 * 2**40  # the S3 object limit, which the dandi-etag part plan assumes
@@ -45,13 +46,34 @@ def initialize_upload(
         )
     if dataset_id is None:
         raise BadRequest("Say which dataset the upload is for ('dandiset': '000001').")
+    unfinished: list[str] = []
     with archive.db.read() as s:
         dataset = load_dataset(s, dataset_id=dataset_id, user=uploader, edit=True)
         # Only a blob the uploader may read is "already stored"; for any other the upload
         # goes through as usual, and validate stores the bytes once (archive/blobs.py).
         existing = blobs.readable_blob(s, archive, user=uploader, column=Blob.etag, value=etag)
+        if existing is None:
+            unfinished = list(
+                s.scalars(
+                    select(Upload.id)
+                    .where(
+                        Upload.user_id == uploader.id,
+                        Upload.dataset_id == dataset.id,
+                        Upload.etag == etag,
+                        Upload.size == content_size,
+                    )
+                    .order_by(Upload.created.desc())
+                )
+            )
     if existing is not None:
         raise Conflict("This file is already stored.", headers={"Location": existing.id})
+    # The same caller starting the same file again (a retry after a lost answer, a rerun
+    # after a crash) gets the upload it began, with fresh part URLs: initialize is
+    # idempotent, and the parts already received need not be sent again (`upload_parts`).
+    for upload_id in unfinished:
+        resumed = archive.store.resume_upload(upload_id=upload_id, size=content_size)
+        if resumed is not None:
+            return {**_initialized(upload_id, resumed), "resumed": True}
     upload_id = str(uuid.uuid4())
     parts = archive.store.begin_upload(upload_id=upload_id, size=content_size)
     try:
@@ -69,11 +91,32 @@ def initialize_upload(
     except Exception:
         archive.store.abort(upload_id=upload_id)
         raise
+    return _initialized(upload_id, parts)
+
+
+def _initialized(upload_id: str, parts: list[PartPlan]) -> dict[str, Any]:
     return {
         "upload_id": upload_id,
         "parts": [
             {"part_number": p.part_number, "size": p.size, "upload_url": p.upload_url}
             for p in parts
+        ],
+    }
+
+
+def upload_parts(archive: Archive, *, upload_id: str, user: User | None) -> dict[str, Any]:
+    """Extension: the parts the store holds in full for the caller's upload, with their
+    MD5 etags, so a resumed upload sends only the others (DANDI has no such route)."""
+    upload = _load_upload(archive, upload_id=upload_id, user=user)
+    plan = part_plan(upload.size)
+    recorded = archive.store.recorded_parts(upload_id=upload_id)
+    return {
+        "upload_id": upload_id,
+        "part_count": len(plan),
+        "parts": [
+            {"part_number": n, "size": plan[n - 1].size, "etag": recorded[n]}
+            for n in sorted(recorded)
+            if 1 <= n <= len(plan)
         ],
     }
 

@@ -60,7 +60,8 @@ def ingest(archive: Archive, payload: dict[str, Any]) -> None:
     zarr_id = payload["zarr_id"]
     with archive.db.write() as s:
         z = s.get(Zarr, zarr_id)
-        if z is None or z.status != "Uploaded":
+        # "Ingesting" too: a run killed after marking it is run again (else it stays so)
+        if z is None or z.status not in ("Uploaded", "Ingesting"):
             return
         z.status = "Ingesting"
     with archive.db.read() as s:

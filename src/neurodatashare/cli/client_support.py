@@ -88,7 +88,7 @@ def client_errors(func: F) -> F:
 def open_client() -> Client:
     from neurodatashare.client.remote import Client
 
-    return Client()
+    return Client(on_wait=lambda message: click.echo(message, err=True))
 
 
 def echo_json(data: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -34,14 +35,22 @@ class MetadataProblem(click.ClickException):
 @click.command("convert", epilog=_EPILOG)
 @click.option(
     "--format",
-    "fmt",
-    type=click.Choice(list(FORMATS), case_sensitive=False),
-    help="What --source is (see Formats below).",
+    "formats",
+    multiple=True,
+    metavar="NAME",
+    help="What --source is: a built-in format (below) or any NeuroConv format from "
+    "--list-formats (SpikeGLXRecording, PhySorting, ...). Repeat it to put several "
+    "streams (a recording, its sorting, a video) into one file.",
 )
 @click.option(
     "--source",
-    type=click.Path(exists=True, path_type=Path),
-    help="The recording folder or file to convert.",
+    "sources",
+    multiple=True,
+    metavar="PATH | [FORMAT.]KEY=VALUE",
+    help="Built-in formats: the recording folder or file. NeuroConv formats: one source "
+    "option per --source, e.g. --source folder_path=run1_g0 --source stream_id=imec0.ap; "
+    "with several --format, prefix the format: --source PhySorting.folder_path=phy. "
+    "`--list-formats --format NAME` lists a format's options.",
 )
 @click.option(
     "--metadata",
@@ -70,10 +79,16 @@ class MetadataProblem(click.ClickException):
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
 @click.option("--no-inspect", is_flag=True, help="Skip the validation after writing.")
 @click.option("--example-metadata", is_flag=True, help="Print a complete metadata YAML and exit.")
+@click.option(
+    "--list-formats",
+    is_flag=True,
+    help="List every format, built in and NeuroConv's, with what it reads and whether it "
+    "is installed (or the pip line that installs it), and exit.",
+)
 @friendly_errors
 def command(
-    fmt: str | None,
-    source: Path | None,
+    formats: tuple[str, ...],
+    sources: tuple[str, ...],
     metadata: Path | None,
     out: Path | None,
     trials: Path | None,
@@ -84,6 +99,7 @@ def command(
     overwrite: bool,
     no_inspect: bool,
     example_metadata: bool,
+    list_formats: bool,
 ) -> None:
     """Convert lab data into one NWB file, checked as the archive will check it.
 
@@ -96,22 +112,30 @@ def command(
     if example_metadata:
         click.echo(EXAMPLE_YAML, nl=False)
         return
+    if list_formats:
+        if formats:
+            from neurodatashare.cli.convert_streams import show_options
+
+            show_options(formats)
+        else:
+            _list_formats()
+        return
     missing = [
         name
         for name, value in (
-            ("--format", fmt),
-            ("--source", source),
+            ("--format", formats),
+            ("--source", sources),
             ("--metadata", metadata),
             ("--out", out),
         )
-        if value is None
+        if not value
     ]
     if missing:
         raise click.UsageError(
             f"Missing {', '.join(missing)}. Example: nds convert --format openephys "
             "--source REC_FOLDER --metadata meta.yaml --out session.nwb"
         )
-    assert fmt is not None and source is not None and metadata is not None and out is not None
+    assert metadata is not None and out is not None
 
     from rich.console import Console
 
@@ -119,6 +143,37 @@ def command(
     from neurodatashare.nwb.convert.pipeline import convert
 
     console = Console(stderr=True)
+    if not (len(formats) == 1 and formats[0].lower() in FORMATS):
+        from neurodatashare.cli.convert_streams import convert_neuroconv
+
+        for flag, value in (
+            ("--trials", trials),
+            ("--events", events),
+            ("--stream", stream),
+            ("--rate", rate),
+        ):
+            if value:
+                raise MetadataProblem(
+                    f"{flag} is for the built-in formats; with NeuroConv formats give "
+                    "the stream's options with --source (e.g. --source stream_id=imec0.ap)."
+                )
+        result = convert_neuroconv(
+            console,
+            formats=formats,
+            sources=sources,
+            metadata=metadata,
+            out=out,
+            stub=stub,
+            overwrite=overwrite,
+        )
+        report(console, result, no_inspect=no_inspect)
+        return
+    fmt = formats[0]
+    if len(sources) != 1:
+        raise MetadataProblem(f"--format {fmt} reads one --source (a file or folder).")
+    source = Path(sources[0])
+    if not source.exists():
+        raise MetadataProblem(f"--source {source}: no such file or folder.")
     try:
         meta = load_metadata(metadata)
         with console.status(f"Converting {source} ({fmt}) ..."):
@@ -137,6 +192,12 @@ def command(
     except MetadataError as exc:
         raise MetadataProblem(f"{metadata}: {exc.message}") from exc
 
+    report(console, result, no_inspect=no_inspect)
+
+
+def report(console: Any, result: Any, *, no_inspect: bool) -> None:
+    """The written file, its notes, and the archive's validation of it (exit 1 if the
+    archive would not publish it)."""
     size = result.path.stat().st_size / 1e6
     click.echo(f"Wrote {result.path} ({size:.1f} MB) in {result.seconds:.1f} s.")
     for note in result.notes:
@@ -169,3 +230,24 @@ def command(
         )
         console.print("Run `nds validate` on it for the full report.")
         sys.exit(1)
+
+
+def _list_formats() -> None:
+    """One line per format: ours (with --format) first, then NeuroConv's registry."""
+    from neurodatashare.nwb.convert.registry import (
+        INSTALL_NEUROCONV,
+        neuroconv_formats,
+        neuroconv_installed,
+    )
+
+    rows = [
+        (s.name, s.modality, s.source, "built in: --format " + s.name) for s in FORMATS.values()
+    ]
+    for f in neuroconv_formats():
+        status = "installed" if f.installed else f"not installed: {f.install}"
+        rows.append((f.name, f.modality, " ".join(f.reads) or "-", status))
+    widths = [max(len(r[i]) for r in rows) for i in range(2)]
+    for name, modality, reads, status in rows:
+        click.echo(f"{name.ljust(widths[0])}  {modality.ljust(widths[1])}  {reads}  [{status}]")
+    if not neuroconv_installed():
+        click.echo(f"NeuroConv's formats need NeuroConv: {INSTALL_NEUROCONV}")

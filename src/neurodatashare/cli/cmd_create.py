@@ -50,7 +50,7 @@ def command(
     """Create a dataset called NAME and print its identifier.
 
     Publishing needs a description, a licence and a contact person with an e-mail
-    address; give them here or later. Example:
+    address; give them here or later with `nds meta set` or `nds meta edit`. Example:
 
     \b
         nds create "Place cells in CA1" \\

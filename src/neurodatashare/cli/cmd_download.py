@@ -32,7 +32,7 @@ from neurodatashare.cli.client_support import (
     default=4,
     show_default=True,
     type=click.IntRange(1, 64),
-    help="Files downloaded at the same time.",
+    help="Files, and 64 MiB ranges of large files, downloaded at the same time.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @client_errors
@@ -45,9 +45,9 @@ def command(target: str, output: Path, jobs: int, as_json: bool) -> None:
     nds download 000001/sub-1/          a folder, into ./sub-1/
     nds download 000001/sub-1/a.nwb     one file, into ./a.nwb
 
-    Each file is written as NAME.ndspart, resumed from there if interrupted, checked
-    against the archive's digest, and only then renamed to NAME. Files already present
-    with the same content are skipped.
+    Each file is written as NAME.ndspart in 64 MiB ranges fetched side by side, resumed
+    from there if interrupted, checked against the archive's digest, and only then
+    renamed to NAME. Files already present with the same content are skipped.
     """
     from neurodatashare.client.download import Downloader
     from neurodatashare.client.remote import RemoteVersion, parse_target

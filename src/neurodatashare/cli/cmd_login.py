@@ -35,7 +35,7 @@ def login(url: str, key: str | None, as_json: bool) -> None:
     from neurodatashare.client.http import RestClient
 
     url = config.normalize_url(url)
-    with RestClient(url, None, retries=1) as anonymous:
+    with RestClient(url, None, retries=1, retry_seconds=2) as anonymous:
         try:
             info = anonymous.get_json("info/")
         except HTTPError as exc:
@@ -49,7 +49,7 @@ def login(url: str, key: str | None, as_json: bool) -> None:
     key = key.strip()
     if not key:
         raise ClientError("The API key is empty.")
-    with RestClient(url, key, retries=1) as client:
+    with RestClient(url, key, retries=1, retry_seconds=2) as client:
         try:
             client.get("auth/token/")
         except AuthenticationError as exc:

@@ -12,7 +12,12 @@ from neurodatashare.cli.client_support import ClientCommand, client_errors, echo
 @click.option(
     "--wait", is_flag=True, help="Wait until the archive has checked every file, then publish."
 )
-@click.option("--timeout", default=600.0, show_default=True, help="Seconds --wait waits at most.")
+@click.option(
+    "--timeout",
+    default=600.0,
+    show_default=True,
+    help="Seconds --wait waits while no file gets checked (progress resets it).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the new version as JSON.")
 @client_errors
 def command(dataset: str, wait: bool, timeout: float, as_json: bool) -> None:
@@ -31,7 +36,9 @@ def command(dataset: str, wait: bool, timeout: float, as_json: bool) -> None:
                 click.echo(
                     f"Waiting for the archive to check the files of {ds.identifier}...", err=True
                 )
-            status = ds.wait_until_checked(timeout=timeout)
+            status = ds.wait_until_checked(
+                timeout=timeout, on_wait=None if as_json else lambda m: click.echo(m, err=True)
+            )
             if not as_json:
                 click.echo(f"Draft status: {status}.", err=True)
         version = ds.publish()

@@ -20,7 +20,7 @@ def command(threads: int, once: bool) -> None:
     when the work should not share the server's process.
     """
     import signal
-    import threading
+    import time
 
     from neurodatashare.archive import Archive
     from neurodatashare.archive.processing import handlers
@@ -42,12 +42,21 @@ def command(threads: int, once: bool) -> None:
             done = worker.drain()
             click.echo(f"ran {done} job(s)")
             return
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGTERM, _interrupt)
         worker.start()
         click.echo(f"worker {worker.name} running {threads} thread(s); Ctrl-C stops it")
         with contextlib.suppress(KeyboardInterrupt):
-            stop.wait()
+            # Python runs a signal's handler in this thread only when it runs Python code:
+            # a SIGTERM that another thread received is seen within a second of sleep,
+            # where an untimed wait (the former `Event.wait()`) never woke for it.
+            while True:
+                time.sleep(1)
         worker.stop()
     finally:
         archive.close()
+
+
+def _interrupt(*_: object) -> None:
+    """SIGTERM stops the worker as Ctrl-C does. Raising is safe wherever this thread is,
+    where setting an Event here could wait forever for the Event's lock it holds."""
+    raise KeyboardInterrupt

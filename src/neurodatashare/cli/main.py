@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "login": ("cmd_login", "Save the archive URL and your API key for the other commands."),
     "create": ("cmd_create", "Create a dataset (name, description, licence, contact)."),
     "ls": ("cmd_ls", "List datasets, or the files of a dataset."),
+    "meta": ("cmd_meta", "Show and change a dataset's metadata (set a field, or edit as YAML)."),
     "upload": ("cmd_upload", "Upload files to a dataset (parallel, resumable)."),
     "download": ("cmd_download", "Download a dataset, a folder or a file (parallel, resumable)."),
     "rm": ("cmd_rm", "Remove files from a dataset's draft."),

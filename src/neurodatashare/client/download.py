@@ -1,8 +1,9 @@
-"""Downloads of assets to local files: resumable, verified by the dandi-etag.
+"""Downloads of assets to local files: parallel, resumable, verified by the dandi-etag.
 
-**Downloads** write `<name>.ndspart` beside the destination, resume it with `Range`,
-hash while writing, compare the whole file's dandi-etag with the archive's, and only
-then rename it into place. A file whose digest does not match is deleted.
+**Downloads** write `<name>.ndspart` beside the destination, one ranged GET per part of
+the dandi-etag (several at once, hashed while written: client/ranged.py), resume it with
+`Range`, compare the whole file's dandi-etag with the archive's, and only then rename it
+into place. A file whose digest does not match is deleted.
 
 `Downloader.iter_download` yields the status dicts of `neurodatashare.client.engine`.
 """
@@ -12,18 +13,17 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-import httpx
-
-from neurodatashare.client.digests import DigestCache, file_etag
-from neurodatashare.client.engine import CHUNK, PART_SUFFIX, Cancelled, Engine, Event
-from neurodatashare.client.errors import ClientError, NetworkError, VerificationError
-from neurodatashare.client.http import RETRY_STATUSES, describe_transport_error
+from neurodatashare.client.digests import DigestCache, file_part_md5s
+from neurodatashare.client.engine import PART_SUFFIX, Engine, Event
+from neurodatashare.client.errors import ClientError, VerificationError
+from neurodatashare.client.ranged import RangedFetch, discard_partial, sidecar_for
 from neurodatashare.client.zarr import download_zarr
-from neurodatashare.storage.digests import EtagHasher
+from neurodatashare.storage.digests import etag_from_part_md5s
 
 if TYPE_CHECKING:
     from neurodatashare.client.http import RestClient
@@ -55,14 +55,23 @@ class Downloader(Engine):
     ) -> None:
         super().__init__(client, jobs=jobs)
         self.digests = digests if digests is not None else DigestCache.default()
+        self._parts: ThreadPoolExecutor | None = None
 
     def iter_download(self, items: Sequence[DownloadItem]) -> Iterator[Event]:
         dests = [i.dest.resolve() for i in items]
         if len(set(dests)) != len(dests):
             raise ClientError("Two files would be written to the same local path.")
+        # the ranges of every file share `jobs` threads (client/ranged.py)
+        self._parts = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="nds-range")
         yield from self._run(items, self._download_one, lambda i: i.path)
 
+    def _stop_helpers(self) -> None:
+        if self._parts is not None:
+            self._parts.shutdown(wait=False, cancel_futures=True)
+
     def _finish(self) -> None:
+        if self._parts is not None:
+            self._parts.shutdown(wait=True, cancel_futures=True)
         self.digests.save()
 
     def _etag_of(self, item: DownloadItem) -> str:
@@ -91,120 +100,40 @@ class Downloader(Engine):
             raise ClientError(f"{dest} is a folder; cannot write {item.path} there.")
         if dest.is_file() and dest.stat().st_size == item.size:
             st = dest.stat()
-            have = self.digests.get(dest, st) or file_etag(
-                dest,
-                size=st.st_size,
-                cancel=self.cancel,
-                on_bytes=lambda n: self.emit("progress", path=item.path, phase="hash", bytes=n),
-            )
-            self.digests.put(dest, have)
+            have = self.digests.get(dest, st)
+            if have is None:
+                md5s = file_part_md5s(
+                    dest,
+                    size=st.st_size,
+                    cancel=self.cancel,
+                    on_bytes=lambda n: self.emit("progress", path=item.path, phase="hash", bytes=n),
+                )
+                have = etag_from_part_md5s(md5s)
+                self.digests.put(dest, have, md5s)
             if have == expected:
                 self.emit("file-done", path=item.path, status="skipped", local=str(dest))
                 return
         dest.parent.mkdir(parents=True, exist_ok=True)
         partial = dest.with_name(dest.name + PART_SUFFIX)
         resumed = partial.is_file() and partial.stat().st_size > 0
-        hasher = self._fetch(item, partial)
-        actual = hasher.hexdigest()
+        assert self._parts is not None
+        fetch = RangedFetch(self, item, partial, etag=expected, pool=self._parts)
+        md5s = fetch.run()
+        actual = etag_from_part_md5s(md5s)
         if actual != expected:
-            with contextlib.suppress(OSError):
-                partial.unlink()
+            discard_partial(partial)
             raise VerificationError(
                 f"{item.path}: the downloaded bytes do not match the archive's digest "
                 f"(expected {expected}, got {actual}); the partial file was deleted, "
                 "run the download again."
             )
         os.replace(partial, dest)
-        self.digests.put(dest, actual)
+        with contextlib.suppress(OSError):
+            sidecar_for(partial).unlink()
+        self.digests.put(dest, actual, md5s)
         self.emit(
             "file-done",
             path=item.path,
             status="resumed" if resumed else "downloaded",
             local=str(dest),
         )
-
-    def _rehash(self, item: DownloadItem, partial: Path, have: int) -> EtagHasher:
-        hasher = EtagHasher(item.size)
-        with open(partial, "rb") as f:
-            left = have
-            while left:
-                if self.cancel.is_set():
-                    raise Cancelled
-                block = f.read(min(8 * CHUNK, left))
-                if not block:
-                    break
-                hasher.update(block)
-                left -= len(block)
-        self.emit("progress", path=item.path, phase="transfer", bytes=have, resumed=True)
-        return hasher
-
-    def _fetch(self, item: DownloadItem, partial: Path) -> EtagHasher:
-        """Bring `partial` to the full size, resuming with Range; hash it on the way."""
-        have = partial.stat().st_size if partial.is_file() else 0
-        if have > item.size:
-            partial.unlink()
-            have = 0
-        hasher = self._rehash(item, partial, have) if have else EtagHasher(item.size)
-        url = self.client.url_for(f"assets/{item.asset_id}/download/")
-        failures = 0
-        while hasher.fed < item.size or not partial.exists():
-            headers = {"Range": f"bytes={hasher.fed}-"} if hasher.fed else {}
-            problem: str | None = None
-            try:
-                with self.client.http.stream("GET", url, headers=headers) as r:
-                    if r.status_code == 416 or (hasher.fed and r.status_code == 200):
-                        # The archive ignored or refused the range: start over.
-                        if r.status_code == 416:
-                            r.read()
-                        self.emit("progress", path=item.path, phase="transfer", bytes=-hasher.fed)
-                        hasher = EtagHasher(item.size)
-                        partial.write_bytes(b"")
-                        if r.status_code == 416:
-                            continue
-                    if r.status_code in RETRY_STATUSES:
-                        r.read()
-                        problem = f"the archive answered {r.status_code}"
-                    elif r.status_code >= 400:
-                        r.read()
-                        raise self.client.error_from(r)
-                    else:
-                        self._check_range(item, r, hasher.fed)
-                        with open(partial, "ab" if hasher.fed else "wb") as f:
-                            for chunk in r.iter_bytes(CHUNK):
-                                if self.cancel.is_set():
-                                    raise Cancelled
-                                if hasher.fed + len(chunk) > item.size:
-                                    raise VerificationError(
-                                        f"{item.path}: the archive sent more than the "
-                                        f"{item.size} bytes it announced."
-                                    )
-                                f.write(chunk)
-                                hasher.update(chunk)
-                                failures = 0
-                                self.emit(
-                                    "progress", path=item.path, phase="transfer", bytes=len(chunk)
-                                )
-                        if hasher.fed < item.size:
-                            problem = "the connection ended early"
-            except httpx.TransportError as exc:
-                problem = describe_transport_error(exc, url)
-            if problem is None:
-                continue
-            failures += 1
-            if failures > self.client.retries:
-                raise NetworkError(
-                    f"{item.path}: the download stopped after {hasher.fed} of {item.size} bytes "
-                    f"({problem}). Run the same command again to resume."
-                )
-            self._sleep(self.client.retry_delay(failures - 1))
-        return hasher
-
-    @staticmethod
-    def _check_range(item: DownloadItem, r: httpx.Response, start: int) -> None:
-        if not start:
-            return
-        content_range = r.headers.get("Content-Range", "")
-        if not content_range.startswith(f"bytes {start}-"):
-            raise ClientError(
-                f"{item.path}: asked for bytes from {start} but got {content_range or 'no range'}."
-            )

@@ -21,7 +21,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -39,6 +39,47 @@ T = TypeVar("T")
 
 class Cancelled(Exception):
     """The consumer stopped iterating; workers stop at the next chunk."""
+
+
+def run_parts(
+    pool: ThreadPoolExecutor,
+    work: Callable[[Any], T],
+    items: Iterable[Any],
+    *,
+    stop: threading.Event,
+) -> list[T]:
+    """`work(item)` for every item in `pool`, results in order; the first failure sets
+    `stop`, cancels the rest and is raised (Cancelled when the pool was shut down).
+
+    Results are taken with `Future.result()`, not `concurrent.futures.wait`: a future
+    cancelled by `shutdown(cancel_futures=True)` never notifies waiters.
+    """
+
+    def on_done(future: Future[T]) -> None:
+        if not future.cancelled() and future.exception() is not None:
+            stop.set()
+
+    futures = []
+    for item in items:
+        future = pool.submit(work, item)
+        future.add_done_callback(on_done)
+        futures.append(future)
+    results: list[T] = []
+    errors: list[BaseException] = []
+    for future in futures:
+        try:
+            results.append(future.result())
+        except CancelledError:
+            errors.append(Cancelled())
+        except Exception as exc:
+            stop.set()
+            for other in futures:
+                other.cancel()
+            errors.append(exc)
+    real = [e for e in errors if not isinstance(e, Cancelled)]
+    if real or errors:
+        raise (real or errors)[0]
+    return results
 
 
 class Engine:

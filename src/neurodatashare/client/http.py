@@ -4,9 +4,14 @@
   Part uploads and redirected downloads go to storage URLs that are signed instead, so
   they use `storage`, a second session without the key (httpx also drops the key when a
   redirect leaves the archive's origin).
-* Retries with exponential backoff (honouring `Retry-After`) on 429, 5xx and broken
-  connections. Requests that are not idempotent (POST) are retried only when the
-  archive cannot have acted on them: the connection was refused, or it answered 429/503.
+* Retries with exponential backoff (honouring `Retry-After`). While the archive cannot be
+  reached or answers 502/503/504 (restarting, behind a proxy), requests are retried for
+  up to `retry_seconds` (`NDS_RETRY_SECONDS`, default 300), and `on_wait` is told what is
+  awaited; 429 and 500 are retried `retries` times. Requests that are not idempotent
+  (POST) are retried only when the archive cannot have acted on them (the connection was
+  refused, or it answered 429/503), unless the caller says the archive makes this one
+  idempotent (`idempotent=True`: initialize with the same digest, asset creation with
+  the same path and blob): then also when the connection broke while it was answering.
 * Listings are followed lazily, page by page, through `next`.
 * An error status becomes the matching `ClientError` with the archive's `detail` as the
   message.
@@ -16,9 +21,11 @@ from __future__ import annotations
 
 import email.utils
 import functools
+import logging
+import os
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,15 +35,39 @@ import httpx
 from neurodatashare.client.config import normalize_url
 from neurodatashare.client.errors import (
     BadRequestError,
+    ConfigurationError,
     HTTPError,
     NetworkError,
     error_for_status,
 )
 
+log = logging.getLogger("neurodatashare.client")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 SAFE_TO_REPEAT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
-DEFAULT_RETRIES = 5  # attempts after the first
+DEFAULT_RETRIES = 5  # attempts after the first, for 429 and 500
 DEFAULT_BACKOFF = 0.5  # seconds before the first retry; doubles each time
+DEFAULT_RETRY_SECONDS = 300.0  # how long an unreachable or restarting archive is awaited
+ENV_RETRY_SECONDS = "NDS_RETRY_SECONDS"
+# the archive is away (restarting, behind a proxy that cannot reach it): wait for it
+AWAY_STATUSES = frozenset({502, 503, 504})
+# the connection broke, so the request may have been received: repeat only idempotent ones
+BROKEN = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+
+
+def retry_seconds_from_env() -> float:
+    """`NDS_RETRY_SECONDS`, or the default when it is unset; a bad value is refused."""
+    raw = os.environ.get(ENV_RETRY_SECONDS, "").strip()
+    if not raw:
+        return DEFAULT_RETRY_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1
+    if not value >= 0:
+        raise ConfigurationError(
+            f"{ENV_RETRY_SECONDS}={raw!r} is not a number of seconds (0 or more)."
+        )
+    return value
 
 
 @functools.cache
@@ -87,6 +118,8 @@ class RestClient:
         backoff: float | None = None,
         max_backoff: float = 30.0,
         max_connections: int = 32,
+        retry_seconds: float | None = None,
+        on_wait: Callable[[str], None] | None = None,
     ) -> None:
         self.url = normalize_url(url)
         self.api_url = f"{self.url}/api"
@@ -94,6 +127,10 @@ class RestClient:
         self.retries = DEFAULT_RETRIES if retries is None else retries
         self.backoff = DEFAULT_BACKOFF if backoff is None else backoff
         self.max_backoff = max_backoff
+        self.retry_seconds = retry_seconds_from_env() if retry_seconds is None else retry_seconds
+        # told, in a sentence, what a retry waits for (the CLI prints it on stderr)
+        self.on_wait = on_wait if on_wait is not None else log.warning
+        self._last_wait_note = 0.0
         headers = {"User-Agent": _user_agent()}
         if self.token:
             headers["Authorization"] = f"token {self.token}"
@@ -152,6 +189,42 @@ class RestClient:
             r.status_code, message, method=r.request.method, url=str(r.request.url), detail=detail
         )
 
+    def away_delay(
+        self, attempt: int, since: float, response: httpx.Response | None = None
+    ) -> float | None:
+        """Seconds to wait before trying again an archive that is away (unreachable,
+        restarting), or None once `retry_seconds` since `since` would be spent."""
+        delay = min(self.retry_delay(attempt, response), 5.0 if response is None else 30.0)
+        if time.monotonic() + delay - since > self.retry_seconds:
+            return None
+        return delay
+
+    def transfer_delay(
+        self, failures: int, stalled_since: float, what: str, why: str
+    ) -> float | None:
+        """Seconds before retrying a transfer that failed `failures` (>= 1) times in a row
+        with no bytes moving since `stalled_since`; None to give up. A few quick retries,
+        then the archive is awaited as a restarting one is, for up to `retry_seconds`."""
+        if failures <= self.retries:
+            return self.retry_delay(failures - 1)
+        delay = self.away_delay(failures - 1, stalled_since)
+        if delay is not None:
+            self.note_wait(what, why, stalled_since, delay)
+        return delay
+
+    def note_wait(self, what: str, why: str, since: float, delay: float) -> None:
+        """Tell `on_wait` what is awaited: at the first retry, then every 10 s or so."""
+        now = time.monotonic()
+        if now - self._last_wait_note < 10 and now - since > 1:
+            return
+        self._last_wait_note = now
+        left = max(0.0, self.retry_seconds - (now - since))
+        self.on_wait(
+            f"Waiting for the archive to come back ({why.rstrip('.')}): "
+            f"retrying {what} in {delay:.1f} s, for up to {left:.0f} s more "
+            f"({ENV_RETRY_SECONDS} sets how long)."
+        )
+
     def request(
         self,
         method: str,
@@ -163,13 +236,19 @@ class RestClient:
         headers: dict[str, str] | None = None,
         storage: bool = False,
         ok_statuses: tuple[int, ...] = (),
+        idempotent: bool = False,
     ) -> httpx.Response:
-        """Send a request with retries; an error status raises (unless in `ok_statuses`)."""
+        """Send a request with retries; an error status raises (unless in `ok_statuses`).
+
+        `idempotent` says that the archive makes this POST safe to repeat, so it is
+        repeated even when the connection broke after it was sent."""
         url = self.url_for(path)
         session = self.storage if storage else self.http
         method = method.upper()
         repeatable = method in SAFE_TO_REPEAT
+        what = f"{method} {urlsplit(url).path}"
         attempt = 0
+        since = time.monotonic()
         while True:
             try:
                 r = session.request(
@@ -177,20 +256,29 @@ class RestClient:
                 )
             except httpx.TransportError as exc:
                 never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-                if attempt < self.retries and (repeatable or never_sent):
-                    time.sleep(self.retry_delay(attempt))
+                broken = isinstance(exc, BROKEN)
+                if repeatable or never_sent or (idempotent and broken):
+                    delay = self.away_delay(attempt, since)
+                    if delay is not None:
+                        self.note_wait(what, describe_transport_error(exc, url), since, delay)
+                        time.sleep(delay)
+                        attempt += 1
+                        continue
+                raise NetworkError(describe_transport_error(exc, url)) from exc
+            if r.status_code in RETRY_STATUSES and r.status_code not in ok_statuses:
+                delay = None
+                if r.status_code in AWAY_STATUSES and (
+                    repeatable or idempotent or r.status_code == 503
+                ):
+                    delay = self.away_delay(attempt, since, r)
+                    if delay is not None:
+                        self.note_wait(what, f"it answered {r.status_code}", since, delay)
+                elif attempt < self.retries and (repeatable or r.status_code == 429):
+                    delay = self.retry_delay(attempt, r)
+                if delay is not None:
+                    time.sleep(delay)
                     attempt += 1
                     continue
-                raise NetworkError(describe_transport_error(exc, url)) from exc
-            if (
-                r.status_code in RETRY_STATUSES
-                and r.status_code not in ok_statuses
-                and attempt < self.retries
-                and (repeatable or r.status_code in (429, 503))
-            ):
-                time.sleep(self.retry_delay(attempt, r))
-                attempt += 1
-                continue
             if r.status_code >= 400 and r.status_code not in ok_statuses:
                 raise self.error_from(r)
             return r

@@ -16,14 +16,19 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from neurodatashare.client import config
 from neurodatashare.client.download import Downloader, DownloadItem, safe_destination
 from neurodatashare.client.engine import TransferSummary, drain
-from neurodatashare.client.errors import ClientError, ConfigurationError, NotFoundError
+from neurodatashare.client.errors import (
+    ClientError,
+    ConfigurationError,
+    ConflictError,
+    NotFoundError,
+)
 from neurodatashare.client.http import RestClient
 from neurodatashare.client.upload import Uploader, collect_uploads
 
@@ -195,24 +200,79 @@ class RemoteDataset:
         """The assets of the latest version (see `RemoteVersion.assets`)."""
         return self.latest.assets(path=path, glob=glob, **kw)
 
-    def wait_until_checked(self, *, timeout: float = 600, interval: float = 1.0) -> str:
-        """Poll the draft until the archive has checked every file; return its status."""
-        deadline = time.monotonic() + timeout
+    def pending_files(self) -> list[str]:
+        """Paths of the draft's files the archive has not finished checking."""
+        report = self.client.get_json(f"dandisets/{self.identifier}/versions/draft/validation/")
+        return [str(f["path"]) for f in report.get("files", []) if f.get("status") == "pending"]
+
+    def wait_until_checked(
+        self,
+        *,
+        timeout: float = 600,
+        interval: float = 1.0,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> str:
+        """Poll the draft until the archive has checked every file; return its status.
+
+        `timeout` counts only time without progress: while files keep being checked
+        (fewer are pending than before) the wait goes on. `on_wait` is told which files
+        are awaited whenever that changes, and every 30 s otherwise.
+        """
+        last_progress = time.monotonic()
+        best: int | None = None
+        told: tuple[list[str], float] | None = None
         while True:
             status = str(self.draft.info()["status"])
             if status != "Pending":
                 return status
-            if time.monotonic() > deadline:
+            pending = self.pending_files()
+            now = time.monotonic()
+            if best is None or len(pending) < best:
+                best, last_progress = len(pending), now
+            if on_wait is not None and (told is None or told[0] != pending or now - told[1] > 30):
+                told = (pending, now)
+                shown = ", ".join(pending[:5]) + (
+                    f" and {len(pending) - 5} more" if len(pending) > 5 else ""
+                )
+                on_wait(
+                    f"Waiting for the archive to check {len(pending)} file(s): "
+                    f"{shown or 'the draft'}."
+                )
+            if now - last_progress > timeout:
                 raise ClientError(
-                    f"Dataset {self.identifier} is still being checked after {timeout:.0f} s."
+                    f"Dataset {self.identifier}: no file was checked in the last {timeout:.0f} s; "
+                    f"still waiting on {', '.join(pending[:10]) or 'the draft status'}."
                 )
             time.sleep(interval)
 
-    def publish(self, *, wait: bool = False, timeout: float = 600) -> RemoteVersion:
-        """Publish the draft; the archive's refusal (what is missing) raises BadRequestError."""
+    def publish(
+        self,
+        *,
+        wait: bool = False,
+        timeout: float = 600,
+        on_wait: Callable[[str], None] | None = None,
+    ) -> RemoteVersion:
+        """Publish the draft; the archive's refusal (what is missing) raises BadRequestError.
+
+        The request is repeated if the connection breaks while the archive answers (it
+        restarted): a publish that went through then finds the draft unchanged (409), and
+        the version it made, newer than those seen before, is the answer.
+        """
         if wait:
-            self.wait_until_checked(timeout=timeout)
-        data = self.client.post(f"dandisets/{self.identifier}/versions/draft/publish/").json()
+            self.wait_until_checked(timeout=timeout, on_wait=on_wait)
+        before = {v.identifier for v in self.versions()}
+        try:
+            data = self.client.post(
+                f"dandisets/{self.identifier}/versions/draft/publish/", idempotent=True
+            ).json()
+        except ConflictError as exc:
+            if "Nothing changed" not in exc.message:
+                raise
+            made = [v for v in self.versions() if v.identifier not in before | {"draft"}]
+            if not made:
+                raise
+            self.refresh()
+            return made[-1]
         self.refresh()
         return RemoteVersion(self, str(data["version"]), data)
 
@@ -282,6 +342,14 @@ class RemoteVersion:
         """Every file's findings, counted by severity."""
         data: dict[str, Any] = self.client.get_json(f"{self._base}/validation/")
         return data
+
+    def set_metadata(self, metadata: dict[str, Any], *, name: str | None = None) -> dict[str, Any]:
+        """Replace the draft's metadata (the fields its owners write; the server keeps the
+        ones it computes); returns the version's info, with what publishing still needs in
+        `version_validation_errors`."""
+        body = {"metadata": metadata, "name": name or metadata.get("name") or self.name}
+        self.data = self.client.put(f"{self._base}/", json=body).json()
+        return self.data
 
     def assets(
         self,

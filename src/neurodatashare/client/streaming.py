@@ -12,6 +12,7 @@ client stays light.
 
 from __future__ import annotations
 
+import bisect
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -23,33 +24,10 @@ from neurodatashare.client.http import describe_transport_error
 if TYPE_CHECKING:
     from pynwb import NWBFile
 
+    from neurodatashare.client.chunk_store import FetchTable
+
 
 log = logging.getLogger("neurodatashare.client")
-FETCH_THREADS = 8
-
-
-def _parallel_store(index: dict[str, Any]) -> Any:
-    """lindi's reference store, fetching the chunks of one read concurrently.
-
-    zarr asks a store for all the chunks of a slice at once (`getitems`); lindi's store
-    answers them one after another, so a read of N chunks costs N round trips. Fetching
-    them from a small thread pool makes it cost about one.
-    """
-    from concurrent.futures import ThreadPoolExecutor
-
-    from lindi.LindiH5pyFile.LindiReferenceFileSystemStore import (
-        LindiReferenceFileSystemStore,
-    )
-
-    class ParallelStore(LindiReferenceFileSystemStore):
-        def getitems(self, keys: Any, *, contexts: Any) -> dict[str, Any]:
-            keys = [k for k in keys if k in self]
-            if len(keys) < 2:
-                return {k: self[k] for k in keys}
-            with ThreadPoolExecutor(min(FETCH_THREADS, len(keys))) as pool:
-                return dict(zip(keys, pool.map(self.__getitem__, keys), strict=True))
-
-    return ParallelStore(index, mode="r")
 
 
 def _read_compound_rows() -> None:
@@ -99,13 +77,18 @@ def _read_compound_rows() -> None:
     group_module.LindiH5pyDataset = RowsDataset
 
 
-def open_hdf5(*, index: dict[str, Any] | None, url: str) -> Any:
-    """An h5py-like file: LINDI over the index when given, else remfile over `url`."""
+def open_hdf5(
+    *, index: dict[str, Any] | None, url: str, fetch_table: FetchTable | None = None
+) -> Any:
+    """An h5py-like file: LINDI over the index when given, else remfile over `url`.
+    `fetch_table(offset, length)` reads the index's chunk tables (client/chunk_store.py)."""
     if index is not None:
         import lindi
 
+        from neurodatashare.client.chunk_store import ArchiveStore
+
         _read_compound_rows()
-        return lindi.LindiH5pyFile.from_zarr_store(_parallel_store(index), mode="r")
+        return lindi.LindiH5pyFile.from_zarr_store(ArchiveStore(index, fetch_table), mode="r")
     import h5py
     import remfile
 
@@ -153,6 +136,51 @@ def fetch_index(http: httpx.Client, api_url: str, asset_id: str) -> dict[str, An
     raise _error(r)
 
 
+#: Byte ranges of the chunk tables asked in one request at most (the route's limit).
+TABLE_RANGES = 100
+
+
+def table_fetcher(http: httpx.Client, api_url: str, asset_id: str) -> FetchTable:
+    """Reads byte ranges of the asset's chunk tables (the table blocks a read needs):
+    neighbouring ranges merged, up to TABLE_RANGES of them in each request."""
+    url = f"{api_url}/assets/{asset_id}/chunk-tables"
+
+    def get(spans: list[tuple[int, int]]) -> bytes:
+        params = {"offset": [o for o, _ in spans], "length": [n for _, n in spans]}
+        try:
+            r = http.get(url, params=params)
+        except httpx.TransportError as exc:
+            raise NetworkError(describe_transport_error(exc, url)) from exc
+        if r.status_code != 200:
+            raise _error(r)
+        return r.content
+
+    def fetch(ranges: list[tuple[int, int]]) -> list[bytes]:
+        spans: list[tuple[int, int]] = []  # merged, in order of offset
+        for offset, length in sorted(set(ranges)):
+            if spans and spans[-1][0] + spans[-1][1] >= offset:
+                start = spans[-1][0]
+                spans[-1] = (start, max(spans[-1][1], offset + length - start))
+            else:
+                spans.append((offset, length))
+        steps = range(0, len(spans), TABLE_RANGES)
+        body = b"".join(get(spans[i : i + TABLE_RANGES]) for i in steps)
+        if len(body) != sum(n for _, n in spans):
+            raise NetworkError(f"{url} answered {len(body)} bytes, not the ranges asked for")
+        starts = [o for o, _ in spans]
+        at = [0]  # where each merged span begins in the answers
+        for _, n in spans:
+            at.append(at[-1] + n)
+        out = []
+        for offset, length in ranges:
+            i = bisect.bisect_right(starts, offset) - 1
+            begin = at[i] + offset - starts[i]
+            out.append(body[begin : begin + length])
+        return out
+
+    return fetch
+
+
 def keyless_url(http: httpx.Client, api_url: str, asset_id: str) -> str:
     """A download URL readers can use without headers (signed for private data)."""
     r = _get(http, f"{api_url}/assets/{asset_id}/download-url/")
@@ -172,7 +200,8 @@ def open_asset(asset: Any) -> NWBFile:
     index = fetch_index(client.http, client.api_url, asset.id)
     if index is not None:
         try:
-            return read_nwb(open_hdf5(index=index, url=""))
+            fetch = table_fetcher(client.http, client.api_url, asset.id)
+            return read_nwb(open_hdf5(index=index, url="", fetch_table=fetch))
         # lindi, zarr and hdmf raise many kinds of errors on what they cannot read; the
         # ranged reader below reads the HDF5 file itself, so any failure here falls back
         except Exception:

@@ -19,7 +19,7 @@ import os
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,8 +27,15 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from neurodatashare.client.config import state_dir, write_private_json
-from neurodatashare.client.digests import DigestCache, file_etag
-from neurodatashare.client.engine import CHUNK, PART_SUFFIX, Cancelled, Engine, Event
+from neurodatashare.client.digests import DigestCache, file_part_md5s
+from neurodatashare.client.engine import (
+    CHUNK,
+    PART_SUFFIX,
+    Cancelled,
+    Engine,
+    Event,
+    run_parts,
+)
 from neurodatashare.client.errors import (
     BadRequestError,
     ClientError,
@@ -41,7 +48,7 @@ from neurodatashare.client.errors import (
 from neurodatashare.client.http import RETRY_STATUSES, describe_transport_error
 from neurodatashare.client.zarr import is_zarr_dir, upload_zarr
 from neurodatashare.client.zarr import local_files as zarr_files
-from neurodatashare.storage.digests import part_plan
+from neurodatashare.storage.digests import etag_from_part_md5s, part_plan
 
 if TYPE_CHECKING:
     from neurodatashare.client.http import RestClient
@@ -124,6 +131,10 @@ class Uploader(Engine):
         self._parts: ThreadPoolExecutor | None = None
         self._remote: dict[str, dict[str, Any]] = {}
         self._state_lock = threading.Lock()
+        # path -> each part's MD5, when this run hashed the file or the cache had them: the
+        # parts are then sent without hashing them again, and the archive's part ETags are
+        # checked against these
+        self._part_md5s: dict[str, list[str]] = {}
 
     # state files
     @property
@@ -201,13 +212,17 @@ class Uploader(Engine):
         st = item.local.stat()
         etag = self.digests.get(item.local, st)
         if etag is None:
-            etag = file_etag(
+            md5s = file_part_md5s(
                 item.local,
                 size=st.st_size,
                 cancel=self.cancel,
                 on_bytes=lambda n: self.emit("progress", path=item.path, phase="hash", bytes=n),
             )
-            self.digests.put(item.local, etag)
+            etag = etag_from_part_md5s(md5s)
+            self._part_md5s[item.path] = md5s
+            self.digests.put(item.local, etag, md5s)
+        elif (cached := self.digests.part_md5s(item.local, st)) is not None:
+            self._part_md5s[item.path] = cached  # the parts are sent without hashing
         remote = self._remote.get(item.path)
         remote_etag = (
             ((remote or {}).get("metadata") or {}).get("digest", {}).get("dandi:dandi-etag")
@@ -250,9 +265,12 @@ class Uploader(Engine):
         """Get the bytes into the archive; return (blob id, how)."""
         state_path = self.state_file(etag)
         state = self._load_state(state_path, etag=etag, size=item.size)
-        for _attempt in range(2):
+        ask = state is not None  # a resumed upload asks the archive which parts it holds
+        for attempt in range(2):
             how = "resumed" if state is not None else "uploaded"
             if state is None:
+                # idempotent: the archive answers the same caller's unfinished upload of
+                # these bytes, so a retry after a lost answer starts nothing new
                 r = self.client.post(
                     "uploads/initialize/",
                     json={
@@ -261,6 +279,7 @@ class Uploader(Engine):
                         "dandiset": self.dataset_id,
                     },
                     ok_statuses=(409,),
+                    idempotent=True,
                 )
                 if r.status_code == 409:
                     location = r.headers.get("Location")
@@ -268,6 +287,8 @@ class Uploader(Engine):
                         raise self.client.error_from(r)
                     return location.rstrip("/").rsplit("/", 1)[-1], "deduplicated"
                 init = r.json()
+                if init.get("resumed"):
+                    how, ask = "resumed", True
                 state = {
                     "server": self.client.api_url,
                     "dataset": self.dataset_id,
@@ -282,19 +303,37 @@ class Uploader(Engine):
                 }
                 self._save_state(state_path, state)
             try:
+                if ask:
+                    self._ask_parts(item, state, state_path)
                 blob_id = self._finish_upload(item, state, state_path)
             except (NotFoundError, PermissionDeniedError, BadRequestError):
-                if how != "resumed":
+                if attempt:
                     raise
-                # The archive forgot the upload (expired or completed): start afresh once.
+                # The archive forgot the upload (expired, or completed: a validate whose
+                # answer was lost), so start afresh once: initialize then finds the blob.
                 with contextlib.suppress(OSError):
                     state_path.unlink()
-                state = None
+                state, ask = None, False
                 continue
             with contextlib.suppress(OSError):
                 state_path.unlink()
             return blob_id, how
         raise ClientError(f"{item.path}: the upload could not be restarted.")  # pragma: no cover
+
+    def _ask_parts(self, item: UploadItem, state: dict[str, Any], state_path: Path) -> None:
+        """Take the archive's word for which parts it holds (GET uploads/ID/parts/): one
+        it acknowledged before this client could record it is not sent again, and one
+        recorded here that the archive lost is."""
+        held = self.client.get_json(f"uploads/{state['upload_id']}/parts/")
+        sizes = {int(p["part_number"]): int(p["size"]) for p in state["parts"]}
+        done = {
+            str(p["part_number"]): str(p["etag"])
+            for p in held.get("parts", [])
+            if sizes.get(int(p["part_number"])) == int(p["size"])
+        }
+        with self._state_lock:
+            state["done"] = done
+            write_private_json(state_path, state)
 
     def _finish_upload(self, item: UploadItem, state: dict[str, Any], state_path: Path) -> str:
         done: dict[str, str] = state["done"]
@@ -313,14 +352,25 @@ class Uploader(Engine):
             }
             for p in state["parts"]
         ]
-        r = self.client.post(f"uploads/{upload_id}/complete/", json={"parts": parts})
+        r = self.client.post(
+            f"uploads/{upload_id}/complete/", json={"parts": parts}, idempotent=True
+        )
         completion = r.json()
-        r = self.client.post(completion["complete_url"], content=completion["body"], storage=True)
-        if "<Error>" in r.text:
-            raise ClientError(
-                f"{item.path}: storage refused to complete the upload: {r.text[:300]}"
+        try:
+            r = self.client.post(
+                completion["complete_url"],
+                content=completion["body"],
+                storage=True,
+                idempotent=True,
             )
-        r = self.client.post(f"uploads/{upload_id}/validate/")
+        except NotFoundError:
+            pass  # joined already (a repeat whose first answer was lost): validate checks
+        else:
+            if "<Error>" in r.text and "NoSuchUpload" not in r.text:
+                raise ClientError(
+                    f"{item.path}: storage refused to complete the upload: {r.text[:300]}"
+                )
+        r = self.client.post(f"uploads/{upload_id}/validate/", idempotent=True)
         blob_id: str = r.json()["blob_id"]
         return blob_id
 
@@ -331,37 +381,15 @@ class Uploader(Engine):
         state: dict[str, Any],
         state_path: Path,
     ) -> None:
-        """Send parts through the shared part pool; the first failure stops the others.
-
-        Results are collected with `Future.result()`, not `concurrent.futures.wait`: a
-        future cancelled by `shutdown(cancel_futures=True)` never notifies waiters.
-        """
+        """Send parts through the shared part pool; the first failure stops the others."""
         assert self._parts is not None
         stop = threading.Event()
-
-        def on_done(future: Future[None]) -> None:
-            if not future.cancelled() and future.exception() is not None:
-                stop.set()
-
-        futures: list[Future[None]] = []
-        for part in parts:
-            future = self._parts.submit(self._send_part, item, part, state, state_path, stop)
-            future.add_done_callback(on_done)
-            futures.append(future)
-        errors: list[BaseException] = []
-        for future in futures:
-            try:
-                future.result()
-            except CancelledError:
-                continue
-            except Exception as exc:
-                stop.set()
-                for other in futures:
-                    other.cancel()
-                errors.append(exc)
-        real = [e for e in errors if not isinstance(e, Cancelled)]
-        if real or errors:
-            raise (real or errors)[0]
+        run_parts(
+            self._parts,
+            lambda part: self._send_part(item, part, state, state_path, stop),
+            parts,
+            stop=stop,
+        )
         if self.cancel.is_set():
             raise Cancelled
 
@@ -380,11 +408,16 @@ class Uploader(Engine):
                 f"{item.path}: the archive planned part {number} as {part['size']} bytes, "
                 f"the client as {plan.size}."
             )
+        known = self._part_md5s.get(item.path)
+        expected = known[number - 1] if known else None
         attempt = 0
+        stalled_since = time.monotonic()
         while True:
             if self.cancel.is_set() or stop.is_set():
                 raise Cancelled
-            md5 = hashlib.md5()
+            # MD5 the part while sending it only when its MD5 is not known (an etag cached
+            # without its parts): hashing every byte twice cost a core-second per GiB.
+            md5 = hashlib.md5() if expected is None else None
             sent = [0]
 
             def body(md5: Any = md5, sent: list[int] = sent) -> Iterator[bytes]:
@@ -397,7 +430,8 @@ class Uploader(Engine):
                         chunk = f.read(min(CHUNK, left))
                         if not chunk:
                             raise ClientError(f"{item.local} became shorter while uploading.")
-                        md5.update(chunk)
+                        if md5 is not None:
+                            md5.update(chunk)
                         left -= len(chunk)
                         sent[0] += len(chunk)
                         self.emit("progress", path=item.path, phase="transfer", bytes=len(chunk))
@@ -419,17 +453,21 @@ class Uploader(Engine):
             if retryable is not None:
                 if sent[0]:
                     self.emit("progress", path=item.path, phase="transfer", bytes=-sent[0])
-                if attempt >= self.client.retries:
-                    raise NetworkError(f"{item.path}: part {number} failed: {retryable}")
-                self._sleep(self.client.retry_delay(attempt))
                 attempt += 1
+                delay = self.client.transfer_delay(
+                    attempt, stalled_since, f"part {number} of {item.path}", retryable
+                )
+                if delay is None:
+                    raise NetworkError(f"{item.path}: part {number} failed: {retryable}")
+                self._sleep(delay)
                 continue
             etag = r.headers.get("ETag", "").strip('"')
-            local_md5 = md5.hexdigest()
+            local_md5 = expected if md5 is None else md5.hexdigest()
             if len(etag) == 32 and etag != local_md5:
+                when = "while uploading" if md5 is not None else "since it was hashed"
                 raise VerificationError(
-                    f"{item.path}: part {number} arrived with MD5 {etag}, but {local_md5} was "
-                    "sent; the file may have changed while uploading."
+                    f"{item.path}: part {number} arrived with MD5 {etag}, but the file's part "
+                    f"has MD5 {local_md5}; the file may have changed {when}."
                 )
             with self._state_lock:
                 state["done"][str(number)] = etag or local_md5
@@ -451,7 +489,8 @@ class Uploader(Engine):
         body.update({"zarr_id": zarr_id} if zarr_id else {"blob_id": blob_id})
         if remote is None:
             try:
-                created: dict[str, Any] = self.client.post(base, json=body).json()
+                # idempotent: the same path, blob and metadata again answers the asset
+                created: dict[str, Any] = self.client.post(base, json=body, idempotent=True).json()
                 return created
             except ConflictError:
                 # Someone added the path since we looked: replace what is there now.

@@ -21,8 +21,17 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+import httpx
+
 from neurodatashare.client.engine import CHUNK, PART_SUFFIX, Cancelled
-from neurodatashare.client.errors import ClientError, ConflictError, VerificationError
+from neurodatashare.client.errors import (
+    BadRequestError,
+    ClientError,
+    ConflictError,
+    NetworkError,
+    VerificationError,
+)
+from neurodatashare.client.http import RETRY_STATUSES, describe_transport_error
 
 if TYPE_CHECKING:
     from neurodatashare.client.engine import Engine
@@ -30,6 +39,8 @@ if TYPE_CHECKING:
 ZARR_SUFFIXES = (".zarr", ".ngff")  # as dandi's ZARR_EXTENSIONS
 UPLOAD_BATCH, DELETE_BATCH = 255, 100
 CHECKSUM_TIMEOUT = 3600.0
+# the archive's answer to a finalize (or change) of a Zarr that is no longer Pending
+INGESTING = "currently ingesting or has already ingested"
 
 
 def is_zarr_dir(path: Path) -> bool:
@@ -86,7 +97,10 @@ def _zarr_for(engine: Engine, dataset_id: str, path: str, remote: dict[str, Any]
     if remote and remote.get("zarr"):
         return str(remote["zarr"])
     try:
-        made = engine.client.post("zarr/", json={"name": path, "dandiset": dataset_id}).json()
+        # repeated through a restart: the archive then answers 409, handled below
+        made = engine.client.post(
+            "zarr/", json={"name": path, "dandiset": dataset_id}, idempotent=True
+        ).json()
         return str(made["zarr_id"])
     except ConflictError as exc:
         if "Zarr already exists" not in exc.message:
@@ -122,13 +136,15 @@ def upload_zarr(
     send = [rel for rel, (_s, md5) in mine.items() if theirs.get(rel, {}).get("ETag") != md5]
     gone = [rel for rel in theirs if rel not in mine]
     for start in range(0, len(gone), DELETE_BATCH):
-        batch = gone[start : start + DELETE_BATCH]
-        engine.client.delete(f"zarr/{zarr_id}/files/", json=[{"path": p} for p in batch])
+        _delete(engine, zarr_id, gone[start : start + DELETE_BATCH])
     for start in range(0, len(send), UPLOAD_BATCH):
         batch = send[start : start + UPLOAD_BATCH]
         md5s = {rel: base64.b64encode(bytes.fromhex(mine[rel][1])).decode() for rel in batch}
+        # idempotent: the same batch again answers new URLs for the same files
         urls = engine.client.post(
-            f"zarr/{zarr_id}/files/", json=[{"path": p, "base64md5": md5s[p]} for p in batch]
+            f"zarr/{zarr_id}/files/",
+            json=[{"path": p, "base64md5": md5s[p]} for p in batch],
+            idempotent=True,
         ).json()
 
         def put(pair: tuple[str, str], md5s: dict[str, str] = md5s) -> None:
@@ -145,7 +161,7 @@ def upload_zarr(
     status = engine.client.get_json(f"zarr/{zarr_id}/")
     if send or gone or status["status"] != "Complete":
         if status["status"] == "Pending":
-            engine.client.post(f"zarr/{zarr_id}/finalize/")
+            _finalize(engine, zarr_id)
         status = wait_for_checksum(engine, zarr_id)
     expected = checksum(mine)
     if status["checksum"] != expected:
@@ -155,6 +171,32 @@ def upload_zarr(
         )
     changed = bool(send or gone)
     return {"zarr_id": zarr_id, "sent": len(send), "deleted": len(gone), "changed": changed}
+
+
+def _delete(engine: Engine, zarr_id: str, batch: list[str]) -> None:
+    """Delete a batch of the Zarr's files. A DELETE repeated through a restart, after the
+    archive had deleted them, is refused (a path it no longer has): then only the files
+    it still has are deleted."""
+    try:
+        engine.client.delete(f"zarr/{zarr_id}/files/", json=[{"path": p} for p in batch])
+    except BadRequestError as exc:
+        if "does not exist in this Zarr" not in exc.message:
+            raise
+        left = [p for p in batch if p in remote_files(engine, zarr_id)]
+        if left:
+            engine.client.delete(f"zarr/{zarr_id}/files/", json=[{"path": p} for p in left])
+
+
+def _finalize(engine: Engine, zarr_id: str) -> None:
+    """Ask for the checksum. Repeated through a restart after the archive had acted, it is
+    refused as already ingesting: that is the state asked for."""
+    try:
+        engine.client.post(f"zarr/{zarr_id}/finalize/", idempotent=True)
+    except BadRequestError as exc:
+        if INGESTING not in exc.message:
+            raise
+        if engine.client.get_json(f"zarr/{zarr_id}/")["status"] == "Pending":
+            raise
 
 
 def wait_for_checksum(engine: Engine, zarr_id: str) -> dict[str, Any]:
@@ -197,21 +239,7 @@ def download_zarr(
             return
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(target.name + PART_SUFFIX)
-        url = engine.client.url_for(f"zarr/{zarr_id}/files/")
-        h = hashlib.md5()
-        with engine.client.http.stream(
-            "GET", url, params={"prefix": entry["Key"], "download": "true"}
-        ) as r:
-            if r.status_code >= 400:
-                r.read()
-                raise engine.client.error_from(r)
-            with open(partial, "wb") as f:
-                for chunk in r.iter_bytes(CHUNK):
-                    if engine.cancel.is_set():
-                        raise Cancelled
-                    f.write(chunk)
-                    h.update(chunk)
-                    engine.emit("progress", path=path, phase="transfer", bytes=len(chunk))
+        h = _fetch_entry(engine, zarr_id, entry["Key"], partial, path)
         if h.hexdigest() != entry["ETag"]:
             with contextlib.suppress(OSError):
                 partial.unlink()
@@ -236,6 +264,46 @@ def download_zarr(
                 f"{expected}; run the download again."
             )
     return "downloaded" if fetched else "skipped"
+
+
+def _fetch_entry(engine: Engine, zarr_id: str, key: str, partial: Path, path: str) -> Any:
+    """Write one Zarr file to `partial`; its MD5. A broken connection or an archive that
+    is away (restarting) is retried as file downloads are, from the file's start (Zarr
+    files are small)."""
+    url = engine.client.url_for(f"zarr/{zarr_id}/files/")
+    failures, stalled_since = 0, time.monotonic()
+    while True:
+        h, got, problem = hashlib.md5(), 0, None
+        try:
+            with engine.client.http.stream(
+                "GET", url, params={"prefix": key, "download": "true"}
+            ) as r:
+                if r.status_code in RETRY_STATUSES:
+                    r.read()
+                    problem = f"the archive answered {r.status_code}"
+                elif r.status_code >= 400:
+                    r.read()
+                    raise engine.client.error_from(r)
+                else:
+                    with open(partial, "wb") as f:
+                        for chunk in r.iter_bytes(CHUNK):
+                            if engine.cancel.is_set():
+                                raise Cancelled
+                            f.write(chunk)
+                            h.update(chunk)
+                            got += len(chunk)
+                            engine.emit("progress", path=path, phase="transfer", bytes=len(chunk))
+        except httpx.TransportError as exc:
+            problem = describe_transport_error(exc, url)
+        if problem is None:
+            return h
+        if got:  # fetched again from the start
+            engine.emit("progress", path=path, phase="transfer", bytes=-got)
+        failures += 1
+        delay = engine.client.transfer_delay(failures, stalled_since, f"{key} of {path}", problem)
+        if delay is None:
+            raise NetworkError(f"{path}: {key} could not be downloaded ({problem}).")
+        engine._sleep(delay)
 
 
 def _folders(root: Path) -> Iterator[Path]:

@@ -8,12 +8,27 @@ PostgreSQL: a bounded pool with pre-ping.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+
+T = TypeVar("T")
+
+# PostgreSQL's "deadlock detected" and "could not serialize": the transaction was rolled
+# back whole because another one touched the same rows in another order; running it again
+# is safe and is what PostgreSQL's documentation asks of the application.
+CONFLICT_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """Whether `exc` is a transaction PostgreSQL aborted only to break a conflict."""
+    orig = getattr(exc, "orig", None) if isinstance(exc, DBAPIError) else None
+    return getattr(orig, "sqlstate", None) in CONFLICT_SQLSTATES
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -75,6 +90,19 @@ class Database:
         """A short write transaction: committed on success, rolled back on error."""
         with self._write() as session, session.begin():
             yield session
+
+    def transact(self, work: Callable[[Session], T], *, attempts: int = 4) -> T:
+        """`work` in a write transaction, run again (a few times, with a short pause) when
+        the database aborted it to break a deadlock with a concurrent transaction."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.write() as session:
+                    return work(session)
+            except DBAPIError as exc:
+                if attempt == attempts or not is_conflict(exc):
+                    raise
+                time.sleep(0.05 * attempt)
+        raise AssertionError("unreachable")
 
     def migrate(self) -> None:
         from neurodatashare.db.migrate import upgrade

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -431,3 +432,21 @@ class SearchAsset(Base):
     rois: Mapped[int | None] = mapped_column(Integer)
     cells: Mapped[int | None] = mapped_column(Integer)
     genes: Mapped[int | None] = mapped_column(Integer)
+
+
+class Conversion(Base):
+    """A conversion (or its stub preview) a user asked the server for; run as a job."""
+
+    __tablename__ = "conversions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "preview" or "conversion"
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    stage: Mapped[str] = mapped_column(String(128), default="queued")
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    request: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    error: Mapped[str | None] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -25,11 +25,13 @@ class Processed:
 @dataclass(frozen=True)
 class Artifact:
     """A derived artifact: `build(reader, out)` writes it to the path `out` from the open
-    file and returns a small JSON-able summary (or None); `producer()` is its version."""
+    file and returns a small JSON-able summary (or None); `producer()` is its version.
+    `sidecars` name extra files `build` may write beside `out`, stored under their name."""
 
     kind: str
     producer: Callable[[], str]
     build: Callable[..., Any]
+    sidecars: tuple[str, ...] = ()
 
 
 class Format(Protocol):

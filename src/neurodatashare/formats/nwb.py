@@ -19,12 +19,17 @@ log = logging.getLogger("neurodatashare.formats.nwb")
 INDEX_KIND = "lindi"
 OVERVIEW_KIND = "overview"
 TEMPLATE = "{{u}}"  # the index's chunk URL; serving sets it to the asset's download URL
+#: The index's side artifact: chunk tables of datasets with many chunks (nwb/chunk_tables.py)
+TABLES_KIND = "lindi-chunks"
 
 
 def index_producer() -> str:
     from importlib.metadata import version
 
-    return f"lindi-{version('lindi')}+nds-2"
+    from neurodatashare.nwb.chunk_tables import VERSION
+
+    # nds-3: pseudo-chunks of contiguous data for slices, chunk tables for many chunks
+    return f"lindi-{version('lindi')}+nds-3.{VERSION}"
 
 
 def overview_producer() -> str:
@@ -86,18 +91,26 @@ def analyse(path: Path) -> Processed:
 
 
 def build_index(reader: BinaryIO, out: Path) -> None:
-    """Write the LINDI reference file system of the open file, chunks pointing at {{u}}."""
+    """Write the LINDI reference file system of the open file, chunks pointing at {{u}};
+    the chunk tables of datasets with many chunks go to the sidecar `TABLES_KIND` file
+    beside `out` (nwb/chunk_tables.py)."""
     import json
     from dataclasses import asdict
 
     from lindi import LindiH5ZarrStore
     from lindi.LindiH5ZarrStore.LindiH5ZarrStoreOpts import LindiH5ZarrStoreOpts
 
+    from neurodatashare.nwb.chunk_tables import INLINE_CHUNKS, PSEUDO_CHUNK_BYTES, move_to_tables
     from neurodatashare.nwb.links import INDEX_LINKS_KEY, external_links, without_external_links
 
-    # No "external array links": every chunk gets a reference, so a reader never falls
-    # back to opening the HDF5 file remotely (which costs many round trips).
-    opts = LindiH5ZarrStoreOpts(num_dataset_chunks_threshold=None)
+    # lindi leaves the chunks of a dataset with more than INLINE_CHUNKS out (an "external
+    # array link"); move_to_tables lists them in the side table. Contiguous data is split
+    # into pseudo-chunks of about 1 MiB (lindi's default is 20 MB) so a slice fetches
+    # little more than its rows.
+    opts = LindiH5ZarrStoreOpts(
+        num_dataset_chunks_threshold=INLINE_CHUNKS,
+        contiguous_dataset_max_chunk_size=PSEUDO_CHUNK_BYTES,
+    )
     # LindiH5ZarrStore.from_file takes only a file name or URL; its constructor is what
     # from_file calls with the file it opened, here the pipeline's reader (left open).
     store = LindiH5ZarrStore(_file=reader, _url=TEMPLATE, _opts=opts, _entities_to_close=[])
@@ -108,6 +121,7 @@ def build_index(reader: BinaryIO, out: Path) -> None:
         if external:
             store._h5f = without_external_links(store._h5f)
         rfs = store.to_reference_file_system()
+        move_to_tables(rfs, store._h5f, TEMPLATE, out.parent / TABLES_KIND)
     rfs.pop("templates", None)
     if external:
         rfs = {INDEX_LINKS_KEY: [asdict(link) for link in external], **rfs}
@@ -132,7 +146,7 @@ class NWB:
     metadata_version = f"extract-{EXTRACTOR_VERSION}"
     # built in this order by archive/pipeline.py; the index first, as it serves readers
     artifacts: Sequence[Artifact] = (
-        Artifact(INDEX_KIND, index_producer, build_index),
+        Artifact(INDEX_KIND, index_producer, build_index, sidecars=(TABLES_KIND,)),
         Artifact(OVERVIEW_KIND, overview_producer, build_overview),
     )
 

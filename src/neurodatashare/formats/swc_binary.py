@@ -30,6 +30,7 @@ from neurodatashare.formats import swc_view
 from neurodatashare.formats.swc_view import KIND_ORDER, MAX_POINTS, Cell
 
 MAGIC = b"NDSM"
+VERSION = "1"  # of the layout and of what is kept; a change rebuilds stored bodies
 MEDIA_TYPE = "application/x-nds-morphology"
 SCALE = 32767
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from neurodatashare.formats import swc_tolerant as tol
-from neurodatashare.formats.swc import _strict
+from neurodatashare.formats.swc_strict import _strict
 
 MAX_POINTS = 100_000  # drawn at full detail; longer reconstructions are decimated
 MAX_RADII = 1_000  # radii in one Sholl profile

@@ -6,7 +6,24 @@ commit and a broker. Workers claim jobs with `BEGIN IMMEDIATE` on SQLite and
 runs two claimers against each other.
 """
 
-from neurodatashare.jobs.queue import ClaimedJob, claim, enqueue, fail, finish, job_states
+from neurodatashare.jobs.queue import (
+    ClaimedJob,
+    claim,
+    enqueue,
+    fail,
+    finish,
+    job_states,
+    requeue_dead_local,
+)
 from neurodatashare.jobs.worker import Worker
 
-__all__ = ["ClaimedJob", "Worker", "claim", "enqueue", "fail", "finish", "job_states"]
+__all__ = [
+    "ClaimedJob",
+    "Worker",
+    "claim",
+    "enqueue",
+    "fail",
+    "finish",
+    "job_states",
+    "requeue_dead_local",
+]

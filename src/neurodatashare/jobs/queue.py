@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import random
 import threading
 import time
@@ -18,10 +20,12 @@ from neurodatashare.db.models import Job, utcnow
 from neurodatashare.jobs.notify import notify
 
 ACTIVE = text("state IN ('queued', 'running')")
-LEASE = timedelta(seconds=60)  # renewed every third of it while the job runs (worker.py)
+LEASE = timedelta(seconds=15)  # renewed every third of it while the job runs (worker.py)
 POSTPONE_SECONDS = 15  # after a failure of a service a job needs, not of the job
 AGAIN = "_again"  # payload flag: enqueued again while running, so run once more
 wakeup = threading.Event()  # set by enqueue so in-process workers start at once
+log = logging.getLogger("neurodatashare.jobs")
+ENQUEUE_PATIENCE = 5.0  # seconds enqueue looks for an active job whose row is locked
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,13 @@ def enqueue(
     }
     dialect = s.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    for attempt in range(5):  # the active job may change between the insert and the lookup
+    # The active job may change between the insert and the lookup, and a claim, heartbeat
+    # or finish may hold its row for a while on a loaded machine: look again for up to
+    # ENQUEUE_PATIENCE seconds, never silently less (a lost request left a draft Pending).
+    patience = time.monotonic() + ENQUEUE_PATIENCE
+    attempt = 0
+    while True:
+        attempt += 1
         inserted = s.scalar(
             insert(Job)
             .values(**values)
@@ -81,7 +91,10 @@ def enqueue(
             .execution_options(populate_existing=True)
         )
         if active is None:
-            time.sleep(0.01 * attempt)
+            if time.monotonic() > patience:
+                log.warning("job %s %s was not queued: its active row stayed locked", kind, key)
+                break
+            time.sleep(min(0.01 * attempt, 0.1))
             continue
         if active.state == "running" and not active.payload.get(AGAIN):
             active.payload = {**active.payload, **(payload or {}), AGAIN: True}
@@ -95,11 +108,85 @@ def enqueue(
 
 def _requeue_expired(s: Session) -> None:
     """Jobs whose worker died (lease passed) go back to the queue."""
-    s.execute(
+    now = utcnow()
+    # Who held them, for the log; the UPDATE decides (it waits for a row another claim
+    # is re-queueing, then sees it queued: a skipped lock would make this claim miss it).
+    held = {
+        row.id: row
+        for row in s.execute(
+            select(Job.id, Job.kind, Job.key, Job.worker, Job.lease_until).where(
+                Job.state == "running", Job.lease_until < now
+            )
+        )
+    }
+    if not held:
+        return
+    requeued = s.scalars(
         update(Job)
-        .where(Job.state == "running", Job.lease_until < utcnow())
-        .values(state="queued", worker=None)
-    )
+        .where(Job.state == "running", Job.lease_until < now)
+        .values(state="queued", worker=None, lease_until=None)
+        .returning(Job.id)
+    ).all()
+    for job_id in requeued:
+        row = held.get(job_id)
+        log.warning(
+            "job %d (%s %s) taken over: worker %s stopped renewing its lease (ended %s)",
+            job_id,
+            row.kind if row else "?",
+            row.key if row else "?",
+            row.worker if row else "?",
+            row.lease_until.isoformat(timespec="seconds") if row and row.lease_until else "?",
+        )
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this machine (signal 0 checks, sends
+    nothing); one we may not signal (another user's) exists too."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def requeue_dead_local(db: Database, *, worker: str, starting: bool = False) -> list[int]:
+    """Re-queue at once the running jobs of this host's workers whose process is gone.
+
+    Worker names are "host:pid". A job held by a pid of this host that no longer exists
+    would otherwise wait for its lease to run out. With `starting`, jobs held under this
+    process's own name are taken back too: a new process that was given the pid of a dead
+    one (a container restarted as pid 1) has not claimed anything yet. Returns the ids.
+    """
+    host, _, own = worker.rpartition(":")
+    with db.write() as s:
+        rows = s.execute(
+            select(Job.id, Job.kind, Job.key, Job.worker)
+            .where(Job.state == "running", Job.worker.like(f"{host}:%"))
+            .with_for_update(skip_locked=True)
+        ).all()
+        dead = []
+        for row in rows:
+            its_host, _, pid = (row.worker or "").rpartition(":")
+            if its_host != host or not pid.isdigit():  # LIKE's `_` matches any character
+                continue
+            if pid == own:
+                if starting:
+                    dead.append((row, "it was held by an earlier process with this pid"))
+            elif not pid_alive(int(pid)):
+                dead.append((row, f"its worker process {pid} on {host} no longer exists"))
+        if not dead:
+            return []
+        s.execute(
+            update(Job)
+            .where(Job.id.in_([row.id for row, _ in dead]), Job.state == "running")
+            .values(state="queued", worker=None, lease_until=None, run_after=utcnow())
+        )
+    for row, why in dead:
+        log.warning("job %d (%s %s) re-queued: %s", row.id, row.kind, row.key, why)
+    wakeup.set()
+    return [row.id for row, _ in dead]
 
 
 def claim(
@@ -138,10 +225,12 @@ def renew(db: Database, job_id: int, *, worker: str, lease: timedelta = LEASE) -
         return bool(getattr(renewed, "rowcount", 0))
 
 
-def finish(db: Database, job_id: int) -> None:
+def finish(db: Database, job_id: int, *, worker: str | None = None) -> None:
+    """Mark the job done (or queued again, see `enqueue`). With `worker`, only while the
+    job is still that worker's: one that was taken over is the new worker's to finish."""
     with db.write() as s:
         job = s.scalar(select(Job).where(Job.id == job_id).with_for_update())
-        if job is None:
+        if job is None or (worker is not None and job.worker != worker):
             return
         job.lease_until = None
         job.error = None

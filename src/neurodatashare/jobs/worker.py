@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from datetime import timedelta
@@ -17,6 +18,17 @@ from neurodatashare.jobs.notify import Listener
 
 log = logging.getLogger("neurodatashare.jobs")
 Handler = Callable[[dict[str, Any]], None]
+
+
+_started = threading.Event()
+
+
+def _first_in_process() -> bool:
+    """True once per process: before its first worker runs, no job held under this
+    process's name ("host:pid") can be its own, so such jobs belong to a dead process."""
+    first = not _started.is_set()
+    _started.set()
+    return first
 
 
 class Worker:
@@ -42,6 +54,23 @@ class Worker:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._listener: Listener | None = None
+        self._recovered_at: float | None = None  # monotonic time of the last dead-pid check
+
+    def recover(self, *, starting: bool = False) -> list[int]:
+        """Take back the jobs of this host's dead workers (see `queue.requeue_dead_local`).
+        Run at start-up, then about once a lease from the loop: a killed `nds worker` beside
+        this process is noticed in seconds, not when its lease runs out."""
+        self._recovered_at = time.monotonic()
+        try:
+            return queue.requeue_dead_local(self.db, worker=self.name, starting=starting)
+        except Exception:
+            log.warning("could not look for the jobs of dead workers", exc_info=True)
+            return []
+
+    def _recover_if_due(self) -> None:
+        last = self._recovered_at
+        if last is None or time.monotonic() - last > self.lease.total_seconds():
+            self.recover(starting=_first_in_process())
 
     def run_one(self) -> bool:
         """Claim and run one job; False when none was ready."""
@@ -65,7 +94,7 @@ class Worker:
             )
             queue.fail(self.db, job.id, error=traceback.format_exc())
         else:
-            queue.finish(self.db, job.id)
+            queue.finish(self.db, job.id, worker=self.name)
         finally:
             done.set()
         return True
@@ -83,6 +112,7 @@ class Worker:
 
     def drain(self, *, limit: int = 10_000) -> int:
         """Run ready jobs in this thread until none is left (tests and `nds worker --once`)."""
+        self._recover_if_due()
         done = 0
         while done < limit and self.run_one():
             done += 1
@@ -91,6 +121,7 @@ class Worker:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
+                self._recover_if_due()
                 if self.run_one():
                     continue
             except Exception:
@@ -99,6 +130,7 @@ class Worker:
             queue.wakeup.clear()
 
     def start(self) -> None:
+        self.recover(starting=_first_in_process())  # before any thread claims
         if self.threads and not self.db.is_sqlite:
             self._listener = Listener(self.db, queue.wakeup)  # jobs queued by other processes
             self._listener.start()

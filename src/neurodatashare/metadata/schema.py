@@ -49,9 +49,13 @@ ASSET_COMPUTED = frozenset(
 )
 
 
-def schema_errors(document: dict[str, Any], *, kind: str) -> list[dict[str, str]]:
+def schema_errors(
+    document: dict[str, Any], *, kind: str, missing: bool = True
+) -> list[dict[str, str]]:
     """dandischema's complaints about a `Dandiset` or `Asset` document, as DANDI's
-    validation errors `{"field": "contributor.0.name", "message": ...}`; [] if valid."""
+    validation errors `{"field": "contributor.0.name", "message": ...}`; [] if valid.
+    With `missing=False`, required fields that are absent are not complaints (a draft
+    may lack them; publishing may not)."""
     from dandischema import models
     from pydantic import ValidationError
 
@@ -62,13 +66,16 @@ def schema_errors(document: dict[str, Any], *, kind: str) -> list[dict[str, str]
         return [
             {"field": ".".join(str(x) for x in err["loc"]), "message": err["msg"]}
             for err in exc.errors()
+            if missing or err["type"] != "missing"
         ]
     return []
 
 
-def owner_field_problems(meta: dict[str, Any], name: str) -> list[dict[str, str]]:
+def owner_field_problems(
+    meta: dict[str, Any], name: str, *, missing: bool = True
+) -> list[dict[str, str]]:
     """dandischema's complaints about the fields a dataset's owners write, checked with
-    placeholders for the fields the server computes."""
+    placeholders for the fields the server computes (`missing` as in schema_errors)."""
     placeholders = {
         "schemaKey": "Dandiset",
         "id": "DANDI:000000/draft",
@@ -79,4 +86,4 @@ def owner_field_problems(meta: dict[str, Any], name: str) -> list[dict[str, str]
         "manifestLocation": ["http://localhost/"],
     }
     owned = {k: v for k, v in meta.items() if k not in VERSION_COMPUTED}
-    return schema_errors({**owned, "name": name, **placeholders}, kind="Dandiset")
+    return schema_errors({**owned, "name": name, **placeholders}, kind="Dandiset", missing=missing)

@@ -10,7 +10,7 @@ routes and :mod:`neurodatashare.nwb.minmax` can read it without loading h5py or 
 
 from __future__ import annotations
 
-import json
+from neurodatashare.formatting import script_json
 
 # -- time series windows (nwb/explore/window.py) ------------------------------------------
 
@@ -20,6 +20,14 @@ MAX_WIDTH = 10_000
 MIN_BAND_WIDTH = 10
 #: Raw values a window may read when no overview level can serve it (4 M int16 = 8 MB).
 MAX_RAW_VALUES = 4_000_000
+#: Bytes of the file a raw window may make HDF5 read, as values x channels per chunk: the
+#: archive's layout keeps 64 channels in a chunk, so a one-channel window reads 64 values
+#: per sample. A contiguous file with hundreds of channels (pynwb's default) reads whole
+#: rows, and is held to the same bound (about 512 MB uncompressed of int16).
+MAX_RAW_BYTES = MAX_RAW_VALUES * 64 * 2
+#: Chunks a raw window may touch: a file with tiny chunks costs HDF5 per chunk, whatever
+#: their size (the archive's layout: about 250 chunks for the whole raw budget).
+MAX_RAW_CHUNKS = 20_000
 #: When the raw samples are over budget and no overview level is fine enough, the finest
 #: level still serves a window if one of its blocks spans at most this many pixels (its
 #: blocks are then wider than a pixel: a coarser but true envelope, instead of a 409).
@@ -141,4 +149,4 @@ PUBLIC_LIMITS: dict[str, int] = {
 
 def limits_json() -> str:
     """:data:`PUBLIC_LIMITS` as JSON that is safe inside a ``<script>`` element."""
-    return json.dumps(PUBLIC_LIMITS, sort_keys=True).replace("<", "\\u003c")
+    return script_json(PUBLIC_LIMITS, sort_keys=True)

@@ -15,6 +15,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from neurodatashare import __version__
 from neurodatashare.archive import Archive
+from neurodatashare.archive.conversions import discard_old as discard_old_conversions
 from neurodatashare.archive.processing import handlers
 from neurodatashare.archive.reprocess import queue_outdated
 from neurodatashare.archive.uploads import discard_stale_uploads
@@ -23,9 +24,12 @@ from neurodatashare.jobs import Worker
 from neurodatashare.server.errors import install_error_handlers
 from neurodatashare.server.routes import (
     assets,
+    citation,
+    convert,
     dandisets,
     explore,
     expression,
+    harvest,
     info,
     search,
     subjects,
@@ -50,6 +54,8 @@ def create_api(settings: Settings | None = None, *, archive: Archive | None = No
         dropped = discard_stale_uploads(the_archive)
         if dropped:
             log.info("discarded %d unfinished uploads", dropped)
+        if discard_old_conversions(the_archive):
+            log.info("removed conversions older than %g days", settings.convert_keep_days)
         outdated = queue_outdated(the_archive)
         if outdated:
             log.info("queued %d files whose results were made by older tools", outdated)
@@ -105,6 +111,9 @@ def create_api(settings: Settings | None = None, *, archive: Archive | None = No
         explore,
         subjects,
         search,
+        citation,
+        harvest,
+        convert,
     ):
         app.include_router(module.router)
     app.include_router(morphology_routes.router)

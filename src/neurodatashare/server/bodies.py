@@ -15,7 +15,7 @@ working). A body that fails validation becomes one 400 sentence naming the field
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from typing import Any
 
 from fastapi import params
@@ -59,11 +59,15 @@ async def read_json_bytes(request: Request) -> bytes:
     limit = request.app.state.archive.settings.max_json_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
+        if int(declared) <= DRAIN_BYTES:  # as below: a streaming proxy gets our 413, not a 502
+            await _drain(request.stream())
         raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
     body = bytearray()
-    async for chunk in request.stream():
+    stream = request.stream()
+    async for chunk in stream:
         body += chunk
         if len(body) > limit:
+            await _drain(stream)
             raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
     if body:
         try:
@@ -71,6 +75,21 @@ async def read_json_bytes(request: Request) -> bytes:
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise BadRequest(f"The request body is not valid JSON ({exc}).") from None
     return bytes(body)
+
+
+DRAIN_BYTES = 8 * 2**20
+
+
+async def _drain(stream: AsyncIterator[bytes]) -> None:
+    """Read (and drop) what is left of a too-large body, up to DRAIN_BYTES, before the
+    413. A proxy that streams the body (nginx with proxy_request_buffering off) still
+    sending it when the server answers and closes would get a broken pipe and answer 502
+    instead of our 413."""
+    drained = 0
+    async for chunk in stream:
+        drained += len(chunk)
+        if drained > DRAIN_BYTES:
+            return
 
 
 def _replay(request: Request, raw: bytes) -> Request:

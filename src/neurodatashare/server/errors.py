@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from neurodatashare.db.engine import is_conflict
 from neurodatashare.errors import NDSError, Unavailable
 from neurodatashare.storage import unavailable
 
@@ -31,7 +32,10 @@ def _describe(errors: list[dict[str, Any]]) -> str:
         label = {"query": "query parameter", "path": "path parameter", "header": "header"}.get(
             where, "field"
         )
-        parts.append(f"{label} '{name}': {err.get('msg')}" if name else str(err.get("msg")))
+        nth = ""
+        if where == "query" and len(loc) == 3 and loc[2].isdigit():  # a repeated parameter
+            name, nth = loc[1], f" (number {int(loc[2]) + 1})"
+        parts.append(f"{label} '{name}'{nth}: {err.get('msg')}" if name else str(err.get("msg")))
     return "; ".join(parts)
 
 
@@ -81,6 +85,14 @@ def install_error_handlers(app: FastAPI) -> None:
                 "Try again in a few seconds."
             )
             return JSONResponse({"detail": down.message}, status_code=503, headers=down.headers)
+        if is_conflict(exc):  # a deadlock PostgreSQL broke: the transaction left nothing
+            log.warning("transaction conflict on %s: %s", request.url.path, exc)
+            busy = Unavailable(
+                "The archive was busy with the same records just now; nothing was changed. "
+                "Try again in a moment.",
+                retry_after=1,
+            )
+            return JSONResponse({"detail": busy.message}, status_code=503, headers=busy.headers)
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return JSONResponse(
             {"detail": "The server hit an unexpected error; the server log has details."},

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Path, Query
+from pydantic import Field
 
 # Times in seconds: a century either side of the file's zero is more than any recording.
 MAX_SECONDS = 100 * 365.25 * 86400
@@ -42,6 +43,20 @@ BinWidth = Annotated[
         ge=1e-6,
         le=86400,
         description="A bin width in seconds, 0.000001 to 86400.",
+    ),
+]
+#: Byte ranges of one request (repeated `offset` and `length`), at most this many.
+MAX_RANGES = 100
+ByteOffsets = Annotated[
+    list[Annotated[int, Field(ge=0, le=2**50)]],
+    Query(min_length=1, max_length=MAX_RANGES, description="Byte offsets, from 0 (1 to 100)."),
+]
+ByteLengths = Annotated[
+    list[Annotated[int, Field(ge=1, le=2**30)]],
+    Query(
+        min_length=1,
+        max_length=MAX_RANGES,
+        description="Numbers of bytes, 1 to 1 GiB each, one for each offset.",
     ),
 ]
 Index = Annotated[int, Query(ge=0, le=MAX_COUNT, description="A row or frame index, from 0.")]

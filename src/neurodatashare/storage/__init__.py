@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from neurodatashare.errors import ConfigError
+from neurodatashare.errors import ConfigError, Unavailable
 from neurodatashare.storage.base import BlobFacts, BlobStore, PartPlan
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ def unavailable(exc: BaseException) -> bool:
     for _ in range(8):
         if seen is None:
             return False
-        if isinstance(seen, down):
+        if isinstance(seen, (*down, Unavailable)):  # ours: a service said "later" (DataCite)
             return True
         if isinstance(seen, ClientError):
             status = seen.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)

@@ -30,9 +30,17 @@ class BlobFacts:
 
 
 class PartSink(Protocol):
-    """One part being received: `write` chunks, then `finish` (its MD5 hex) or `close`."""
+    """One part being received: `write` chunks (stored at once, queued for hashing), hash
+    what `take_queued` hands over with `hash_chunks` (from any one thread at a time),
+    then `finish` (its MD5 hex, hashing what is still queued) or `close`."""
+
+    queued_bytes: int
 
     def write(self, chunk: bytes) -> None: ...
+
+    def take_queued(self) -> list[bytes]: ...
+
+    def hash_chunks(self, chunks: list[bytes]) -> None: ...
 
     def finish(self) -> str: ...
 
@@ -42,6 +50,11 @@ class PartSink(Protocol):
 class BlobStore(Protocol):
     # -- uploads ------------------------------------------------------------------------
     def begin_upload(self, *, upload_id: str, size: int) -> list[PartPlan]: ...
+
+    def resume_upload(self, *, upload_id: str, size: int) -> list[PartPlan] | None:
+        """Fresh part URLs for an upload begun earlier, or None when the store no longer
+        takes its parts (completed, aborted, or never begun)."""
+        ...
 
     def part_writer(
         self, *, upload_id: str, part_number: int, total: int, expires: int, signature: str
@@ -97,11 +110,6 @@ class BlobStore(Protocol):
 
     def download_url(self, key: str, *, filename: str) -> str | None:
         """A URL the client can be redirected to (presigned on S3), or None."""
-        ...
-
-    def object_url(self, key: str) -> str | None:
-        """The blob's bare object URL (an S3 object URL without a signature), or None
-        when the store has none and the server's own blob route stands in for it."""
         ...
 
     def delete(self, key: str) -> None: ...

@@ -28,7 +28,12 @@ PART_URL_LIFETIME = 7 * 24 * 3600  # as dandi-archive signs its S3 part URLs
 
 
 class PartWriter:
-    """Writes one part at its offset and hashes it; `finish()` records it as complete."""
+    """Writes one part at its offset and hashes it; `finish()` records it as complete.
+
+    `write` stores a chunk at once (in the caller's thread, while the chunk is still in
+    the CPU cache) and queues it for hashing; `hash_chunks` MD5s what `take_queued` hands
+    over, and may run in another thread, one call at a time (hashlib releases the GIL).
+    """
 
     def __init__(self, upload_dir: Path, part_number: int, offset: int, size: int) -> None:
         self._dir = upload_dir
@@ -36,6 +41,8 @@ class PartWriter:
         self._remaining = size
         self._size = size
         self._md5 = hashlib.md5()
+        self._queued: list[bytes] = []
+        self.queued_bytes = 0
         self._file = open(upload_dir / "data", "r+b")  # noqa: SIM115 - closed in finish/close
         self._file.seek(offset)
 
@@ -46,11 +53,22 @@ class PartWriter:
                 f"Part {self._number} is longer than the {self._size} bytes planned for it."
             )
         self._file.write(chunk)
-        self._md5.update(chunk)
+        self._queued.append(chunk)
+        self.queued_bytes += len(chunk)
         self._remaining -= len(chunk)
+
+    def take_queued(self) -> list[bytes]:
+        """The chunks written since the last call, for `hash_chunks`."""
+        chunks, self._queued, self.queued_bytes = self._queued, [], 0
+        return chunks
+
+    def hash_chunks(self, chunks: list[bytes]) -> None:
+        for chunk in chunks:
+            self._md5.update(chunk)
 
     def finish(self) -> str:
         self.close()
+        self.hash_chunks(self.take_queued())
         if self._remaining:
             raise BadRequest(
                 f"Part {self._number} is {self._size - self._remaining} bytes long, "
@@ -93,6 +111,14 @@ class LocalBlobStore:
         d.mkdir(parents=True, exist_ok=False)
         with open(d / "data", "wb") as f:
             f.truncate(size)
+        return self._part_plans(upload_id, size)
+
+    def resume_upload(self, *, upload_id: str, size: int) -> list[PartPlan] | None:
+        if not (self._upload_dir(upload_id) / "data").exists():
+            return None
+        return self._part_plans(upload_id, size)
+
+    def _part_plans(self, upload_id: str, size: int) -> list[PartPlan]:
         expires = int(time.time()) + PART_URL_LIFETIME
         plans = []
         for part in part_plan(size):
@@ -182,9 +208,6 @@ class LocalBlobStore:
 
     def download_url(self, key: str, *, filename: str) -> str | None:
         return None  # served by the API itself, with Range
-
-    def object_url(self, key: str) -> str | None:
-        return None  # the server's /blobs/{blob_id} route serves the bytes
 
     def delete(self, key: str) -> None:
         (self.root / key).unlink(missing_ok=True)

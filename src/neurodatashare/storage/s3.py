@@ -141,6 +141,20 @@ class S3BlobStore:
         )
         s3_id = started["UploadId"]
         self._upload_ids[upload_id] = s3_id
+        return self._part_plans(key, s3_id, plan)
+
+    def resume_upload(self, *, upload_id: str, size: int) -> list[PartPlan] | None:
+        plan = part_plan(size)
+        if not plan:
+            return None  # the empty file is stored at initialize: nothing to resume
+        # ask S3, not the cache: the client completes at S3 without telling this process
+        self._upload_ids.pop(upload_id, None)
+        s3_id = self._s3_upload_id(upload_id)
+        if s3_id is None:
+            return None
+        return self._part_plans(blob_key(upload_id), s3_id, plan)
+
+    def _part_plans(self, key: str, s3_id: str, plan: list[Any]) -> list[PartPlan]:
         return [
             PartPlan(
                 part_number=part.number,
@@ -333,7 +347,9 @@ class S3BlobStore:
         )
         return url
 
-    def object_url(self, key: str) -> str | None:
+    def object_url(self, key: str) -> str:
+        """The object's bare URL, without a signature: what the bucket must refuse (the
+        archive never hands it out; contentUrl names its own access-checked route)."""
         if not self._public_endpoint:  # AWS without an endpoint: its regional address
             return f"https://{self.bucket}.s3.amazonaws.com/{key}"
         return f"{self._public_endpoint}/{self.bucket}/{key}"

@@ -132,26 +132,27 @@ class Live:
 
 
 @contextmanager
-def serve_in_thread(archive: Archive, port: int) -> Iterator[str]:
-    """Run the whole app on 127.0.0.1:port until the block ends; yield its URL."""
+def serve_asgi_in_thread(app: Any, port: int, *, name: str = "the test server") -> Iterator[str]:
+    """Run an ASGI app on 127.0.0.1:port until the block ends; yield its URL."""
     server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(archive=archive),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="on",
-        )
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
+            raise RuntimeError(f"{name} did not start")
         time.sleep(0.05)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def serve_in_thread(archive: Archive, port: int) -> Iterator[str]:
+    """Run the whole app on 127.0.0.1:port until the block ends; yield its URL."""
+    with serve_asgi_in_thread(create_app(archive=archive), port) as url:
+        yield url

@@ -21,13 +21,36 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 START_TIMEOUT = 60.0
+
+
+def wait_for_info(
+    base_url: str, *, timeout: float, exited: Callable[[], str | None] = lambda: None
+) -> Exception | None:
+    """Poll `base_url`/api/info/ until it answers 200 (then None) or `timeout` passes (then
+    the last error); `exited` says why the process behind it has gone (RuntimeError)."""
+    deadline = time.monotonic() + timeout
+    last: Exception | None = TimeoutError(f"no answer within {timeout:.0f} s")
+    while time.monotonic() < deadline:
+        reason = exited()
+        if reason is not None:
+            raise RuntimeError(reason)
+        try:
+            with urllib.request.urlopen(f"{base_url}/api/info/", timeout=2) as r:
+                if r.status == 200:
+                    return None
+        except (urllib.error.URLError, OSError) as exc:
+            last = exc
+        time.sleep(0.1)
+    return last
+
+
 STOP_TIMEOUT = 15.0
 
 
@@ -94,22 +117,19 @@ class ServerHandle:
 
     def wait_ready(self, timeout: float = START_TIMEOUT) -> None:
         """Block until GET /api/info/ answers 200; fail with the server log if it dies."""
-        deadline = time.monotonic() + timeout
-        last: Exception | None = None
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                self._reap()
-                raise RuntimeError(
-                    f"nds serve exited with code {self.process.returncode} before it was "
-                    f"ready. Its log ({self.log_path}):\n{self.log_text()[-4000:]}"
-                )
-            try:
-                with urllib.request.urlopen(f"{self.direct_url}/api/info/", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except (urllib.error.URLError, OSError) as exc:
-                last = exc
-            time.sleep(0.1)
+
+        def exited() -> str | None:
+            if self.process.poll() is None:
+                return None
+            self._reap()
+            return (
+                f"nds serve exited with code {self.process.returncode} before it was "
+                f"ready. Its log ({self.log_path}):\n{self.log_text()[-4000:]}"
+            )
+
+        last = wait_for_info(self.direct_url, timeout=timeout, exited=exited)
+        if last is None:
+            return
         self.kill()
         raise RuntimeError(
             f"nds serve did not answer {self.direct_url}/api/info/ within {timeout:.0f}s "
@@ -217,7 +237,11 @@ def run_server(
         handle.stop()
 
 
-def create_user(handle: ServerHandle, name: str, admin: bool = False) -> str:
+class _HasEnv(Protocol):
+    env: dict[str, str]
+
+
+def create_user(handle: _HasEnv, name: str, admin: bool = False) -> str:
     """Create an approved user with `nds admin create-user` and return its API key."""
     cmd = [str(nds_executable()), "admin", "create-user", name]
     if admin:

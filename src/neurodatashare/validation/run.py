@@ -33,6 +33,7 @@ def _version(dist: str) -> str:
 VALIDATOR_VERSION = (
     f"pynwb-{_version('pynwb')}+hdmf-{_version('hdmf')}"
     f"+nwbinspector-{_version('nwbinspector')}+rules-{RULES_VERSION}+hdf5-1"
+    "+schema-2"  # 2: against the file's cached namespaces, as pynwb.validate(path) does
 )
 
 _SCHEMA_FIX = (
@@ -43,10 +44,28 @@ _SCHEMA_FIX = (
 
 def _schema_results(nwb: OpenNWB) -> list[ValidationResult]:
     import pynwb
+    from hdmf.validate import ValidatorMap
+    from pynwb.validation import get_cached_namespaces_to_validate
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        errors = pynwb.validate(io=nwb.io)
+        # Validate against the namespaces cached in the file, read into a fresh catalog:
+        # pynwb.validate(io=...) looks them up in the io's own catalog, where an extension
+        # imported in this process (ndx-sound, imported by NeuroConv's audio interface)
+        # is its installed spec, which includes only some core types, and validation
+        # stops at the root ("data type 'NWBFile' not found in namespace ndx-sound").
+        io = nwb.io
+        namespaces, manager, _ = (
+            ([], None, None) if io is None else get_cached_namespaces_to_validate(io=io)
+        )
+        if io is not None and manager is not None and namespaces:
+            builder = io.read_builder()
+            errors = []
+            for ns in namespaces:
+                spec = manager.namespace_catalog.get_namespace(name=ns)
+                errors += ValidatorMap(spec).validate(builder)
+        else:
+            errors = pynwb.validate(io=nwb.io)
     out = []
     for err in errors:
         location = getattr(err, "location", None) or None

@@ -17,7 +17,17 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
-from neurodatashare.archive import Archive, assets, datasets, model_links, users, versions
+from neurodatashare.archive import (
+    Archive,
+    assets,
+    datasets,
+    model_links,
+    users,
+    version_diff,
+    versions,
+)
+from neurodatashare.archive.citation import FORMATS as CITATION_FORMATS
+from neurodatashare.archive.jsonld import dataset_jsonld, script_tag
 from neurodatashare.db.models import User
 from neurodatashare.errors import NDSError, NotAuthenticated, NotFound
 from neurodatashare.formats import format_for, store_format_for
@@ -193,6 +203,9 @@ def landing(
             archive, dataset_id=dataset_id, version=version, user=viewer, path_prefix=location
         )
         owners = datasets.list_owners(archive, dataset_id=dataset_id, user=viewer)
+        changes = version_diff.changes_since_previous(
+            archive, dataset_id=dataset_id, version=version, user=viewer
+        )
     except NDSError as exc:
         return error_page(request, viewer, exc)
     location = location.strip("/")
@@ -203,10 +216,16 @@ def landing(
             acc.append(part)
             crumbs.append(("/".join(acc), part))
     meta = info["metadata"]
+    # crawlers get schema.org JSON-LD for published versions of open datasets only; the
+    # draft (which changes) and anything not open never carry it (archive/jsonld.py)
+    published_open = version != "draft" and data["access"] == "open"
+    jsonld = Markup(script_tag(dataset_jsonld(archive, meta))) if published_open else None
     return render(
         request,
         "dataset.html",
         viewer,
+        jsonld=jsonld,
+        citation_formats=list(CITATION_FORMATS),
         dataset=data,
         info=info,
         meta=meta,
@@ -218,6 +237,7 @@ def landing(
         owners=owners,
         is_owner=viewer is not None and any(o["username"] == viewer.username for o in owners),
         api=archive.api_url,
+        changes=changes,
     )
 
 

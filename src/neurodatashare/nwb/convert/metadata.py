@@ -21,7 +21,7 @@ import difflib
 import re
 from datetime import UTC, date, datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -431,6 +431,21 @@ class TableMetadata(_Strict):
     columns: dict[str, str] = Field(default_factory=dict)  # column -> description
 
 
+def check_devices(meta: Any) -> None:
+    """Device names are unique, and `ecephys.device` / `ophys.device` name one of them."""
+    names = [d.name for d in meta.devices]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ValueError(f"devices: the name '{dupes[0]}' is used twice")
+    for section, ref in (("ecephys", meta.ecephys.device), ("ophys", meta.ophys.device)):
+        if ref is not None and ref not in names:
+            listed = ", ".join(names) or "none"
+            raise _KeyedError(
+                f"{section}.device",
+                f"'{ref}' is not one of the devices listed under 'devices' ({listed}).",
+            )
+
+
 class ConversionMetadata(_Strict):
     """Everything ``nds convert`` reads from the metadata YAML."""
 
@@ -445,17 +460,7 @@ class ConversionMetadata(_Strict):
 
     @model_validator(mode="after")
     def _devices(self) -> ConversionMetadata:
-        names = [d.name for d in self.devices]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"devices: the name '{dupes[0]}' is used twice")
-        for section, ref in (("ecephys", self.ecephys.device), ("ophys", self.ophys.device)):
-            if ref is not None and ref not in names:
-                listed = ", ".join(names) or "none"
-                raise _KeyedError(
-                    f"{section}.device",
-                    f"'{ref}' is not one of the devices listed under 'devices' ({listed}).",
-                )
+        check_devices(self)
         return self
 
     def device(self, name: str | None) -> DeviceMetadata | None:
@@ -530,8 +535,16 @@ def parse_metadata(data: Any, *, source: str = "metadata") -> ConversionMetadata
             f"{source} should be a YAML mapping with a 'subject' section, "
             f"not {type(data).__name__}.",
         )
+    return validated(ConversionMetadata, data)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validated(model: type[M], data: Any) -> M:
+    """`model` from `data`, or a MetadataError with every problem keyed by its YAML path."""
     try:
-        return ConversionMetadata.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         problems: list[tuple[str, str]] = []
         for err in exc.errors():
@@ -546,7 +559,7 @@ def parse_metadata(data: Any, *, source: str = "metadata") -> ConversionMetadata
                 what = loc[-1] if loc else "subject"
                 problems.append((key or str(what), "is required but missing."))
             elif kind == "extra_forbidden":
-                valid = _fields_of(ConversionMetadata, loc[:-1])
+                valid = _fields_of(model, loc[:-1])
                 close = difflib.get_close_matches(str(loc[-1]), valid, n=1)
                 hint = f" Did you mean '{close[0]}'?" if close else ""
                 allowed = f" Allowed here: {', '.join(valid)}." if valid else ""

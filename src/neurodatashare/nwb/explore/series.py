@@ -382,6 +382,25 @@ def _search_timestamps(ts: h5py.Dataset, n: int, t: float) -> int:
     return lo + int(np.searchsorted(block, t, side="left"))
 
 
+def raw_cost(s: _Series, a: int, b: int, channels: np.ndarray) -> tuple[int, int]:
+    """(bytes, chunks) HDF5 reads for data[a:b, channels]: whole rows of a contiguous
+    dataset; else every chunk the rows and channels touch, at its uncompressed size."""
+    ds = s.data
+    if b <= a:
+        return 0, 0
+    row = math.prod(ds.shape[1:]) * ds.dtype.itemsize
+    if not ds.chunks:
+        return (b - a) * row, 1
+    c0 = int(ds.chunks[0])
+    rows = (b - 1) // c0 - a // c0 + 1
+    columns = 1
+    if ds.ndim > 1 and len(channels):
+        c1 = int(ds.chunks[1])
+        columns = len({int(c) // c1 for c in channels})
+    chunks = rows * columns * math.prod(int(c) for c in ds.chunks[2:])
+    return chunks * math.prod(int(c) for c in ds.chunks) * ds.dtype.itemsize, chunks
+
+
 def _read_rows(s: _Series, a: int, b: int, channels: np.ndarray) -> np.ndarray:
     """data[a:b, channels] as a 2-D array in the stored dtype (no scaling)."""
     ds = s.data

@@ -21,8 +21,15 @@ from neurodatashare.nwb.explore.series import (
     _series,
     _usable_levels,
     parse_index_list,
+    raw_cost,
 )
-from neurodatashare.nwb.limits import MAX_PIXELS_PER_BLOCK, MAX_RAW_VALUES, MAX_WIDTH
+from neurodatashare.nwb.limits import (
+    MAX_PIXELS_PER_BLOCK,
+    MAX_RAW_BYTES,
+    MAX_RAW_CHUNKS,
+    MAX_RAW_VALUES,
+    MAX_WIDTH,
+)
 from neurodatashare.nwb.minmax import block_minmax
 
 if TYPE_CHECKING:
@@ -206,6 +213,11 @@ def read_window(
                 f"This window needs {count * n_ch:,} values, more than {max_raw_values:,}: "
                 "show fewer channels or a narrower plot."
             )
+        if not _raw_affordable(s, i0, i1, chans, max_raw_values):
+            raise BadRequest(
+                "This window would read too much of the file for its values (the file's "
+                "chunks are very small or span many channels): show a shorter window."
+            )
         values = _scale(_read_rows(s, i0, i1, chans), s, chans)
         times = None
         if s.timestamps is not None:
@@ -225,7 +237,7 @@ def read_window(
     coarse = [lv for lv in levels if lv.block <= spp]
     if coarse and overview is not None:
         return _window_from_overview(s, overview, coarse[-1], spp, i0, i1, chans, base)
-    if count * n_ch <= max_raw_values:
+    if count * n_ch <= max_raw_values and _raw_affordable(s, i0, i1, chans, max_raw_values):
         return _window_from_raw(s, spp, i0, i1, chans, base)
     if levels and overview is not None and levels[0].block <= MAX_PIXELS_PER_BLOCK * spp:
         return _window_from_overview(s, overview, levels[0], spp, i0, i1, chans, base)
@@ -242,6 +254,15 @@ def read_window(
         f"This window needs {count * n_ch:,} raw values and {why}. "
         f"Zoom in to about {seconds:.3g} s or less, or show fewer channels."
     )
+
+
+def _raw_affordable(s: _Series, i0: int, i1: int, chans: np.ndarray, max_raw_values: int) -> bool:
+    """Whether reading data[i0:i1, chans] stays within the byte and chunk budgets: a
+    contiguous file reads whole rows, a file with tiny chunks pays per chunk, so values
+    alone do not bound a request (nwb/limits.py)."""
+    nbytes, chunks = raw_cost(s, i0, i1, chans)
+    budget = MAX_RAW_BYTES * max_raw_values // MAX_RAW_VALUES
+    return nbytes <= budget and chunks <= MAX_RAW_CHUNKS
 
 
 def _window_from_raw(

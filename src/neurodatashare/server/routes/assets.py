@@ -12,6 +12,7 @@ from neurodatashare.archive.requests import AssetBody
 from neurodatashare.errors import NotFound
 from neurodatashare.server.bodies import JsonBodyRoute
 from neurodatashare.server.deps import ArchiveDep, PagingDep, UserDep
+from neurodatashare.server.params import ByteLengths, ByteOffsets
 
 router = APIRouter(tags=["assets"], route_class=JsonBodyRoute)
 
@@ -228,6 +229,22 @@ def lindi_index(asset_id: str, archive: ArchiveDep, user: UserDep) -> Response:
     body = streaming.asset_index(archive, asset_id=asset_id, user=user)
     return Response(
         body, media_type="application/json", headers={"Cache-Control": "private, max-age=300"}
+    )
+
+
+@router.get("/api/assets/{asset_id}/chunk-tables")
+def chunk_tables(
+    asset_id: str, archive: ArchiveDep, user: UserDep, offset: ByteOffsets, length: ByteLengths
+) -> Response:
+    """Extension: byte ranges of the file's chunk tables (datasets with many chunks),
+    one after another in the order asked."""
+    body = streaming.chunk_table(
+        archive, asset_id=asset_id, user=user, offsets=offset, lengths=length
+    )
+    return Response(
+        body,
+        media_type="application/octet-stream",
+        headers={"Cache-Control": "private, max-age=300"},
     )
 
 

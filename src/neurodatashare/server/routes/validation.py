@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from neurodatashare.archive import assets
+from neurodatashare.archive import validation_reports
 from neurodatashare.server.deps import ArchiveDep, UserDep
 
 router = APIRouter(tags=["validation"])
@@ -15,7 +15,7 @@ router = APIRouter(tags=["validation"])
 @router.get("/api/assets/{asset_id}/validation/")
 def asset_validation(asset_id: str, archive: ArchiveDep, user: UserDep) -> dict[str, Any]:
     """Findings for one file (status `pending` until the archive has checked it)."""
-    return assets.asset_validation(archive, asset_id=asset_id, user=user)
+    return validation_reports.asset_validation(archive, asset_id=asset_id, user=user)
 
 
 @router.get("/api/dandisets/{dataset_id}/versions/{version}/validation/")
@@ -23,4 +23,6 @@ def version_validation(
     dataset_id: str, version: str, archive: ArchiveDep, user: UserDep
 ) -> dict[str, Any]:
     """Findings for every file of a version, counted by severity."""
-    return assets.version_validation(archive, dataset_id=dataset_id, version=version, user=user)
+    return validation_reports.version_validation(
+        archive, dataset_id=dataset_id, version=version, user=user
+    )

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse
 
 from neurodatashare.archive import publish as publishing
-from neurodatashare.archive import versions
+from neurodatashare.archive import version_diff, versions
 from neurodatashare.archive.requests import DraftUpdate
 from neurodatashare.server.bodies import JsonBodyRoute
 from neurodatashare.server.deps import ArchiveDep, PagingDep, UserDep
@@ -60,3 +60,21 @@ def put_version(
 def publish(dataset_id: str, archive: ArchiveDep, user: UserDep) -> JSONResponse:
     result = publishing.publish(archive, dataset_id=dataset_id, user=user)
     return JSONResponse(result, status_code=202)
+
+
+@router.get("/{version}/diff/{other}/")
+def diff_versions(
+    dataset_id: str,
+    version: str,
+    other: str,
+    archive: ArchiveDep,
+    user: UserDep,
+    limit: Annotated[
+        int, Query(ge=1, le=version_diff.MAX_LIMIT, description="Items per list.")
+    ] = version_diff.LIMIT,
+) -> dict[str, Any]:
+    """What changed from `version` to `other`: files added, removed and changed, and
+    metadata fields (archive/version_diff.py)."""
+    return version_diff.diff_versions(
+        archive, dataset_id=dataset_id, old=version, new=other, user=user, limit=limit
+    )

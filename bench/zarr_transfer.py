@@ -2,9 +2,9 @@
 """Zarr transfer benchmark: the real `dandi` client and `nds` against `nds serve`, next to
 `cp -r`, on one Zarr of many files (loopback, SQLite by default).
 
-    .venv/bin/python bench/zarr.py                               # 1,000 files, 32 MiB
-    .venv/bin/python bench/zarr.py --files 10000 --size-mib 1024 # the issue's 1 GiB Zarr
-    .venv/bin/python bench/zarr.py --postgres --dir /work/scratch
+    .venv/bin/python bench/zarr_transfer.py                               # 1,000 files, 32 MiB
+    .venv/bin/python bench/zarr_transfer.py --files 10000 --size-mib 1024 # the issue's 1 GiB Zarr
+    .venv/bin/python bench/zarr_transfer.py --postgres --dir /work/scratch
 
 The Zarr is written with zarr-python 2: one uint8 array of random bytes (incompressible,
 no compressor) with `--files` chunks of `size/files` bytes each, plus its `.zgroup`,

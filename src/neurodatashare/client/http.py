@@ -40,6 +40,7 @@ from neurodatashare.client.errors import (
     NetworkError,
     error_for_status,
 )
+from neurodatashare.client.transport import StdlibTransport
 
 log = logging.getLogger("neurodatashare.client")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -134,18 +135,19 @@ class RestClient:
         headers = {"User-Agent": _user_agent()}
         if self.token:
             headers["Authorization"] = f"token {self.token}"
-        limits = httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
-        )
         timeouts = httpx.Timeout(timeout, connect=min(timeout, 15.0))
+        # GiB-sized bodies go through http.client (client/transport.py says why)
         self.http = httpx.Client(
-            headers=headers, timeout=timeouts, limits=limits, follow_redirects=True
+            headers=headers,
+            timeout=timeouts,
+            follow_redirects=True,
+            transport=StdlibTransport(max_idle=max_connections),
         )
         self.storage = httpx.Client(
             headers={"User-Agent": headers["User-Agent"]},
             timeout=timeouts,
-            limits=limits,
             follow_redirects=True,
+            transport=StdlibTransport(max_idle=max_connections),
         )
 
     # -- lifecycle -----------------------------------------------------------------------

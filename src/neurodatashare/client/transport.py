@@ -1,10 +1,11 @@
 """An httpx transport over the standard library's `http.client`, for bulk transfers.
 
 Why not httpx's own transport: it parses HTTP/1.1 in pure Python (h11) and reads the
-socket 64 KiB at a time, copying each piece twice on its way out. On a GiB download that
-also MD5s every byte, that cost 0.75 s of client CPU per GiB of about 2.6 (measured on
-this project's bench machine). `http.client` parses headers in Python but reads a body
-straight from the socket into one buffer per read, so a 1 MiB read is one copy.
+socket 64 KiB at a time, copying each piece twice on its way out. `http.client` parses
+only the headers in Python and reads a body straight from the socket into one buffer per
+read. `nds download`, which also MD5s and writes every byte, went from 3.5 to 2.3 s of
+client CPU per GiB (docs/performance.md); reads of 1 MiB were slower than httpx, since
+they leave the core's cache before they are hashed and written.
 
 httpx stays the client: its API, redirects (dropping the key when a redirect leaves the
 archive's origin), timeouts, event hooks, proxies from the environment (httpx mounts its
@@ -54,14 +55,12 @@ class _Body(httpx.SyncByteStream):
         origin: Origin,
         conn: http.client.HTTPConnection,
         response: http.client.HTTPResponse,
-        url: str,
         method: str,
     ) -> None:
         self._transport = transport
         self._origin = origin
         self._conn: http.client.HTTPConnection | None = conn
         self._response = response
-        self._url = url
         self._expected = _body_length(response, method)
 
     def __iter__(self) -> Iterator[bytes]:
@@ -71,7 +70,7 @@ class _Body(httpx.SyncByteStream):
                 data = self._response.read(READ_SIZE)
             except Exception as exc:
                 self._discard()
-                raise _mapped(exc, reading=True, url=self._url) from exc
+                raise _mapped(exc, reading=True) from exc
             if not data:
                 break
             if left is not None:
@@ -118,16 +117,14 @@ def _body_length(response: http.client.HTTPResponse, method: str) -> int | None:
         return None  # delimited by the end of the connection
 
 
-def _mapped(exc: BaseException, *, reading: bool, url: str) -> httpx.TransportError:
+def _mapped(exc: BaseException, *, reading: bool) -> httpx.TransportError:
     """The httpx exception httpx's own transport raises for the same failure."""
     if isinstance(exc, httpx.TransportError):
         return exc
     text = str(exc) or type(exc).__name__
     if isinstance(exc, socket.timeout | TimeoutError):
         return (httpx.ReadTimeout if reading else httpx.WriteTimeout)(text)
-    if isinstance(exc, http.client.RemoteDisconnected | http.client.IncompleteRead):
-        return httpx.RemoteProtocolError(text)
-    if isinstance(exc, http.client.HTTPException):
+    if isinstance(exc, http.client.HTTPException):  # RemoteDisconnected, IncompleteRead...
         return httpx.RemoteProtocolError(text)
     if isinstance(exc, ssl.SSLError):
         return httpx.ConnectError(text)
@@ -212,11 +209,11 @@ class StdlibTransport(httpx.BaseTransport):
             response = conn.getresponse()
         except Exception as exc:
             conn.close()
-            raise _mapped(exc, reading=reading, url=str(url)) from exc
+            raise _mapped(exc, reading=reading) from exc
         return httpx.Response(
             status_code=response.status,
             headers=[(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.getheaders()],
-            stream=_Body(self, origin, conn, response, str(url), request.method),
+            stream=_Body(self, origin, conn, response, request.method),
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": response.reason.encode()},
         )
 

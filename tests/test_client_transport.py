@@ -177,3 +177,18 @@ def test_a_redirect_to_another_origin_drops_the_key(servers: tuple[str, str]) ->
     assert r.content == BIG and str(r.url) == f"{other}/big"
     first, second = Handler.seen
     assert first[3] == "token secret" and second[3] is None
+
+
+def test_a_proxy_named_in_the_environment_is_used(
+    servers: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """httpx reads proxy variables only with its own transport: the client keeps it then."""
+    from neurodatashare.client.http import RestClient
+
+    url, _ = servers
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", url)  # the test server plays the proxy
+    with RestClient("http://archive.invalid") as client:
+        r = client.http.get("http://archive.invalid/api/info/")
+    assert r.text == "http://archive.invalid/api/info/"  # the proxy got the absolute URL

@@ -40,7 +40,7 @@ from neurodatashare.client.errors import (
     NetworkError,
     error_for_status,
 )
-from neurodatashare.client.transport import StdlibTransport
+from neurodatashare.client.transport import bulk_transport
 
 log = logging.getLogger("neurodatashare.client")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -136,18 +136,17 @@ class RestClient:
         if self.token:
             headers["Authorization"] = f"token {self.token}"
         timeouts = httpx.Timeout(timeout, connect=min(timeout, 15.0))
-        # GiB-sized bodies go through http.client (client/transport.py says why)
         self.http = httpx.Client(
             headers=headers,
             timeout=timeouts,
             follow_redirects=True,
-            transport=StdlibTransport(max_idle=max_connections),
+            transport=bulk_transport(max_idle=max_connections),
         )
         self.storage = httpx.Client(
             headers={"User-Agent": headers["User-Agent"]},
             timeout=timeouts,
             follow_redirects=True,
-            transport=StdlibTransport(max_idle=max_connections),
+            transport=bulk_transport(max_idle=max_connections),
         )
 
     # -- lifecycle -----------------------------------------------------------------------

@@ -8,8 +8,9 @@ client CPU per GiB (docs/performance.md); reads of 1 MiB were slower than httpx,
 they leave the core's cache before they are hashed and written.
 
 httpx stays the client: its API, redirects (dropping the key when a redirect leaves the
-archive's origin), timeouts, event hooks, proxies from the environment (httpx mounts its
-own transports for those) and exception types are unchanged; this only moves bytes.
+archive's origin), timeouts, event hooks and exception types are unchanged; this only
+moves bytes. httpx ignores proxy variables once given a transport, so where the
+environment names a proxy `bulk_transport` leaves httpx its own, which honours them.
 Connections are kept alive per origin, and an idle one the server has closed is dropped
 before it is used again, as httpcore does.
 """
@@ -22,6 +23,7 @@ import select
 import socket
 import ssl
 import threading
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -242,3 +244,11 @@ class StdlibTransport(httpx.BaseTransport):
                 conn.send(chunk)
         if chunked:
             conn.send(b"0\r\n\r\n")
+
+
+def bulk_transport(*, max_idle: int) -> StdlibTransport | None:
+    """The transport for the client's sessions: None (httpx's own) when the environment
+    names a proxy (`HTTPS_PROXY` and the like), since httpx reads those only then."""
+    if urllib.request.getproxies():
+        return None
+    return StdlibTransport(max_idle=max_idle)

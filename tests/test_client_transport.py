@@ -5,6 +5,7 @@ exception type (the client's retry rules are written against those)."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -55,7 +56,8 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         elif self.path == "/slow":
             time.sleep(1.0)
-            self._answer(200, b"late")
+            with contextlib.suppress(OSError):  # the client has given up by now
+                self._answer(200, b"late")
         elif self.path.startswith("/elsewhere"):
             other = self.server.other_port  # type: ignore[attr-defined]
             self._answer(307, b"", Location=f"http://127.0.0.1:{other}/big")

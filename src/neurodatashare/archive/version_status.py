@@ -188,6 +188,7 @@ def refresh_drafts_holding(s: Session, content: Any) -> None:
         .join(Asset, Asset.id == VersionAsset.asset_id)
         .where(content, Version.version == "draft")
         .distinct()
+        .order_by(Version.id)  # locked in one order by every writer (see refresh_draft)
     ).all()
     for draft in drafts:
         refresh_draft(s, draft)
@@ -196,6 +197,11 @@ def refresh_drafts_holding(s: Session, content: Any) -> None:
 def refresh_draft(s: Session, draft: Version) -> None:
     """Recompute the draft's status now (one count query) and queue its summary, once per
     batch of changes (see SUMMARIZE_PRIORITY)."""
+    # The draft's row before its summary job's: an INSERT of a job that another open
+    # transaction is also inserting waits for it, so a writer that queued the summary
+    # first and then updated the draft deadlocked with one doing the two the other way
+    # round (an upload's asset creation against a worker finishing a file, on PostgreSQL).
+    s.execute(select(Version.id).where(Version.id == draft.id).with_for_update())
     refresh_status(s, draft)
     enqueue(
         s,

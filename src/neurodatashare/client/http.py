@@ -136,15 +136,21 @@ class RestClient:
         if self.token:
             headers["Authorization"] = f"token {self.token}"
         timeouts = httpx.Timeout(timeout, connect=min(timeout, 15.0))
+        # (the limits bind httpx's own transports: through a proxy, see bulk_transport)
+        limits = httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        )
         self.http = httpx.Client(
             headers=headers,
             timeout=timeouts,
+            limits=limits,
             follow_redirects=True,
             transport=bulk_transport(max_idle=max_connections),
         )
         self.storage = httpx.Client(
             headers={"User-Agent": headers["User-Agent"]},
             timeout=timeouts,
+            limits=limits,
             follow_redirects=True,
             transport=bulk_transport(max_idle=max_connections),
         )

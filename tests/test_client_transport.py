@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import httpx
 import pytest
+import trustme
 
 from neurodatashare.client.transport import READ_SIZE, StdlibTransport
 
@@ -194,3 +197,32 @@ def test_a_proxy_named_in_the_environment_is_used(
     with RestClient("http://archive.invalid") as client:
         r = client.http.get("http://archive.invalid/api/info/")
     assert r.text == "http://archive.invalid/api/info/"  # the proxy got the absolute URL
+
+
+def test_https_with_the_ca_named_by_ssl_cert_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Certificates are verified (host name included), against SSL_CERT_FILE when set."""
+    ca = trustme.CA()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"https://127.0.0.1:{server.server_port}"
+    try:
+        with client() as c, pytest.raises(httpx.ConnectError):
+            c.get(f"{url}/untrusted")  # our throwaway CA is in no bundle
+        ca_file = tmp_path / "ca.pem"
+        ca.cert_pem.write_to_path(str(ca_file))
+        monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+        with client() as c:
+            assert c.get(f"{url}/trusted").text == "/trusted"
+            with c.stream("GET", f"{url}/big") as r:
+                assert r.read() == BIG
+        with client() as c, pytest.raises(httpx.ConnectError):
+            c.get(f"https://localhost:{server.server_port}/")  # not the certificate's name
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -418,6 +418,38 @@ def traced_download(site: Site, asset_id: str, size: int) -> list[tuple[str, flo
 
 
 # -- curl reference upload --------------------------------------------------------------------
+def dandi_round_trip(
+    site: Site, root: Path, local: Path, name: str, size: int, src_sha: str, store: str
+) -> tuple[list[Result], str]:
+    """`dandi upload` of `local/name` (DANDI_CACHE=ignore), then `dandi download` of the
+    asset, checked against the source: the two rows and the asset's id."""
+    upload_cmd = [str(DANDI), "upload", "-i", site.api, "--allow-any-path", name]
+    uploaded = timed(
+        "dandi upload (total, DANDI_CACHE=ignore)",
+        size,
+        lambda: run(upload_cmd, cwd=local, env=site.client_env()),
+        site=site,
+        note="includes 2 client digest passes + CLI start-up",
+    )
+    aid: str = site.asset(name)["asset_id"]
+    out = root / f"dl-dandi-{store}"
+    out.mkdir()
+    downloaded = timed(
+        "dandi download",
+        size,
+        lambda: run(
+            [str(DANDI), "download", "-o", str(out), f"{site.api}/assets/{aid}/download/"],
+            cwd=root,
+            env=site.client_env(),
+        ),
+        site=site,
+        note="client hashes while writing; includes CLI start-up",
+    )
+    check_same(out / name, src_sha)
+    shutil.rmtree(out)
+    return [uploaded, downloaded], aid
+
+
 def curl_upload(site: Site, path: Path, etag: str, jobs: int = 5) -> list[tuple[str, float]]:
     """Initialize an upload, PUT every part with curl (`jobs` at a time), complete, validate."""
     size = path.stat().st_size
@@ -662,35 +694,9 @@ def s3_phases(
                     env=site.client_env(),
                 )
                 shutil.move(str(root / site.dataset / "dandiset.yaml"), local / "dandiset.yaml")
-            upload_cmd = [str(DANDI), "upload", "-i", site.api, "--allow-any-path", src.name]
-            results.append(
-                timed(
-                    "dandi upload (total, DANDI_CACHE=ignore)",
-                    size,
-                    lambda: run(upload_cmd, cwd=local, env=site.client_env()),
-                    site=site,
-                    note="includes 2 client digest passes + CLI start-up",
-                )
-            )
-            aid = site.asset(src.name)["asset_id"]
+            rows, aid = dandi_round_trip(site, root, local, src.name, size, src_sha, "s3")
+            results.extend(rows)
             dl_url = f"{site.api}/assets/{aid}/download/"
-            out = root / "dl-dandi-s3"
-            out.mkdir()
-            results.append(
-                timed(
-                    "dandi download",
-                    size,
-                    lambda: run(
-                        [str(DANDI), "download", "-o", str(out), dl_url],
-                        cwd=root,
-                        env=site.client_env(),
-                    ),
-                    site=site,
-                    note="client hashes while writing; includes CLI start-up",
-                )
-            )
-            check_same(out / src.name, src_sha)
-            shutil.rmtree(out)
             curl_dest = root / "dl-curl-s3.bin"
             results.append(
                 timed(
@@ -807,35 +813,9 @@ def main() -> None:
                     env=site.client_env(),
                 )
                 shutil.move(str(root / site.dataset / "dandiset.yaml"), local / "dandiset.yaml")
-                upload_cmd = [str(DANDI), "upload", "-i", site.api, "--allow-any-path", "big.bin"]
-                results.append(
-                    timed(
-                        "dandi upload (total, DANDI_CACHE=ignore)",
-                        size,
-                        lambda: run(upload_cmd, cwd=local, env=site.client_env()),
-                        site=site,
-                        note="includes 2 client digest passes + CLI start-up",
-                    )
-                )
-                aid = site.asset("big.bin")["asset_id"]
+                rows, aid = dandi_round_trip(site, root, local, "big.bin", size, src_sha, "local")
+                results.extend(rows)
                 dl_url = f"{site.api}/assets/{aid}/download/"
-                out = root / "dl-dandi"
-                out.mkdir()
-                results.append(
-                    timed(
-                        "dandi download",
-                        size,
-                        lambda: run(
-                            [str(DANDI), "download", "-o", str(out), dl_url],
-                            cwd=root,
-                            env=site.client_env(),
-                        ),
-                        site=site,
-                        note="client hashes while writing; includes CLI start-up",
-                    )
-                )
-                check_same(out / "big.bin", src_sha)
-                shutil.rmtree(out)
                 yaml_out = root / "dl-yaml"
                 yaml_out.mkdir()
                 dl_overhead = timed(
